@@ -1,0 +1,1 @@
+"""Assistants: versioned configurations of a registered graph."""

@@ -1,0 +1,131 @@
+"""Spindle settings: every value comes from the environment, defaults serve the embedded mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.env import env_bool, env_database, env_float, env_int, env_redis_url, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = env_str("SECRET_KEY", "spindle-insecure-dev-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "assistants",
+    "threads",
+    "runs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+# No DATABASE_URL: SQLite in the working directory, so a fresh checkout just runs.
+DATABASES = {"default": env_database("DATABASE_URL", str(Path.cwd() / "spindle.sqlite3"))}
+# Services own their transactions; SSE responses must not hold one open.
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SPINDLE_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+}
+
+# --- Spindle ---------------------------------------------------------------
+LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", str(Path.cwd() / "langgraph.json"))
+REDIS_URL = env_redis_url("REDIS_URL")
+SPINDLE_HEARTBEAT_SECONDS = env_float("SPINDLE_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+SPINDLE_STALE_AFTER_SECONDS = env_float("SPINDLE_STALE_AFTER_SECONDS", 30.0, minimum=1.0)
+SPINDLE_CANCEL_GRACE_SECONDS = env_float("SPINDLE_CANCEL_GRACE_SECONDS", 5.0, minimum=0.0)
+SPINDLE_SWEEP_SECONDS = env_float("SPINDLE_SWEEP_SECONDS", 10.0, minimum=0.5)
+SPINDLE_RUN_TIMEOUT_SECONDS = env_int("SPINDLE_RUN_TIMEOUT_SECONDS", 3600, minimum=1)
+SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=1)
+
+# --- Celery ------------------------------------------------------------------
+# No REDIS_URL: an in-memory broker for the embedded mode (one process only).
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Tasks are idempotent (claim by compare-and-set), so late acks are safe: a message
+# whose worker died is delivered again instead of being lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Longer than the longest run, so Redis never hands a running run's message to a
+# second worker; the heartbeat sweeper handles runs whose worker really died.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": SPINDLE_RUN_TIMEOUT_SECONDS + 600,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+}
+CELERY_TASK_SOFT_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS
+CELERY_TASK_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS + 60
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- Logging -----------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+    },
+}

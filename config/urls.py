@@ -1,0 +1,23 @@
+"""URL routes: the LangGraph server API, /ok and the admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+
+
+def ok(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True, "services": {}})
+
+
+urlpatterns = [
+    path("", ok),
+    path("ok", ok),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "config.errors.handler400"
+handler403 = "config.errors.handler403"
+handler404 = "config.errors.handler404"
+handler500 = "config.errors.handler500"

@@ -1,0 +1,1 @@
+"""Runs: their lifecycle, the Celery tasks that execute them, and streaming."""

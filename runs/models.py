@@ -1,0 +1,76 @@
+"""Run: one execution of an assistant's graph on a thread."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from config.ids import uuid7
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+class MultitaskStrategy(models.TextChoices):
+    REJECT = "reject"
+    ENQUEUE = "enqueue"
+    INTERRUPT = "interrupt"
+    ROLLBACK = "rollback"
+
+
+class CancelAction(models.TextChoices):
+    INTERRUPT = "interrupt"
+    ROLLBACK = "rollback"
+
+
+class Run(models.Model):
+    run_id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    thread = models.ForeignKey("threads.Thread", on_delete=models.CASCADE, related_name="runs")
+    assistant_id = models.UUIDField()
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
+    multitask_strategy = models.CharField(
+        max_length=16, choices=MultitaskStrategy.choices, default=MultitaskStrategy.ENQUEUE
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    # The request as the SDK's Run.kwargs shows it: input, command, config, context,
+    # stream_mode, interrupt_before/after, ...
+    kwargs = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    cancel_action = models.CharField(max_length=16, choices=CancelAction.choices, null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread"],
+                condition=Q(status="running"),
+                name="one_running_run_per_thread",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["thread", "created_at"], name="run_thread_created_idx"),
+            models.Index(fields=["status", "heartbeat_at"], name="run_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

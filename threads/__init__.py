@@ -1,0 +1,1 @@
+"""Threads, their checkpoints, and the Django checkpointer."""

@@ -1,0 +1,8 @@
+"""App config for threads."""
+
+from django.apps import AppConfig
+
+
+class ThreadsConfig(AppConfig):
+    name = "threads"
+    default_auto_field = "django.db.models.BigAutoField"

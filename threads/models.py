@@ -1,0 +1,128 @@
+"""Thread and the checkpoint rows the Django checkpointer reads and writes."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from config.ids import uuid7
+
+
+class ThreadStatus(models.TextChoices):
+    IDLE = "idle"
+    BUSY = "busy"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+
+class Thread(models.Model):
+    thread_id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    status = models.CharField(max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.IDLE)
+    metadata = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    # Cached from the latest checkpoint so GET /threads/{id} needs no checkpoint read.
+    values = models.JSONField(null=True, blank=True)
+    interrupts = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    state_updated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["-created_at"], name="thread_created_idx"),
+            models.Index(fields=["status"], name="thread_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.thread_id)
+
+
+class _CheckpointOwned(models.Model):
+    """Columns every checkpoint table shares: its natural thread key and the run that wrote it.
+
+    `thread_id`/`run_id` are plain columns because the saver also serves callers with
+    no Thread or Run rows (the conformance suite, scripts). When the run engine writes,
+    it binds the saver, which also fills the foreign keys: deleting the run or the
+    thread then deletes these rows, and a late write for a deleted run is refused.
+    """
+
+    thread_id = models.CharField(max_length=255)
+    checkpoint_ns = models.CharField(max_length=255, default="", blank=True)
+    run_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    owner_thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    owner_run = models.ForeignKey(
+        "runs.Run", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Checkpoint(_CheckpointOwned):
+    checkpoint_id = models.CharField(max_length=64)
+    parent_checkpoint_id = models.CharField(max_length=64, null=True, blank=True)
+    # The serialized checkpoint without channel_values (those live in CheckpointBlob).
+    type = models.CharField(max_length=32)
+    checkpoint = models.BinaryField()
+    metadata = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread_id", "checkpoint_ns", "checkpoint_id"], name="checkpoint_natural_key"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["thread_id", "checkpoint_ns", "-checkpoint_id"], name="checkpoint_thread_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.thread_id}/{self.checkpoint_ns}/{self.checkpoint_id}"
+
+
+class CheckpointBlob(_CheckpointOwned):
+    """One channel value per channel version, shared by every checkpoint that saw it."""
+
+    channel = models.CharField(max_length=255)
+    version = models.CharField(max_length=255)
+    type = models.CharField(max_length=32)
+    blob = models.BinaryField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread_id", "checkpoint_ns", "channel", "version"], name="blob_natural_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.thread_id}/{self.channel}@{self.version}"
+
+
+class CheckpointWrite(_CheckpointOwned):
+    """A pending write of a task, kept until the step that produced it is checkpointed."""
+
+    checkpoint_id = models.CharField(max_length=64)
+    task_id = models.CharField(max_length=255)
+    task_path = models.CharField(max_length=1024, default="", blank=True)
+    idx = models.IntegerField()
+    channel = models.CharField(max_length=255)
+    type = models.CharField(max_length=32)
+    blob = models.BinaryField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx"],
+                name="write_natural_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.thread_id}/{self.checkpoint_id}/{self.task_id}[{self.idx}]"
