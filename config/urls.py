@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 
 def ok(request: HttpRequest) -> JsonResponse:
@@ -15,6 +15,9 @@ urlpatterns = [
     path("", ok),
     path("ok", ok),
     path("admin/", admin.site.urls),
+    path("", include("assistants.api.urls")),
+    path("", include("threads.api.urls")),
+    path("", include("runs.api.urls")),
 ]
 
 handler400 = "config.errors.handler400"
