@@ -1,0 +1,116 @@
+"""Run-engine benchmark against a real stack (uvicorn + Celery worker + PostgreSQL + Redis).
+
+Prints, for the `echo` graph, create-and-join latency p50/p95 and runs per second with
+1, 4 and 16 concurrent clients, and for the `agent` graph the time from a rollback
+request until the new run is running. Usage: `make bench` (or `python -m bench --help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from langgraph_sdk import get_client
+
+from tests.e2e.stack import Stack, drop_database, free_port, fresh_database, stack_env
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def echo_latency(url: str, n: int) -> list[float]:
+    client = get_client(url=url, timeout=60)
+    thread = await client.threads.create()
+    samples = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        run = await client.runs.create(
+            thread["thread_id"], "echo", input={"messages": [{"role": "human", "content": f"hi {i}"}]}
+        )
+        await client.runs.join(thread["thread_id"], run["run_id"])
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
+async def echo_throughput(url: str, clients: int, runs_per_client: int) -> float:
+    async def one_client() -> None:
+        client = get_client(url=url, timeout=120)
+        thread = await client.threads.create()
+        for i in range(runs_per_client):
+            run = await client.runs.create(
+                thread["thread_id"], "echo", input={"messages": [{"role": "human", "content": f"m{i}"}]}
+            )
+            await client.runs.join(thread["thread_id"], run["run_id"])
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    return clients * runs_per_client / (time.perf_counter() - t0)
+
+
+async def rollback_to_running(url: str, reps: int) -> list[float]:
+    client = get_client(url=url, timeout=60)
+    samples = []
+    for _ in range(reps):
+        thread = await client.threads.create()
+        tid = thread["thread_id"]
+        first = await client.runs.create(
+            tid, "agent", input={"messages": [{"role": "human", "content": "weather in sf?"}]},
+            config={"configurable": {"delay": 0.5}},
+        )
+        while (await client.runs.get(tid, first["run_id"]))["status"] != "running":
+            await asyncio.sleep(0.005)
+        t0 = time.perf_counter()
+        second = await client.runs.create(
+            tid, "agent", input={"messages": [{"role": "human", "content": "weather in nyc?"}]},
+            config={"configurable": {"delay": 0.05}}, multitask_strategy="rollback",
+        )
+        while (await client.runs.get(tid, second["run_id"]))["status"] == "pending":
+            await asyncio.sleep(0.002)
+        samples.append((time.perf_counter() - t0) * 1000)
+        await client.runs.join(tid, second["run_id"])
+    return samples
+
+
+async def main(args: argparse.Namespace) -> None:
+    redis_url = os.environ["REDIS_URL"]
+    redis.Redis.from_url(redis_url).flushdb()
+    db_url = fresh_database(f"spindle_bench_{os.getpid()}")
+    log_dir = Path(tempfile.mkdtemp(prefix="spindle-bench-"))
+    stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=stack_env(redis_url=redis_url, db_url=db_url), log_dir=log_dir)
+    stack.env["LOG_LEVEL"] = "WARNING"
+    stack.env["SPINDLE_HEARTBEAT_SECONDS"] = "5"
+    stack.env["SPINDLE_STALE_AFTER_SECONDS"] = "30"
+    try:
+        stack.start_web()
+        stack.start_worker(concurrency=args.concurrency)
+        await echo_latency(stack.url, 10)  # warm-up: imports, connections
+        lat = await echo_latency(stack.url, args.n)
+        print(f"echo create+join (n={args.n}): p50 {pct(lat, 0.5):.1f} ms  p95 {pct(lat, 0.95):.1f} ms  "
+              f"mean {statistics.mean(lat):.1f} ms")
+        for clients in (1, 4, 16):
+            rate = await echo_throughput(stack.url, clients, max(1, args.runs // clients))
+            print(f"echo throughput, {clients:>2} clients: {rate:.1f} runs/s")
+        roll = await rollback_to_running(stack.url, args.rollbacks)
+        print(f"agent rollback request -> new run running (n={args.rollbacks}): "
+              f"p50 {pct(roll, 0.5):.1f} ms  p95 {pct(roll, 0.95):.1f} ms")
+    finally:
+        stack.stop()
+        drop_database(db_url)
+        print(f"(logs in {log_dir})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100, help="sequential create+join samples")
+    parser.add_argument("--runs", type=int, default=160, help="runs per throughput round")
+    parser.add_argument("--rollbacks", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")))
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,288 @@
+"""Executes one claimed run: the graph on an event loop, a watcher thread for cancel
+signals and heartbeats, events to Redis, and the run's end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from config.jsonable import to_jsonable
+from runs import services, streams
+from runs.models import CancelAction, Run, RunStatus
+
+logger = logging.getLogger(__name__)
+
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+# API stream modes -> the LangGraph mode that produces them.
+_GRAPH_MODES = {
+    "values": "values",
+    "updates": "updates",
+    "messages-tuple": "messages",
+    "messages": "messages",
+    "custom": "custom",
+    "debug": "debug",
+    "tasks": "tasks",
+    "checkpoints": "checkpoints",
+}
+
+
+@dataclass
+class Outcome:
+    status: str
+    values: Any = None
+    interrupts: dict[str, Any] = field(default_factory=dict)
+    paused: bool = False
+    error: dict[str, Any] | None = None
+    deleted: bool = False
+
+
+def execute_run(run_id: str) -> None:
+    """Entry point of the Celery task: claim the run, execute it, end it."""
+    run = services.run_claim(run_id=uuid.UUID(run_id), worker=WORKER_NAME)
+    if run is None:
+        logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
+        return
+    RunExecution(run).execute()
+
+
+class RunExecution:
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.run_id = str(run.pk)
+        self.loop = asyncio.new_event_loop()
+        self.task: asyncio.Task | None = None
+        self.cancel_action: str | None = None
+        self.done = threading.Event()
+        self.stopping = threading.Event()
+        self.graph: Any = None
+        self.thread_config: dict[str, Any] = {"configurable": {"thread_id": str(run.thread_id)}}
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def execute(self) -> None:
+        logger.info("Run %s: started on thread %s", self.run_id, self.run.thread_id)
+        watcher = threading.Thread(target=self._watch, name=f"watch-{self.run_id}", daemon=True)
+        watcher.start()
+        try:
+            outcome = self.loop.run_until_complete(self._execute())
+            if outcome.status == RunStatus.INTERRUPTED and not outcome.deleted and self.graph is not None:
+                # The checkpoints written before the cancel stay: cache that state.
+                self.loop.run_until_complete(self._snapshot(outcome))
+        finally:
+            self.done.set()
+            self.stopping.set()
+            self._quietly(streams.send_stop, self.run_id)
+            self.loop.close()
+        self._finish(outcome)
+        watcher.join(timeout=5)
+
+    def _finish(self, outcome: Outcome) -> None:
+        if outcome.deleted:
+            logger.info("Run %s: rolled back while running; its writes were discarded", self.run_id)
+        else:
+            services.run_finish(
+                run_id=self.run.pk,
+                status=outcome.status,
+                error=outcome.error,
+                values=outcome.values,
+                interrupts=outcome.interrupts,
+                paused=outcome.paused,
+            )
+            logger.info("Run %s: ended %s", self.run_id, outcome.status)
+        end = {"status": "deleted"} if outcome.deleted else {
+            "status": outcome.status,
+            "values": outcome.values,
+            "error": outcome.error,
+        }
+        self._quietly(streams.publish_end, self.run_id, end)
+
+    async def _execute(self) -> Outcome:
+        self.task = asyncio.current_task()
+        try:
+            return await asyncio.wait_for(self._stream(), timeout=settings.SPINDLE_RUN_TIMEOUT_SECONDS)
+        except asyncio.CancelledError:
+            return self._cancelled_outcome()
+        except TimeoutError:
+            if self.cancel_action:
+                return self._cancelled_outcome()
+            error = {"error": "TimeoutError", "message": "The run exceeded SPINDLE_RUN_TIMEOUT_SECONDS"}
+            self._publish("error", error)
+            return Outcome(status=RunStatus.TIMEOUT, error=error)
+        except Exception as exc:
+            if self.cancel_action == CancelAction.ROLLBACK:
+                return Outcome(status=RunStatus.INTERRUPTED, deleted=True)
+            logger.exception("Run %s: the graph raised", self.run_id)
+            error = {"error": type(exc).__name__, "message": str(exc)}
+            self._publish("error", error)
+            return Outcome(status=RunStatus.ERROR, error=error)
+
+    def _cancelled_outcome(self) -> Outcome:
+        return Outcome(status=RunStatus.INTERRUPTED, deleted=self.cancel_action == CancelAction.ROLLBACK)
+
+    async def _stream(self) -> Outcome:
+        from langgraph.types import Command
+        from threads.checkpointer import DjangoSaver
+
+        from assistants.graphs import aget_graph
+
+        kwargs = self.run.kwargs
+        config = dict(kwargs.get("config") or {})
+        config["metadata"] = {**(config.get("metadata") or {}), **self.run.metadata, "run_id": self.run_id}
+        graph_id = self.run.metadata.get("graph_id") or config["configurable"]["graph_id"]
+        graph = await aget_graph(graph_id, config=config, checkpointer=DjangoSaver(bind_runs=True))
+        self.graph = graph
+
+        command = kwargs.get("command")
+        graph_input = Command(**command) if command else kwargs.get("input")
+        requested = kwargs.get("stream_mode") or ["values"]
+        graph_modes = sorted({_GRAPH_MODES[m] for m in requested if m in _GRAPH_MODES}) or ["values"]
+        options: dict[str, Any] = {
+            "stream_mode": graph_modes,
+            "subgraphs": bool(kwargs.get("subgraphs")),
+            "durability": kwargs.get("durability") or "async",
+        }
+        for key in ("interrupt_before", "interrupt_after"):
+            if kwargs.get(key):
+                options[key] = kwargs[key]
+        if kwargs.get("context"):
+            options["context"] = kwargs["context"]
+
+        self._publish("metadata", {"run_id": self.run_id, "attempt": self.run.attempt})
+        async for item in graph.astream(graph_input, config, **options):
+            if options["subgraphs"]:
+                namespace, mode, chunk = item
+            else:
+                namespace, (mode, chunk) = (), item
+            self._publish_chunk(requested, namespace, mode, chunk)
+
+        return await self._snapshot(Outcome(status=RunStatus.SUCCESS))
+
+    async def _snapshot(self, outcome: Outcome) -> Outcome:
+        """Fill the outcome with the thread's state as the run left it."""
+        state = await self.graph.aget_state(self.thread_config)
+        values = to_jsonable(state.values)
+        interrupts = {
+            task.id: [to_jsonable(i) for i in task.interrupts] for task in state.tasks if task.interrupts
+        }
+        if interrupts and isinstance(values, dict):
+            values = {**values, "__interrupt__": [i for group in interrupts.values() for i in group]}
+        outcome.values = values
+        outcome.interrupts = interrupts
+        outcome.paused = bool(state.next)
+        return outcome
+
+    # -- events ------------------------------------------------------------------
+
+    def _publish_chunk(self, requested: list[str], namespace: tuple[str, ...], mode: str, chunk: Any) -> None:
+        suffix = f"|{'|'.join(namespace)}" if namespace else ""
+        if mode == "messages":
+            if "messages-tuple" in requested or "messages" in requested:
+                self._publish(f"messages{suffix}", to_jsonable(list(chunk)))
+            return
+        self._publish(f"{mode}{suffix}", to_jsonable(chunk))
+
+    def _publish(self, event: str, data: Any) -> None:
+        self._quietly(streams.publish_event, self.run_id, event, data)
+
+    def _quietly(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # Redis trouble must not fail the run itself
+            logger.warning("Run %s: %s failed: %s", self.run_id, getattr(fn, "__name__", fn), exc)
+
+    # -- watcher thread: cancel signals, heartbeats, the grace period -------------
+
+    def _watch(self) -> None:
+        pubsub = None
+        try:
+            try:
+                pubsub = streams.sync_client().pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(streams.control_channel(self.run_id))
+            except Exception as exc:
+                logger.warning("Run %s: no cancel channel (%s); relying on heartbeats", self.run_id, exc)
+                pubsub = None
+            interval = settings.SPINDLE_HEARTBEAT_SECONDS
+            next_beat = 0.0  # beat at once: a cancel that came before we subscribed is seen
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                if now >= next_beat:
+                    action = self._heartbeat()
+                    next_beat = now + interval
+                    if action:
+                        self._cancel(action)
+                        return
+                message = self._next_message(pubsub, timeout=max(0.0, next_beat - time.monotonic()))
+                if message == streams.STOP_MESSAGE:
+                    return
+                if message and message.startswith(streams.CANCEL_PREFIX):
+                    self._cancel(message.removeprefix(streams.CANCEL_PREFIX))
+                    return
+        finally:
+            if pubsub is not None:
+                self._quietly(pubsub.close)
+            connection.close()
+
+    def _next_message(self, pubsub: Any, *, timeout: float) -> str | None:
+        if pubsub is None:
+            self.stopping.wait(timeout)
+            return None
+        try:
+            message = pubsub.get_message(timeout=timeout)
+        except Exception as exc:
+            logger.warning("Run %s: cancel channel failed (%s); relying on heartbeats", self.run_id, exc)
+            self.stopping.wait(timeout)
+            return None
+        if not message or message.get("type") != "message":
+            return None
+        data = message["data"]
+        return data.decode() if isinstance(data, bytes) else str(data)
+
+    def _heartbeat(self) -> str | None:
+        try:
+            close_old_connections()
+            return services.run_heartbeat(run_id=self.run.pk)
+        except Exception as exc:
+            logger.warning("Run %s: heartbeat failed: %s", self.run_id, exc)
+            return None
+
+    def _cancel(self, action: str) -> None:
+        """Stop the graph at its next await; if it has not stopped within the grace
+        period (blocked in synchronous code), end the run and terminate this process."""
+        if self.done.is_set():
+            return
+        logger.info("Run %s: cancel (%s) received", self.run_id, action)
+        self.cancel_action = action
+        task = self.task
+        if task is not None:
+            self.loop.call_soon_threadsafe(task.cancel)
+        if self.done.wait(settings.SPINDLE_CANCEL_GRACE_SECONDS):
+            return
+        logger.error(
+            "Run %s: graph did not stop within %.1fs of a cancel; terminating worker process %s",
+            self.run_id,
+            settings.SPINDLE_CANCEL_GRACE_SECONDS,
+            os.getpid(),
+        )
+        if action == CancelAction.INTERRUPT:
+            services.run_finish(run_id=self.run.pk, status=RunStatus.INTERRUPTED, update_values=False)
+            self._quietly(streams.publish_end, self.run_id, {"status": RunStatus.INTERRUPTED})
+        else:
+            self._quietly(streams.publish_end, self.run_id, {"status": "deleted"})
+        connection.close()
+        # The Celery prefork pool replaces this child; the message was revoked, and a
+        # redelivery finds the run no longer pending.
+        os._exit(1)
+
+
+

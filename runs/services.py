@@ -1,0 +1,432 @@
+"""Every state change of a run: create (with the multitask strategies), claim, finish,
+cancel, delete and the sweeper. The only module here that opens transactions or enqueues."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from config.errors import NotFound, ThreadBusy
+from runs import streams
+from runs.models import ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
+from runs.selectors import run_queue_head, runs_active
+from threads.locks import lock_thread
+from threads.models import Thread, ThreadStatus
+
+logger = logging.getLogger(__name__)
+
+RUN_NOT_FOUND_OUTCOME = {"status": "deleted"}
+WORKER_LOST_ERROR = {
+    "error": "WorkerLost",
+    "message": "The worker executing this run stopped responding (killed or crashed).",
+}
+
+
+# --- dispatch ---------------------------------------------------------------------
+
+
+def _dispatch(run_id: uuid.UUID, countdown: float | None = None) -> None:
+    from runs.tasks import execute_run as execute_run_task
+
+    execute_run_task.apply_async(args=[str(run_id)], task_id=str(run_id), countdown=countdown)
+
+
+def _revoke(run_id: uuid.UUID) -> None:
+    from config.celery import app
+
+    try:
+        app.control.revoke(str(run_id))
+    except Exception as exc:  # the claim compare-and-set still stops a stale message
+        logger.warning("Could not revoke run %s: %s", run_id, exc)
+
+
+def _after_stop(run_id: uuid.UUID, action: str, *, was_running: bool, deleted: bool) -> None:
+    """Side effects of stopping a run, run after commit."""
+    _revoke(run_id)
+    if was_running:
+        streams.send_cancel(str(run_id), action)
+    elif deleted or action == CancelAction.INTERRUPT:
+        # A pending run never reaches a worker, so nobody else ends its stream.
+        streams.publish_end(str(run_id), RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
+
+
+# --- create -----------------------------------------------------------------------
+
+
+def run_create(
+    *,
+    thread_id: uuid.UUID | None,
+    assistant: Any,
+    payload: dict[str, Any],
+    if_not_exists: str = "reject",
+) -> Run:
+    """Create a run on a thread (or, with thread_id None, on a new temporary thread).
+
+    The multitask strategy is applied under the thread's lock, so two requests on
+    one thread never interleave; the Celery message is sent after commit.
+    """
+    strategy = payload.get("multitask_strategy") or MultitaskStrategy.ENQUEUE
+    temporary = thread_id is None
+    with transaction.atomic():
+        if temporary:
+            thread = Thread.objects.create(metadata={})
+        else:
+            thread = _lock_or_create_thread(thread_id, if_not_exists=if_not_exists)
+        active = list(runs_active(thread_id=thread.pk))
+        if active:
+            if strategy == MultitaskStrategy.REJECT:
+                raise ThreadBusy()
+            if strategy == MultitaskStrategy.ROLLBACK:
+                _stop_runs(active, CancelAction.ROLLBACK)
+            elif strategy == MultitaskStrategy.INTERRUPT:
+                _stop_runs(active, CancelAction.INTERRUPT)
+
+        graph_meta = {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
+        run = Run(
+            thread=thread,
+            assistant_id=assistant.assistant_id,
+            multitask_strategy=strategy,
+        )
+        run.metadata = {**assistant.metadata, **thread.metadata, **(payload.get("metadata") or {}), **graph_meta}
+        run.kwargs = _run_kwargs(run, thread, assistant, payload, temporary=temporary)
+        run.save(force_insert=True)
+
+        thread.metadata = {**thread.metadata, **graph_meta}
+        thread.status = ThreadStatus.BUSY
+        thread.save(update_fields=["metadata", "status", "updated_at"])
+
+        countdown = payload.get("after_seconds") or None
+        transaction.on_commit(partial(_dispatch, run.pk, countdown))
+    return run
+
+
+def _lock_or_create_thread(thread_id: uuid.UUID, *, if_not_exists: str) -> Thread:
+    try:
+        return lock_thread(thread_id)
+    except NotFound:
+        if if_not_exists != "create":
+            raise NotFound("Thread or assistant not found.") from None
+    Thread.objects.get_or_create(pk=thread_id)
+    return lock_thread(thread_id)
+
+
+def _run_kwargs(
+    run: Run, thread: Thread, assistant: Any, payload: dict[str, Any], *, temporary: bool
+) -> dict[str, Any]:
+    request_config = payload.get("config") or {}
+    assistant_config = assistant.config or {}
+    configurable = {
+        **(assistant_config.get("configurable") or {}),
+        **(request_config.get("configurable") or {}),
+        "run_id": str(run.run_id),
+        "thread_id": str(thread.pk),
+        "graph_id": assistant.graph_id,
+        "assistant_id": str(assistant.assistant_id),
+    }
+    if payload.get("checkpoint_id"):
+        configurable["checkpoint_id"] = payload["checkpoint_id"]
+    checkpoint = payload.get("checkpoint") or {}
+    for key in ("checkpoint_id", "checkpoint_ns"):
+        if checkpoint.get(key):
+            configurable[key] = checkpoint[key]
+    config = {**assistant_config, **request_config, "configurable": configurable}
+    context = {**(assistant.context or {}), **(payload.get("context") or {})}
+    stream_mode = payload.get("stream_mode") or ["values"]
+    if isinstance(stream_mode, str):
+        stream_mode = [stream_mode]
+    return {
+        "input": payload.get("input"),
+        "command": payload.get("command"),
+        "config": config,
+        "context": context,
+        "stream_mode": stream_mode,
+        "interrupt_before": payload.get("interrupt_before"),
+        "interrupt_after": payload.get("interrupt_after"),
+        "webhook": payload.get("webhook"),
+        "feedback_keys": payload.get("feedback_keys"),
+        "temporary": temporary,
+        "subgraphs": bool(payload.get("stream_subgraphs")),
+        "resumable": bool(payload.get("stream_resumable")),
+        "checkpoint_during": bool(payload.get("checkpoint_during")),
+        "durability": payload.get("durability") or "async",
+        "on_completion": payload.get("on_completion") or ("delete" if temporary else "keep"),
+        "on_disconnect": payload.get("on_disconnect") or "continue",
+    }
+
+
+# --- stop (interrupt / rollback) ---------------------------------------------------
+
+
+def _stop_runs(runs: list[Run], action: str) -> None:
+    """Stop active runs of one locked thread; side effects run after commit.
+
+    rollback deletes the runs with every checkpoint and write they produced, so a
+    worker still executing one can never write a checkpoint that survives (its run
+    row is gone and the database refuses the foreign key). interrupt ends pending
+    runs at once and flags a running one; its worker ends it once it has stopped.
+    """
+    if not runs:
+        return
+    if action == CancelAction.ROLLBACK:
+        _delete_runs([r.pk for r in runs])
+        for run in runs:
+            transaction.on_commit(
+                partial(_after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True)
+            )
+        return
+    now = timezone.now()
+    for run in runs:
+        if run.status == RunStatus.PENDING:
+            Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+                status=RunStatus.INTERRUPTED, ended_at=now, cancel_action=action, updated_at=now
+            )
+            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=False, deleted=False))
+        else:
+            Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_action=action, updated_at=now)
+            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=True, deleted=False))
+
+
+def _delete_runs(run_ids: list[uuid.UUID]) -> None:
+    from threads.checkpointer import DjangoSaver
+
+    Run.objects.filter(pk__in=run_ids).delete()
+    # Django's collector deletes children before the parent: a checkpoint a worker
+    # committed in between would survive. With the run rows now deleted (and locked
+    # until commit), no new child can commit, so one more pass catches the rest.
+    DjangoSaver().delete_for_runs([str(r) for r in run_ids])
+
+
+def _settle_thread(
+    thread: Thread, *, outcome: str | None = None, paused: bool = False, save: bool = True
+) -> None:
+    """Set the locked thread's status from its runs: busy exactly while one is active.
+
+    `paused`: the graph stopped before its end (interrupt() or interrupt_before/after).
+    """
+    if Run.objects.filter(thread_id=thread.pk, status__in=ACTIVE_STATUSES).exists():
+        thread.status = ThreadStatus.BUSY
+    elif outcome == RunStatus.ERROR:
+        thread.status = ThreadStatus.ERROR
+    elif outcome == RunStatus.INTERRUPTED or paused:
+        thread.status = ThreadStatus.INTERRUPTED
+    elif outcome is None and thread.status == ThreadStatus.BUSY:
+        thread.status = ThreadStatus.IDLE
+    elif outcome is not None:
+        thread.status = ThreadStatus.IDLE
+    if save:
+        thread.save(update_fields=["status", "updated_at"])
+
+
+def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelAction.INTERRUPT) -> Run:
+    """Cancel one run of a thread (interrupt or rollback). Returns the run as it was."""
+    with transaction.atomic():
+        thread = lock_thread(thread_id)
+        run = Run.objects.filter(pk=run_id, thread_id=thread.pk).first()
+        if run is None:
+            raise NotFound("No runs found to cancel.")
+        if run.status not in ACTIVE_STATUSES:
+            raise NotFound(
+                "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
+                "and the runs haven't been deleted or completed."
+            )
+        _stop_runs([run], action)
+        _settle_thread(thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None)
+        if action == CancelAction.ROLLBACK:
+            transaction.on_commit(partial(_resync_thread_values, thread.pk))
+        transaction.on_commit(partial(_dispatch_head, thread.pk))
+    return run
+
+
+def run_delete(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
+    """Delete a run with its checkpoints; an active run is rolled back, never left running."""
+    with transaction.atomic():
+        thread = lock_thread(thread_id)
+        run = Run.objects.filter(pk=run_id, thread_id=thread.pk).first()
+        if run is None:
+            raise NotFound("Run not found")
+        if run.status in ACTIVE_STATUSES:
+            _stop_runs([run], CancelAction.ROLLBACK)
+        else:
+            _delete_runs([run.pk])
+        _settle_thread(thread)
+        transaction.on_commit(partial(_resync_thread_values, thread.pk))
+        transaction.on_commit(partial(_dispatch_head, thread.pk))
+
+
+def _dispatch_head(thread_id: uuid.UUID) -> None:
+    if Run.objects.filter(thread_id=thread_id, status=RunStatus.RUNNING).exists():
+        return
+    head = run_queue_head(thread_id=thread_id)
+    if head is not None:
+        _dispatch(head.pk)
+
+
+def _resync_thread_values(thread_id: uuid.UUID) -> None:
+    """After checkpoints were deleted, cache the state the thread fell back to."""
+    from threads.services import thread_sync_state
+
+    thread = Thread.objects.filter(pk=thread_id).first()
+    graph_id = (thread.metadata or {}).get("graph_id") if thread else None
+    if not graph_id:
+        return
+    from threads.checkpointer import DjangoSaver
+
+    from assistants.graphs import get_graph
+
+    try:
+        thread_sync_state(thread_id=thread_id, graph=get_graph(graph_id, checkpointer=DjangoSaver()))
+    except Exception:
+        logger.exception("Could not refresh the cached values of thread %s", thread_id)
+
+
+# --- claim / heartbeat / finish (the worker's side) ---------------------------------
+
+
+def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
+    """Compare-and-set pending -> running, if this run heads its thread's queue.
+
+    Returns None when the run is gone, already claimed or finished, or must wait
+    for another run; the caller then does nothing (tasks are safe to run twice).
+    """
+    with transaction.atomic():
+        row = Run.objects.filter(pk=run_id).values("thread_id", "status").first()
+        if row is None or row["status"] != RunStatus.PENDING:
+            return None
+        try:
+            thread = lock_thread(row["thread_id"])
+        except NotFound:
+            return None
+        if Run.objects.filter(thread_id=thread.pk, status=RunStatus.RUNNING).exists():
+            return None  # the running run dispatches the next one when it ends
+        head = run_queue_head(thread_id=thread.pk)
+        if head is None:
+            return None
+        if head.pk != run_id:
+            transaction.on_commit(partial(_dispatch, head.pk))
+            return None
+        now = timezone.now()
+        claimed = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
+            status=RunStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            updated_at=now,
+            attempt=F("attempt") + 1,
+            worker=worker,
+        )
+        if not claimed:
+            return None
+        return Run.objects.get(pk=run_id)
+
+
+def run_heartbeat(*, run_id: uuid.UUID) -> str | None:
+    """Record that the run is alive. Returns the cancel action the worker must obey:
+    'rollback' when the run row is gone, the run's cancel_action otherwise."""
+    now = timezone.now()
+    if not Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=now):
+        row = Run.objects.filter(pk=run_id).values("status", "cancel_action").first()
+        return CancelAction.ROLLBACK if row is None else (row["cancel_action"] or CancelAction.INTERRUPT)
+    return Run.objects.filter(pk=run_id).values_list("cancel_action", flat=True).first()
+
+
+def run_finish(
+    *,
+    run_id: uuid.UUID,
+    status: str,
+    error: dict[str, Any] | None = None,
+    values: Any = None,
+    interrupts: dict[str, Any] | None = None,
+    paused: bool = False,
+    update_values: bool = True,
+) -> bool:
+    """End a running run and move its thread on. False if the run was no longer running
+    (rolled back, or ended by the sweeper): then nothing changes."""
+    with transaction.atomic():
+        thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+        if thread_id is None:
+            return False
+        try:
+            thread = lock_thread(thread_id)
+        except NotFound:
+            return False
+        now = timezone.now()
+        ended = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=status, ended_at=now, updated_at=now, error=error
+        )
+        if not ended:
+            return False
+        fields = ["status", "updated_at", "error"]
+        thread.error = error if status == RunStatus.ERROR else None
+        if update_values:
+            thread.values = values
+            thread.interrupts = interrupts or {}
+            thread.state_updated_at = now
+            fields += ["values", "interrupts", "state_updated_at"]
+        _settle_thread(thread, outcome=status, paused=paused, save=False)
+        thread.save(update_fields=fields)
+        run = Run.objects.only("kwargs").get(pk=run_id)
+        transaction.on_commit(partial(_dispatch_head, thread.pk))
+        if run.kwargs.get("temporary") and run.kwargs.get("on_completion") == "delete":
+            transaction.on_commit(partial(_delete_temporary_thread, thread.pk))
+    return True
+
+
+def _delete_temporary_thread(thread_id: uuid.UUID) -> None:
+    from threads.checkpointer import DjangoSaver
+
+    with transaction.atomic():
+        try:
+            thread = lock_thread(thread_id)
+        except NotFound:
+            return
+        if Run.objects.filter(thread_id=thread.pk, status__in=ACTIVE_STATUSES).exists():
+            return
+        thread.delete()
+        DjangoSaver().delete_thread(str(thread_id))
+
+
+# --- sweeper ----------------------------------------------------------------------
+
+
+def runs_sweep() -> dict[str, int]:
+    """End runs whose worker died (stale heartbeat) and re-dispatch pending runs whose
+    broker message may have been lost. Safe to run any number of times, anywhere."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.SPINDLE_STALE_AFTER_SECONDS)
+    lost = 0
+    for run_id in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before).values_list(
+        "pk", flat=True
+    ):
+        if run_finish(run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False):
+            lost += 1
+            logger.warning("Run %s: worker lost, run ended as error", run_id)
+            _publish_end_quietly(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
+    redispatched = 0
+    waiting_since = now - timedelta(seconds=settings.SPINDLE_REDISPATCH_AFTER_SECONDS)
+    thread_ids = (
+        Run.objects.filter(status=RunStatus.PENDING, created_at__lt=waiting_since)
+        .values_list("thread_id", flat=True)
+        .distinct()
+    )
+    for thread_id in thread_ids:
+        if Run.objects.filter(thread_id=thread_id, status=RunStatus.RUNNING).exists():
+            continue
+        head = run_queue_head(thread_id=thread_id)
+        if head is not None and head.created_at < waiting_since:
+            _dispatch(head.pk)
+            redispatched += 1
+    return {"lost": lost, "redispatched": redispatched}
+
+
+def _publish_end_quietly(run_id: uuid.UUID, outcome: dict[str, Any]) -> None:
+    try:
+        streams.publish_end(str(run_id), outcome)
+    except Exception as exc:
+        logger.warning("Could not publish the end of run %s: %s", run_id, exc)

@@ -1,0 +1,67 @@
+"""Waiting for a run to end, without holding a thread or a database connection."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from runs import streams
+from runs.models import ACTIVE_STATUSES, Run, RunStatus
+from threads.models import Thread
+
+RUN_NOT_FOUND = {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
+# Between waits on Redis the database is read again, so a run ended without an end
+# marker (its worker was killed and the sweeper ended it) is still noticed.
+RECHECK_SECONDS = 5.0
+
+
+@sync_to_async
+def _run_row(run_id: uuid.UUID) -> dict[str, Any] | None:
+    return Run.objects.filter(pk=run_id).values("status", "error", "thread_id").first()
+
+
+@sync_to_async
+def _thread_values(thread_id: uuid.UUID) -> tuple[bool, Any]:
+    row = Thread.objects.filter(pk=thread_id).values("values").first()
+    return (row is not None, row["values"] if row else None)
+
+
+async def run_wait(run_id: uuid.UUID) -> dict[str, Any] | None:
+    """Block until the run is final; return its row as a dict, or None if it was deleted.
+
+    When the run's thread was temporary and is already gone, the end marker's outcome
+    stands in for the row (key "outcome")."""
+    row = await _run_row(run_id)
+    outcome: dict[str, Any] | None = None
+    while row is not None and row["status"] in ACTIVE_STATUSES:
+        ended, outcome = await streams.await_end(str(run_id), block_seconds=RECHECK_SECONDS)
+        row = await _run_row(run_id)
+        if ended and row is not None and row["status"] in ACTIVE_STATUSES:
+            break  # the marker is written after commit; a rollback-in-progress is an edge: trust it
+    if row is None:
+        if outcome is None:
+            outcome = await streams.aread_end(str(run_id))
+        if outcome and outcome.get("status") not in (None, "deleted"):
+            return {"status": outcome["status"], "error": outcome.get("error"), "outcome": outcome}
+        return None
+    return row
+
+
+async def run_join_body(thread_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, Any]:
+    """What join and wait answer: the thread's values, or the run's error."""
+    row = await _run_row(run_id)
+    if row is None or row["thread_id"] != thread_id:
+        outcome = await streams.aread_end(str(run_id)) if row is None else None
+        if not outcome or outcome.get("status") == "deleted":
+            return RUN_NOT_FOUND
+    final = await run_wait(run_id)
+    if final is None:
+        return RUN_NOT_FOUND
+    if final["status"] == RunStatus.ERROR and final.get("error"):
+        return {"__error__": final["error"]}
+    exists, values = await _thread_values(thread_id)
+    if not exists and "outcome" in final:
+        values = final["outcome"].get("values")
+    return values if values is not None else {}

@@ -1,0 +1,39 @@
+"""Graphs that only the end-to-end tests serve: one stuck in synchronous code, one that raises."""
+
+from __future__ import annotations
+
+import time
+
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, MessagesState, StateGraph
+
+
+def block(state: MessagesState, config: RunnableConfig) -> dict[str, list]:
+    # Synchronous sleep: cancellation cannot reach it at an await.
+    time.sleep(float((config.get("configurable") or {}).get("sleep", 60)))
+    return {"messages": [AIMessage(content="woke up")]}
+
+
+def first(state: MessagesState) -> dict[str, list]:
+    return {"messages": [AIMessage(content="about to block")]}
+
+
+_sleeper = StateGraph(MessagesState)
+_sleeper.add_node("first", first)
+_sleeper.add_node("block", block)
+_sleeper.add_edge(START, "first")
+_sleeper.add_edge("first", "block")
+_sleeper.add_edge("block", END)
+sleeper = _sleeper.compile()
+
+
+async def explode(state: MessagesState) -> dict[str, list]:
+    raise ValueError("the graph raised on purpose")
+
+
+_raiser = StateGraph(MessagesState)
+_raiser.add_node("explode", explode)
+_raiser.add_edge(START, "explode")
+_raiser.add_edge("explode", END)
+raiser = _raiser.compile()

@@ -1,0 +1,195 @@
+"""A real Spindle stack for tests and benchmarks: a fresh PostgreSQL database, uvicorn and
+Celery workers as subprocesses, all on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fresh_database(name: str) -> str:
+    """Create (or re-create) a PostgreSQL database beside the session's, migrated."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        raise RuntimeError("a stack needs PostgreSQL: set DATABASE_URL=postgres://...")
+    parts = urlsplit(base)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, timeout=300,
+    )
+    return url
+
+
+def drop_database(url: str) -> None:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Stack:
+    """A web process and workers sharing one database and one Redis."""
+
+    url: str
+    db_url: str
+    env: dict[str, str]
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start_worker(self, name: str = "worker", *, beat: bool = True, concurrency: int = 2) -> subprocess.Popen:
+        log = self.log_dir / f"{name}.log"
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--concurrency", str(concurrency), "--loglevel", "INFO", "-n", f"{name}@%h",
+            "--without-gossip", "--without-mingle",
+        ]
+        if beat:
+            cmd += ["-B", "--schedule", str(self.log_dir / f"{name}-beat-schedule")]
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[name] = proc
+        _wait_for_line(log, "ready.", proc, timeout=60)
+        return proc
+
+    def start_web(self) -> subprocess.Popen:
+        port = int(self.url.rsplit(":", 1)[1])
+        log = self.log_dir / "web.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--lifespan", "off", "--no-access-log"],
+            cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes["web"] = proc
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"web exited early:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/ok", timeout=1).status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"web did not answer /ok:\n{log.read_text()}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.processes.pop(name)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            proc = self.processes[name]
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for name in list(self.processes):
+            proc = self.processes.pop(name)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def sql(self, query: str, *params: object) -> list[tuple]:
+        """Read the stack's database directly, to check invariants behind the API."""
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+
+
+def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{log.name}: process exited early:\n{log.read_text()}")
+        if log.exists() and needle in log.read_text():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{log.name}: no {needle!r} within {timeout}s:\n{log.read_text()}")
+
+
+def stack_env(*, redis_url: str, db_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(
+        {
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "LANGGRAPH_CONFIG": str(ROOT / "tests" / "e2e" / "langgraph.json"),
+            "SPINDLE_HEARTBEAT_SECONDS": "0.5",
+            "SPINDLE_STALE_AFTER_SECONDS": "3",
+            "SPINDLE_SWEEP_SECONDS": "1",
+            "SPINDLE_REDISPATCH_AFTER_SECONDS": "3",
+            "SPINDLE_CANCEL_GRACE_SECONDS": "2",
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+class RedisServer:
+    """A private redis-server on a free port, so fault tests never touch the shared one."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.log_dir = log_dir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.log_dir)],
+            stdout=(self.log_dir / "redis.log").open("a"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None

@@ -1,0 +1,113 @@
+"""Faults against private stacks: a worker killed mid-run, a graph stuck in synchronous
+code rolled back, Redis restarted while runs are queued. Nothing may be lost or stuck."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+
+from tests.e2e.stack import RedisServer, Stack, drop_database, free_port, fresh_database, stack_env
+from tests.e2e.test_multitask_strategies import NYC, contents, human, until_running
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def private(tmp_path) -> Iterator[tuple[Stack, RedisServer]]:
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        pytest.skip("fault tests need PostgreSQL (set DATABASE_URL)")
+    redis_server = RedisServer(tmp_path)
+    redis_server.start()
+    db_url = fresh_database(f"spindle_fault_{os.getpid()}")
+    stack = Stack(
+        url=f"http://127.0.0.1:{free_port()}",
+        db_url=db_url,
+        env=stack_env(redis_url=redis_server.url, db_url=db_url),
+        log_dir=tmp_path,
+    )
+    try:
+        stack.start_web()
+        yield stack, redis_server
+    except Exception:
+        print(stack.logs())
+        raise
+    finally:
+        stack.stop()
+        redis_server.stop()
+        drop_database(db_url)
+
+
+async def wait_status(client, tid: str, rid: str, wanted: set[str], timeout: float = 30) -> str:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status = (await client.runs.get(tid, rid))["status"]
+        if status in wanted:
+            return status
+        assert asyncio.get_running_loop().time() < deadline, f"run {rid} stuck in {status}"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_worker_killed_mid_run_ends_the_run_and_the_thread_moves_on(private) -> None:
+    stack, _ = private
+    stack.start_worker()
+    client = get_client(url=stack.url, timeout=60)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    first = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 2}})
+    second = await client.runs.create(tid, "agent", input=human("weather in nyc?"), config={"configurable": {"delay": 0}})
+    await until_running(client, tid, first["run_id"])
+    stack.kill("worker")  # SIGKILL to the worker and its pool children
+    stack.start_worker("worker2")
+    assert await wait_status(client, tid, first["run_id"], {"error", "success"}) == "error"
+    joined = await client.http.get(f"/threads/{tid}/runs/{first['run_id']}/join")
+    assert joined["__error__"]["error"] == "WorkerLost"
+    assert await wait_status(client, tid, second["run_id"], {"success", "error"}) == "success"
+    assert contents((await client.threads.get_state(tid))["values"])[-4:] == NYC
+    assert (await client.threads.get(tid))["status"] == "idle"
+    assert stack.sql("select count(*) from runs_run where status in ('running', 'pending')") == [(0,)]
+
+
+async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(private) -> None:
+    stack, _ = private
+    stack.start_worker()
+    client = get_client(url=stack.url, timeout=60)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    stuck = await client.runs.create(tid, "sleeper", input=human("sleep"), config={"configurable": {"sleep": 120}})
+    await until_running(client, tid, stuck["run_id"])
+    await asyncio.sleep(0.5)
+    assert stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"])[0][0] > 0
+    new = await client.runs.create(tid, "echo", input=human("hello"), multitask_strategy="rollback")
+    await client.runs.join(tid, new["run_id"])
+    assert contents((await client.threads.get_state(tid))["values"]) == [("human", "hello"), ("ai", "hello")]
+    await asyncio.sleep(3)  # past the 2 s grace period
+    for table in ("threads_checkpoint", "threads_checkpointwrite", "threads_checkpointblob"):
+        assert stack.sql(f"select count(*) from {table} where run_id = %s", stuck["run_id"]) == [(0,)]
+    assert "did not stop within" in (stack.log_dir / "worker.log").read_text()
+    # The pool replaced the terminated process: the worker still executes runs.
+    again = await client.runs.wait(tid, "echo", input=human("still there?"))
+    assert contents(again)[-1] == ("ai", "still there?")
+    with pytest.raises(httpx.HTTPStatusError):
+        await client.runs.get(tid, stuck["run_id"])
+
+
+async def test_runs_queued_across_a_redis_restart_all_complete(private) -> None:
+    stack, redis_server = private
+    client = get_client(url=stack.url, timeout=60)
+    threads = [await client.threads.create() for _ in range(3)]
+    runs = [
+        (t["thread_id"], (await client.runs.create(t["thread_id"], "echo", input=human(f"m{i}")))["run_id"])
+        for i, t in enumerate(threads)
+        for _ in range(2)
+    ]
+    redis_server.stop()  # no worker yet: every queued message is lost with Redis
+    redis_server.start()
+    stack.start_worker()
+    for tid, rid in runs:
+        assert await wait_status(client, tid, rid, {"success", "error"}, timeout=60) == "success"
+    assert stack.sql("select count(*) from runs_run where status <> 'success'") == [(0,)]

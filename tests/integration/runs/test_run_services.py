@@ -1,0 +1,189 @@
+"""Run services against the real database: strategies, claim order, finish, cancel, delete.
+
+These drive the services directly (no worker); the end-to-end tests race real processes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from assistants.graphs import default_assistant_id
+from assistants.services import assistant_ensure_defaults
+from config.errors import NotFound, ThreadBusy
+from runs import services
+from runs.models import Run, RunStatus
+from threads.models import Thread, ThreadStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_broker(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
+    """Record dispatches and skip Redis side effects: these tests look at rows only."""
+    dispatched: list[uuid.UUID] = []
+    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: dispatched.append(run_id))
+    monkeypatch.setattr(services, "_after_stop", lambda *a, **k: None)
+    monkeypatch.setattr(services, "_resync_thread_values", lambda *a, **k: None)
+    return dispatched
+
+
+@pytest.fixture
+def assistant():
+    from assistants.models import Assistant
+
+    assistant_ensure_defaults()
+    return Assistant.objects.get(pk=default_assistant_id("echo"))
+
+
+def create(thread: Thread, assistant, strategy: str = "enqueue") -> Run:
+    return services.run_create(
+        thread_id=thread.pk,
+        assistant=assistant,
+        payload={"input": {"messages": []}, "multitask_strategy": strategy},
+    )
+
+
+def claim(run: Run) -> Run | None:
+    return services.run_claim(run_id=run.pk, worker="test")
+
+
+def test_create_marks_thread_busy_and_dispatches_after_commit(assistant, _no_broker) -> None:
+    thread = Thread.objects.create()
+    run = create(thread, assistant)
+    thread.refresh_from_db()
+    assert run.status == RunStatus.PENDING
+    assert thread.status == ThreadStatus.BUSY
+    assert thread.metadata == {"graph_id": "echo", "assistant_id": str(assistant.pk)}
+    assert _no_broker == [run.pk]
+    assert run.kwargs["config"]["configurable"]["run_id"] == str(run.pk)
+
+
+def test_reject_on_busy_thread_writes_nothing(assistant) -> None:
+    thread = Thread.objects.create()
+    create(thread, assistant)
+    with pytest.raises(ThreadBusy):
+        create(thread, assistant, "reject")
+    assert Run.objects.filter(thread=thread).count() == 1
+
+
+def test_enqueue_claims_in_creation_order_one_at_a_time(assistant, _no_broker) -> None:
+    thread = Thread.objects.create()
+    first, second, third = (create(thread, assistant) for _ in range(3))
+    assert claim(second) is None, "not the head of the queue"
+    assert _no_broker[-1] == first.pk, "the head is dispatched instead"
+    assert claim(first) is not None
+    assert claim(second) is None, "one running run per thread"
+    assert services.run_finish(run_id=first.pk, status=RunStatus.SUCCESS, values={"x": 1})
+    assert _no_broker[-1] == second.pk, "finishing dispatches the next run"
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.BUSY
+    assert claim(third) is None
+    assert claim(second) is not None
+    assert services.run_finish(run_id=second.pk, status=RunStatus.SUCCESS, values={"x": 2})
+    assert claim(third) is not None
+    assert services.run_finish(run_id=third.pk, status=RunStatus.SUCCESS, values={"x": 3})
+    thread.refresh_from_db()
+    assert (thread.status, thread.values) == (ThreadStatus.IDLE, {"x": 3})
+
+
+def test_claim_is_safe_to_run_twice(assistant) -> None:
+    thread = Thread.objects.create()
+    run = create(thread, assistant)
+    assert claim(run) is not None
+    assert claim(run) is None
+    assert Run.objects.get(pk=run.pk).attempt == 1
+
+
+def test_rollback_deletes_active_runs_and_starts_at_once(assistant) -> None:
+    thread = Thread.objects.create()
+    running = create(thread, assistant)
+    claim(running)
+    queued = create(thread, assistant)
+    new = create(thread, assistant, "rollback")
+    assert set(Run.objects.filter(thread=thread).values_list("pk", flat=True)) == {new.pk}
+    assert claim(new) is not None
+    assert not Run.objects.filter(pk__in=[running.pk, queued.pk]).exists()
+
+
+def test_interrupt_ends_pending_runs_and_flags_the_running_one(assistant) -> None:
+    thread = Thread.objects.create()
+    running = create(thread, assistant)
+    claim(running)
+    queued = create(thread, assistant)
+    new = create(thread, assistant, "interrupt")
+    assert Run.objects.get(pk=queued.pk).status == RunStatus.INTERRUPTED
+    flagged = Run.objects.get(pk=running.pk)
+    assert (flagged.status, flagged.cancel_action) == (RunStatus.RUNNING, "interrupt")
+    assert services.run_heartbeat(run_id=running.pk) == "interrupt"
+    assert claim(new) is None, "waits until the interrupted worker has really stopped"
+    services.run_finish(run_id=running.pk, status=RunStatus.INTERRUPTED, update_values=False)
+    assert claim(new) is not None
+
+
+def test_heartbeat_of_a_deleted_run_says_rollback(assistant) -> None:
+    thread = Thread.objects.create()
+    run = create(thread, assistant)
+    claim(run)
+    services.run_cancel(thread_id=thread.pk, run_id=run.pk, action="rollback")
+    assert services.run_heartbeat(run_id=run.pk) == "rollback"
+    assert services.run_finish(run_id=run.pk, status=RunStatus.SUCCESS) is False
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.IDLE
+
+
+def test_cancel_unknown_and_finished_runs_answer_404(assistant) -> None:
+    thread = Thread.objects.create()
+    with pytest.raises(NotFound, match="No runs found to cancel."):
+        services.run_cancel(thread_id=thread.pk, run_id=uuid.uuid4())
+    run = create(thread, assistant)
+    claim(run)
+    services.run_finish(run_id=run.pk, status=RunStatus.SUCCESS)
+    with pytest.raises(NotFound, match="No matching runs to cancel"):
+        services.run_cancel(thread_id=thread.pk, run_id=run.pk)
+
+
+def test_error_outcome_sets_thread_error(assistant) -> None:
+    thread = Thread.objects.create()
+    run = create(thread, assistant)
+    claim(run)
+    error = {"error": "ValueError", "message": "boom"}
+    services.run_finish(run_id=run.pk, status=RunStatus.ERROR, error=error, update_values=False)
+    thread.refresh_from_db()
+    assert (thread.status, thread.error) == (ThreadStatus.ERROR, error)
+
+
+def test_paused_graph_leaves_thread_interrupted(assistant) -> None:
+    thread = Thread.objects.create()
+    run = create(thread, assistant)
+    claim(run)
+    services.run_finish(run_id=run.pk, status=RunStatus.SUCCESS, values={}, paused=True)
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.INTERRUPTED
+
+
+def test_database_allows_one_running_run_per_thread(assistant) -> None:
+    thread = Thread.objects.create()
+    Run.objects.create(thread=thread, assistant_id=assistant.pk, status=RunStatus.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Run.objects.create(thread=thread, assistant_id=assistant.pk, status=RunStatus.RUNNING)
+
+
+def test_sweeper_ends_runs_with_a_stale_heartbeat(assistant, settings, monkeypatch) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(services, "_publish_end_quietly", lambda *a: None)
+    thread = Thread.objects.create()
+    lost = create(thread, assistant)
+    waiting = create(thread, assistant)
+    claim(lost)
+    Run.objects.filter(pk=lost.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=3600))
+    result = services.runs_sweep()
+    assert result["lost"] == 1
+    lost.refresh_from_db()
+    assert lost.status == RunStatus.ERROR
+    assert lost.error == services.WORKER_LOST_ERROR
+    assert claim(waiting) is not None, "the thread moves on to its next run"
