@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,8 +62,13 @@ class RunExecution:
         self.run = run
         self.run_id = str(run.pk)
         self.loop = asyncio.new_event_loop()
+        # Synchronous nodes run in the loop's default executor; keep a handle on it so a
+        # cancel can tell whether one is still running.
+        self.node_threads = ThreadPoolExecutor(thread_name_prefix=f"run-{self.run_id[:8]}")
+        self.loop.set_default_executor(self.node_threads)
         self.task: asyncio.Task | None = None
         self.cancel_action: str | None = None
+        # Set once the graph's coroutine has returned: the event loop is no longer blocked.
         self.done = threading.Event()
         self.stopping = threading.Event()
         self.graph: Any = None
@@ -76,9 +82,14 @@ class RunExecution:
         watcher.start()
         try:
             outcome = self.loop.run_until_complete(self._execute())
+            self.done.set()
             if outcome.status == RunStatus.INTERRUPTED and not outcome.deleted and self.graph is not None:
                 # The checkpoints written before the cancel stay: cache that state.
                 self.loop.run_until_complete(self._snapshot(outcome))
+            if self.cancel_action and not self._drain_node_threads():
+                # A synchronous node is still running in a thread: only ending the
+                # process stops it.
+                self._terminate(outcome)
         finally:
             self.done.set()
             self.stopping.set()
@@ -86,6 +97,31 @@ class RunExecution:
             self.loop.close()
         self._finish(outcome)
         watcher.join(timeout=5)
+
+    def _drain_node_threads(self) -> bool:
+        """Wait up to the grace period for synchronous nodes to return after a cancel."""
+        self.node_threads.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + settings.SPINDLE_CANCEL_GRACE_SECONDS
+        for thread in list(getattr(self.node_threads, "_threads", ())):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+        return True
+
+    def _terminate(self, outcome: Outcome) -> None:
+        """End the run as the cancel asked, then end this worker process: the graph is
+        stuck in synchronous code that no cancel can reach."""
+        logger.error(
+            "Run %s: graph did not stop within %.1fs of a cancel; terminating worker process %s",
+            self.run_id,
+            settings.SPINDLE_CANCEL_GRACE_SECONDS,
+            os.getpid(),
+        )
+        self._finish(outcome)
+        connection.close()
+        # The Celery prefork pool replaces this child; the message was revoked, and a
+        # redelivery finds the run no longer pending.
+        os._exit(1)
 
     def _finish(self, outcome: Outcome) -> None:
         if outcome.deleted:
@@ -132,9 +168,9 @@ class RunExecution:
 
     async def _stream(self) -> Outcome:
         from langgraph.types import Command
-        from threads.checkpointer import DjangoSaver
 
         from assistants.graphs import aget_graph
+        from threads.checkpointer import DjangoSaver
 
         kwargs = self.run.kwargs
         config = dict(kwargs.get("config") or {})
@@ -268,21 +304,8 @@ class RunExecution:
             self.loop.call_soon_threadsafe(task.cancel)
         if self.done.wait(settings.SPINDLE_CANCEL_GRACE_SECONDS):
             return
-        logger.error(
-            "Run %s: graph did not stop within %.1fs of a cancel; terminating worker process %s",
-            self.run_id,
-            settings.SPINDLE_CANCEL_GRACE_SECONDS,
-            os.getpid(),
-        )
-        if action == CancelAction.INTERRUPT:
-            services.run_finish(run_id=self.run.pk, status=RunStatus.INTERRUPTED, update_values=False)
-            self._quietly(streams.publish_end, self.run_id, {"status": RunStatus.INTERRUPTED})
-        else:
-            self._quietly(streams.publish_end, self.run_id, {"status": "deleted"})
-        connection.close()
-        # The Celery prefork pool replaces this child; the message was revoked, and a
-        # redelivery finds the run no longer pending.
-        os._exit(1)
+        # The event loop itself is blocked (synchronous code in an async node).
+        self._terminate(Outcome(status=RunStatus.INTERRUPTED, deleted=action == CancelAction.ROLLBACK))
 
 
 

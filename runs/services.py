@@ -277,9 +277,8 @@ def _resync_thread_values(thread_id: uuid.UUID) -> None:
     graph_id = (thread.metadata or {}).get("graph_id") if thread else None
     if not graph_id:
         return
-    from threads.checkpointer import DjangoSaver
-
     from assistants.graphs import get_graph
+    from threads.checkpointer import DjangoSaver
 
     try:
         thread_sync_state(thread_id=thread_id, graph=get_graph(graph_id, checkpointer=DjangoSaver()))

@@ -1,4 +1,4 @@
-"""Graphs that only the end-to-end tests serve: one stuck in synchronous code, one that raises."""
+"""Graphs that only the end-to-end tests serve: two stuck in synchronous code, one that raises."""
 
 from __future__ import annotations
 
@@ -26,6 +26,21 @@ _sleeper.add_edge(START, "first")
 _sleeper.add_edge("first", "block")
 _sleeper.add_edge("block", END)
 sleeper = _sleeper.compile()
+
+
+async def block_the_loop(state: MessagesState, config: RunnableConfig) -> dict[str, list]:
+    # Synchronous sleep inside an async node: the event loop itself is blocked.
+    time.sleep(float((config.get("configurable") or {}).get("sleep", 60)))
+    return {"messages": [AIMessage(content="woke up")]}
+
+
+_blocker = StateGraph(MessagesState)
+_blocker.add_node("first", first)
+_blocker.add_node("block", block_the_loop)
+_blocker.add_edge(START, "first")
+_blocker.add_edge("first", "block")
+_blocker.add_edge("block", END)
+blocker = _blocker.compile()
 
 
 async def explode(state: MessagesState) -> dict[str, list]:

@@ -72,13 +72,14 @@ async def test_a_worker_killed_mid_run_ends_the_run_and_the_thread_moves_on(priv
     assert stack.sql("select count(*) from runs_run where status in ('running', 'pending')") == [(0,)]
 
 
-async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(private) -> None:
+@pytest.mark.parametrize("graph", ["sleeper", "blocker"], ids=["sync-node-thread", "blocked-event-loop"])
+async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(private, graph: str) -> None:
     stack, _ = private
     stack.start_worker()
     client = get_client(url=stack.url, timeout=60)
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    stuck = await client.runs.create(tid, "sleeper", input=human("sleep"), config={"configurable": {"sleep": 120}})
+    stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
     await until_running(client, tid, stuck["run_id"])
     await asyncio.sleep(0.5)
     assert stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"])[0][0] > 0
