@@ -1,0 +1,1 @@
+"""Graphs that ship with Spindle: the offline weather agent, echo and interruptible."""
