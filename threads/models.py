@@ -68,6 +68,9 @@ class Checkpoint(_CheckpointOwned):
     type = models.CharField(max_length=32)
     checkpoint = models.BinaryField()
     metadata = models.JSONField(default=dict)
+    # A copy of the checkpoint's channel_versions, so the blobs a checkpoint needs can be
+    # found by a query (delete_for_runs, prune) without deserializing every checkpoint.
+    channel_versions = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -87,12 +90,22 @@ class Checkpoint(_CheckpointOwned):
 
 
 class CheckpointBlob(_CheckpointOwned):
-    """One channel value per channel version, shared by every checkpoint that saw it."""
+    """One channel value per channel version, shared by every checkpoint that saw it.
+
+    A list value (a message history) is stored as its serialized elements. When the list
+    extends an earlier version of the same channel, the row holds only the new elements and
+    names that version in `base_version`, so appending one message to a long history
+    writes one message, not the history. `length` and `digest` (a hash chained over the
+    serialized elements) let the next version check the prefix without reading it back.
+    """
 
     channel = models.CharField(max_length=255)
     version = models.CharField(max_length=255)
     type = models.CharField(max_length=32)
     blob = models.BinaryField(null=True)
+    base_version = models.CharField(max_length=255, null=True, blank=True)
+    length = models.IntegerField(null=True, blank=True)
+    digest = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -1,0 +1,904 @@
+"""DjangoSaver: the LangGraph checkpointer over the checkpoint models in threads/models.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import struct
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    EXCLUDED_METADATA_KEYS,
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from threads.models import Checkpoint as CheckpointRow
+from threads.models import CheckpointBlob, CheckpointWrite
+
+logger = logging.getLogger(__name__)
+
+# Blob type of a list value stored element by element (see CheckpointBlob).
+LIST_BLOB_TYPE = "spindle.list"
+# Blob type of a channel listed in new_versions that has no value.
+EMPTY_BLOB_TYPE = "empty"
+
+_ELEMENT_HEADER = struct.Struct(">HI")
+_DIGEST_SEED = hashlib.sha256(b"spindle.list").digest()
+_LIST_PAGE = 100
+_CHAIN_PAGE = 500
+_MISSING = object()
+
+
+@dataclass
+class _ListValue:
+    """A list channel value serialized element by element, with the digest after each prefix."""
+
+    elements: list[tuple[str, bytes]]
+    digests: list[bytes] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, serde: SerializerProtocol, value: list[Any]) -> _ListValue:
+        elements = [serde.dumps_typed(item) for item in value]
+        digests = [_DIGEST_SEED]
+        for element in elements:
+            digests.append(hashlib.sha256(digests[-1] + _frame([element])).digest())
+        return cls(elements=elements, digests=digests)
+
+
+def _frame(elements: Sequence[tuple[str, bytes]]) -> bytes:
+    parts = []
+    for type_, data in elements:
+        type_bytes = type_.encode()
+        parts.append(_ELEMENT_HEADER.pack(len(type_bytes), len(data)))
+        parts.append(type_bytes)
+        parts.append(data)
+    return b"".join(parts)
+
+
+def _unframe(blob: bytes) -> list[tuple[str, bytes]]:
+    elements = []
+    offset = 0
+    view = memoryview(blob)
+    while offset < len(view):
+        type_len, data_len = _ELEMENT_HEADER.unpack_from(view, offset)
+        offset += _ELEMENT_HEADER.size
+        type_ = bytes(view[offset : offset + type_len]).decode()
+        offset += type_len
+        elements.append((type_, bytes(view[offset : offset + data_len])))
+        offset += data_len
+    return elements
+
+
+def _as_bytes(value: bytes | memoryview | None) -> bytes:
+    return b"" if value is None else bytes(value)
+
+
+def _json_contains(actual: Any, expected: Any) -> bool:
+    """PostgreSQL `@>` semantics, for metadata filters that cannot be a key lookup."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and _json_contains(actual[key], value) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return isinstance(actual, list) and all(
+            any(_json_contains(item, wanted) for item in actual) for wanted in expected
+        )
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return isinstance(expected, bool) and isinstance(actual, bool) and actual == expected
+    return actual == expected
+
+
+def _sql_filterable(key: str, value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    try:
+        int(key)
+    except ValueError:
+        return True
+    # Django turns an integer-like key into an array index.
+    return False
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class DjangoSaver(BaseCheckpointSaver[str]):
+    """A LangGraph checkpointer that stores checkpoints with the Django ORM.
+
+    Rows: `Checkpoint` holds the serialized checkpoint without its channel values and
+    the metadata as JSON; `CheckpointBlob` holds each channel value once per channel
+    version; `CheckpointWrite` holds pending writes keyed by
+    (thread, namespace, checkpoint, task, idx). List values that extend an earlier
+    version are stored as their new elements only (see `CheckpointBlob`), so the bytes
+    a step writes do not grow with the thread's history.
+
+    Every row records the `run_id` that wrote it: `config["configurable"]["run_id"]`,
+    else the checkpoint metadata's `run_id`. With `bind_runs=True` (the run engine) each
+    row also gets `owner_run` and `owner_thread`, so deleting the `Run` row deletes what
+    the run wrote, and a write for a run whose row is gone raises `IntegrityError`.
+    Bound writes need a run id and UUID thread/run ids.
+
+    A blob stays owned by its run only while no other run's checkpoint uses it: a put
+    that reuses a blob owned by another run (an unchanged channel, or the base of a
+    list delta) releases it (`owner_run = NULL`), so deleting an earlier run never
+    breaks a later run's state.
+
+    Sync methods use the ORM directly; the async ones run the same code through
+    `sync_to_async(thread_sensitive=True)`.
+    """
+
+    def __init__(self, *, bind_runs: bool = False, serde: SerializerProtocol | None = None) -> None:
+        super().__init__(serde=serde)
+        self.bind_runs = bind_runs
+
+    # --- versions ---------------------------------------------------------------
+
+    def get_next_version(self, current: str | int | float | None, channel: None) -> str:
+        """A zero-padded counter with a random suffix.
+
+        Blobs are keyed by (thread, namespace, channel, version), so two forks from
+        one checkpoint must not produce the same version with different values.
+        """
+        if current is None:
+            number = 0
+        elif isinstance(current, str):
+            number = int(current.split(".", 1)[0])
+        else:
+            number = int(current)
+        return f"{number + 1:032d}.{secrets.token_hex(8)}"
+
+    # --- reads ------------------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        configurable = config["configurable"]
+        rows = CheckpointRow.objects.filter(
+            thread_id=str(configurable["thread_id"]),
+            checkpoint_ns=configurable.get("checkpoint_ns") or "",
+        )
+        if checkpoint_id := get_checkpoint_id(config):
+            row = rows.filter(checkpoint_id=checkpoint_id).first()
+        else:
+            row = rows.order_by("-checkpoint_id").first()
+        if row is None:
+            return None
+        return self._build_tuples([row])[0]
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        remaining = limit
+        cursor: tuple[str, int] | None = None
+        while True:
+            page, cursor = self._list_page(config, filter, before, remaining, cursor)
+            for item in page:
+                yield item
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining <= 0:
+                        return
+            if cursor is None:
+                return
+
+    def _list_page(
+        self,
+        config: RunnableConfig | None,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+        cursor: tuple[str, int] | None,
+    ) -> tuple[list[CheckpointTuple], tuple[str, int] | None]:
+        """One page of `list`, newest first, and the cursor of the next page (or None)."""
+        rows = CheckpointRow.objects.all()
+        if config is not None:
+            configurable = config["configurable"]
+            if "thread_id" in configurable:
+                rows = rows.filter(thread_id=str(configurable["thread_id"]))
+            if configurable.get("checkpoint_ns") is not None:
+                rows = rows.filter(checkpoint_ns=configurable["checkpoint_ns"])
+            if checkpoint_id := get_checkpoint_id(config):
+                rows = rows.filter(checkpoint_id=checkpoint_id)
+        if before is not None and (before_id := get_checkpoint_id(before)):
+            rows = rows.filter(checkpoint_id__lt=before_id)
+        python_filter: dict[str, Any] = {}
+        for index, (key, value) in enumerate((filter or {}).items()):
+            if _sql_filterable(key, value):
+                alias = f"_meta_{index}"
+                rows = rows.alias(**{alias: KeyTransform(key, "metadata")}).filter(**{alias: value})
+            else:
+                python_filter[key] = value
+        if cursor is not None:
+            cursor_id, cursor_pk = cursor
+            rows = rows.filter(
+                Q(checkpoint_id__lt=cursor_id) | Q(checkpoint_id=cursor_id, pk__lt=cursor_pk)
+            )
+        page_size = _LIST_PAGE
+        if limit is not None and not python_filter:
+            page_size = max(1, min(limit, _LIST_PAGE))
+        page = list(rows.order_by("-checkpoint_id", "-pk")[:page_size])
+        next_cursor = (page[-1].checkpoint_id, page[-1].pk) if len(page) == page_size else None
+        if python_filter:
+            page = [
+                row
+                for row in page
+                if all(
+                    _json_contains(row.metadata.get(key, _MISSING), value)
+                    for key, value in python_filter.items()
+                )
+            ]
+        return self._build_tuples(page), next_cursor
+
+    def _build_tuples(self, rows: Sequence[CheckpointRow]) -> list[CheckpointTuple]:
+        checkpoints = [
+            self.serde.loads_typed((row.type, _as_bytes(row.checkpoint))) for row in rows
+        ]
+        by_scope: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for position, row in enumerate(rows):
+            by_scope[(row.thread_id, row.checkpoint_ns)].append(position)
+
+        writes: dict[tuple[str, str, str], list[tuple[str, str, int, str, str, bytes]]] = (
+            defaultdict(list)
+        )
+        values: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
+        for (thread_id, ns), positions in by_scope.items():
+            checkpoint_ids = {rows[p].checkpoint_id for p in positions}
+            for (
+                task_path,
+                task_id,
+                idx,
+                channel,
+                type_,
+                blob,
+                checkpoint_id,
+            ) in CheckpointWrite.objects.filter(
+                thread_id=thread_id, checkpoint_ns=ns, checkpoint_id__in=checkpoint_ids
+            ).values_list(
+                "task_path", "task_id", "idx", "channel", "type", "blob", "checkpoint_id"
+            ):
+                writes[(thread_id, ns, checkpoint_id)].append(
+                    (task_path, task_id, idx, channel, type_, _as_bytes(blob))
+                )
+            wanted = {
+                (channel, str(version))
+                for p in positions
+                for channel, version in checkpoints[p]["channel_versions"].items()
+            }
+            values[(thread_id, ns)] = self._load_values(thread_id, ns, wanted)
+
+        tuples = []
+        for row, checkpoint in zip(rows, checkpoints, strict=True):
+            scope_values = values[(row.thread_id, row.checkpoint_ns)]
+            channel_values = {}
+            for channel, version in checkpoint["channel_versions"].items():
+                stored = scope_values.get((channel, str(version)), _MISSING)
+                if stored is _MISSING:
+                    continue
+                if isinstance(stored, _ListValue):
+                    channel_values[channel] = [self.serde.loads_typed(e) for e in stored.elements]
+                else:
+                    channel_values[channel] = self.serde.loads_typed(stored)
+            checkpoint["channel_values"] = channel_values
+            row_writes = sorted(
+                writes.get((row.thread_id, row.checkpoint_ns, row.checkpoint_id), [])
+            )
+            tuples.append(
+                CheckpointTuple(
+                    config=self._config(row.thread_id, row.checkpoint_ns, row.checkpoint_id),
+                    checkpoint=checkpoint,
+                    metadata=row.metadata,
+                    parent_config=(
+                        self._config(row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id)
+                        if row.parent_checkpoint_id
+                        else None
+                    ),
+                    pending_writes=[
+                        (task_id, channel, self.serde.loads_typed((type_, blob)))
+                        for _path, task_id, _idx, channel, type_, blob in row_writes
+                    ],
+                )
+            )
+        return tuples
+
+    def _load_values(
+        self, thread_id: str, ns: str, wanted: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        """Stored values for (channel, version) pairs: (type, bytes), or a _ListValue.
+
+        Pairs with no row, or only an "empty" row, are left out.
+        """
+        if not wanted:
+            return {}
+        found: dict[tuple[str, str], Any] = {}
+        deltas: dict[str, dict[str, tuple[str | None, bytes]]] = defaultdict(dict)
+        for channel, version, type_, blob, base_version in CheckpointBlob.objects.filter(
+            thread_id=thread_id,
+            checkpoint_ns=ns,
+            channel__in={c for c, _ in wanted},
+            version__in={v for _, v in wanted},
+        ).values_list("channel", "version", "type", "blob", "base_version"):
+            if (channel, version) not in wanted or type_ == EMPTY_BLOB_TYPE:
+                continue
+            if type_ != LIST_BLOB_TYPE:
+                found[(channel, version)] = (type_, _as_bytes(blob))
+            elif base_version is None:
+                found[(channel, version)] = _ListValue(_unframe(_as_bytes(blob)))
+            else:
+                deltas[channel][version] = (base_version, _as_bytes(blob))
+        for channel, targets in deltas.items():
+            for version, elements in self._resolve_chains(thread_id, ns, channel, targets).items():
+                found[(channel, version)] = _ListValue(elements)
+        return found
+
+    def _resolve_chains(
+        self, thread_id: str, ns: str, channel: str, targets: dict[str, tuple[str | None, bytes]]
+    ) -> dict[str, list[tuple[str, bytes]]]:
+        """Rebuild list values stored as deltas by walking their bases.
+
+        A base always sorts before the version built on it (put picks it with
+        `version < new`), so reading the channel's list rows newest first, from the
+        newest target down, meets every base, and can stop once each chain reaches a
+        full row.
+        """
+        rows: dict[str, tuple[str | None, bytes]] = dict(targets)
+        top = (
+            CheckpointBlob.objects.filter(
+                thread_id=thread_id, checkpoint_ns=ns, channel=channel, version__in=list(targets)
+            )
+            .order_by("-version")
+            .values_list("version", flat=True)
+            .first()
+        )
+        cursor = top
+
+        def chain_end(version: str) -> str | None:
+            """The first version on the chain that is not loaded yet, or None if complete."""
+            while True:
+                if version not in rows:
+                    return version
+                base_version, _blob = rows[version]
+                if base_version is None:
+                    return None
+                version = base_version
+
+        while cursor is not None and any(chain_end(v) is not None for v in targets):
+            page = list(
+                CheckpointBlob.objects.filter(
+                    thread_id=thread_id,
+                    checkpoint_ns=ns,
+                    channel=channel,
+                    type=LIST_BLOB_TYPE,
+                    version__lt=cursor,
+                )
+                .order_by("-version")
+                .values_list("version", "base_version", "blob")[:_CHAIN_PAGE]
+            )
+            for version, base_version, blob in page:
+                rows.setdefault(version, (base_version, _as_bytes(blob)))
+            cursor = page[-1][0] if len(page) == _CHAIN_PAGE else None
+
+        resolved: dict[str, list[tuple[str, bytes]]] = {}
+        for target in targets:
+            if (missing := chain_end(target)) is not None:
+                logger.error(
+                    "Checkpoint blob %s@%s of thread %s (ns %r) extends missing version %s; value dropped",
+                    channel,
+                    target,
+                    thread_id,
+                    ns,
+                    missing,
+                )
+                continue
+            parts: list[bytes] = []
+            version: str | None = target
+            while version is not None:
+                base_version, blob = rows[version]
+                parts.append(blob)
+                version = base_version
+            resolved[target] = _unframe(b"".join(reversed(parts)))
+        return resolved
+
+    # --- writes -----------------------------------------------------------------
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        configurable = config["configurable"]
+        thread_id = str(configurable["thread_id"])
+        ns = configurable.get("checkpoint_ns") or ""
+        parent_id = configurable.get("checkpoint_id")
+        stored_metadata = self._metadata(config, metadata)
+        run_id = self._run_id(config, stored_metadata.get("run_id"))
+        owner = self._owner(thread_id, run_id)
+
+        channel_values = checkpoint["channel_values"]
+        without_values = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+        checkpoint_type, checkpoint_bytes = self.serde.dumps_typed(without_values)
+        prepared: dict[str, tuple[str, Any]] = {}
+        for channel in new_versions:
+            value = channel_values.get(channel, _MISSING)
+            if value is _MISSING:
+                prepared[channel] = (EMPTY_BLOB_TYPE, None)
+            elif type(value) is list:
+                prepared[channel] = (LIST_BLOB_TYPE, _ListValue.build(self.serde, value))
+            else:
+                prepared[channel] = self.serde.dumps_typed(value)
+
+        with self._write_transaction():
+            reused = {
+                (channel, str(version))
+                for channel, version in checkpoint["channel_versions"].items()
+                if channel not in new_versions
+            }
+            blobs = []
+            for channel, version in new_versions.items():
+                type_, payload = prepared[channel]
+                row = CheckpointBlob(
+                    thread_id=thread_id,
+                    checkpoint_ns=ns,
+                    channel=channel,
+                    version=str(version),
+                    type=type_,
+                    **owner,
+                )
+                if isinstance(payload, _ListValue):
+                    base = self._list_base(thread_id, ns, channel, str(version), payload)
+                    start = 0
+                    if base is not None:
+                        row.base_version, start = base
+                        reused.add((channel, row.base_version))
+                    row.blob = _frame(payload.elements[start:])
+                    row.length = len(payload.elements)
+                    row.digest = payload.digests[-1].hex()
+                else:
+                    row.blob = payload
+                blobs.append(row)
+            if blobs:
+                CheckpointBlob.objects.bulk_create(blobs, ignore_conflicts=True)
+            CheckpointRow.objects.bulk_create(
+                [
+                    CheckpointRow(
+                        thread_id=thread_id,
+                        checkpoint_ns=ns,
+                        checkpoint_id=checkpoint["id"],
+                        parent_checkpoint_id=parent_id,
+                        type=checkpoint_type,
+                        checkpoint=checkpoint_bytes,
+                        metadata=stored_metadata,
+                        channel_versions=dict(checkpoint["channel_versions"]),
+                        **owner,
+                    )
+                ],
+                update_conflicts=True,
+                unique_fields=["thread_id", "checkpoint_ns", "checkpoint_id"],
+                update_fields=["type", "checkpoint", "metadata", "channel_versions"],
+            )
+            self._release_shared_blobs(thread_id, ns, reused, owner["owner_run_id"])
+        return self._config(thread_id, ns, checkpoint["id"])
+
+    def _list_base(
+        self, thread_id: str, ns: str, channel: str, version: str, value: _ListValue
+    ) -> tuple[str, int] | None:
+        """The latest earlier version of the channel that is a prefix of `value`, if any."""
+        candidate = (
+            CheckpointBlob.objects.filter(
+                thread_id=thread_id,
+                checkpoint_ns=ns,
+                channel=channel,
+                type=LIST_BLOB_TYPE,
+                version__lt=version,
+                length__lte=len(value.elements),
+            )
+            .order_by("-version")
+            .values_list("version", "length", "digest")
+            .first()
+        )
+        if candidate is None:
+            return None
+        base_version, length, digest = candidate
+        if value.digests[length].hex() != digest:
+            return None
+        return base_version, length
+
+    def _release_shared_blobs(
+        self, thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run_id: str | None
+    ) -> None:
+        """Detach blobs this checkpoint reuses from the other run that owns them.
+
+        A released list delta takes its bases along. A run's delta builds on its own
+        rows or on released ones, so the walk stops at the first row the owner does
+        not hold: it costs one query per run that is built upon, not the history.
+        """
+        if not pairs:
+            return
+        match = Q()
+        for channel, version in pairs:
+            match |= Q(channel=channel, version=version)
+        shared = CheckpointBlob.objects.filter(match, thread_id=thread_id, checkpoint_ns=ns).filter(
+            owner_run__isnull=False
+        )
+        if owner_run_id is not None:
+            shared = shared.exclude(owner_run_id=owner_run_id)
+        released = []
+        chains: dict[tuple[str, Any], list[str]] = defaultdict(list)
+        for pk, channel, owner, base_version in shared.values_list(
+            "pk", "channel", "owner_run_id", "base_version"
+        ):
+            released.append(pk)
+            if base_version is not None:
+                chains[(channel, owner)].append(base_version)
+        for (channel, owner), starts in chains.items():
+            owned = {
+                version: (pk, base_version)
+                for version, pk, base_version in CheckpointBlob.objects.filter(
+                    thread_id=thread_id, checkpoint_ns=ns, channel=channel, owner_run_id=owner
+                ).values_list("version", "pk", "base_version")
+            }
+            for version in starts:
+                while version in owned:
+                    pk, version = owned.pop(version)
+                    released.append(pk)
+        if released:
+            CheckpointBlob.objects.filter(pk__in=released).update(owner_run=None)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        configurable = config["configurable"]
+        thread_id = str(configurable["thread_id"])
+        ns = configurable.get("checkpoint_ns") or ""
+        checkpoint_id = configurable["checkpoint_id"]
+        dumped = [
+            (WRITES_IDX_MAP.get(channel, idx), channel, *self.serde.dumps_typed(value))
+            for idx, (channel, value) in enumerate(writes)
+        ]
+        with self._write_transaction():
+            run_id = configurable.get("run_id") or (config.get("metadata") or {}).get("run_id")
+            if run_id is None:
+                run_id = (
+                    CheckpointRow.objects.filter(
+                        thread_id=thread_id, checkpoint_ns=ns, checkpoint_id=checkpoint_id
+                    )
+                    .values_list("run_id", flat=True)
+                    .first()
+                )
+            owner = self._owner(thread_id, self._run_id(config, run_id))
+            rows = [
+                CheckpointWrite(
+                    thread_id=thread_id,
+                    checkpoint_ns=ns,
+                    checkpoint_id=checkpoint_id,
+                    task_id=task_id,
+                    task_path=task_path,
+                    idx=idx,
+                    channel=channel,
+                    type=type_,
+                    blob=blob,
+                    **owner,
+                )
+                for idx, channel, type_, blob in dumped
+            ]
+            if not rows:
+                return
+            if all(channel in WRITES_IDX_MAP for _idx, channel, _t, _b in dumped):
+                # Special writes (error, interrupt, resume...) replace an earlier one of the task.
+                CheckpointWrite.objects.bulk_create(
+                    rows,
+                    update_conflicts=True,
+                    unique_fields=["thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx"],
+                    update_fields=["channel", "type", "blob", "task_path"],
+                )
+            else:
+                # A task's regular writes are final: a retry must not duplicate or change them.
+                CheckpointWrite.objects.bulk_create(rows, ignore_conflicts=True)
+
+    # --- deletes and copies ---------------------------------------------------------
+
+    def delete_thread(self, thread_id: str) -> None:
+        thread_id = str(thread_id)
+        with transaction.atomic():
+            for model in (CheckpointWrite, CheckpointRow, CheckpointBlob):
+                model.objects.filter(thread_id=thread_id).delete()
+        logger.info("Deleted checkpoints of thread %s", thread_id)
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints, writes and blobs recorded with these run ids.
+
+        A blob of these runs that a remaining checkpoint of its thread and namespace
+        still needs (directly or as the base of a list delta) is kept and released from
+        its owner run, so deleting the Run row later cannot take it away.
+        """
+        run_ids = [str(run_id) for run_id in run_ids]
+        if not run_ids:
+            return
+        with transaction.atomic():
+            scopes = set(
+                CheckpointBlob.objects.filter(run_id__in=run_ids)
+                .values_list("thread_id", "checkpoint_ns")
+                .distinct()
+            )
+            CheckpointRow.objects.filter(run_id__in=run_ids).delete()
+            CheckpointWrite.objects.filter(run_id__in=run_ids).delete()
+            for thread_id, ns in scopes:
+                needed = self._needed_blobs(
+                    thread_id,
+                    ns,
+                    CheckpointRow.objects.filter(thread_id=thread_id, checkpoint_ns=ns).values_list(
+                        "channel_versions", flat=True
+                    ),
+                )
+                keep, drop = [], []
+                for pk, channel, version in CheckpointBlob.objects.filter(
+                    thread_id=thread_id, checkpoint_ns=ns, run_id__in=run_ids
+                ).values_list("pk", "channel", "version"):
+                    (keep if (channel, version) in needed else drop).append(pk)
+                if drop:
+                    CheckpointBlob.objects.filter(pk__in=drop).delete()
+                if keep:
+                    CheckpointBlob.objects.filter(pk__in=keep).update(owner_run=None)
+        logger.info("Deleted checkpoints of runs %s", ", ".join(run_ids))
+
+    def _needed_blobs(self, thread_id: str, ns: str, channel_versions: Any) -> set[tuple[str, str]]:
+        """(channel, version) of every blob these checkpoints read, bases of deltas included."""
+        needed = {
+            (channel, str(version))
+            for versions in channel_versions
+            for channel, version in versions.items()
+        }
+        bases = {
+            (channel, version): base_version
+            for channel, version, base_version in CheckpointBlob.objects.filter(
+                thread_id=thread_id, checkpoint_ns=ns, base_version__isnull=False
+            ).values_list("channel", "version", "base_version")
+        }
+        pending = list(needed)
+        while pending:
+            channel, version = pending.pop()
+            base_version = bases.get((channel, version))
+            if base_version is not None and (channel, base_version) not in needed:
+                needed.add((channel, base_version))
+                pending.append((channel, base_version))
+        return needed
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, blob and write of a thread to another thread id.
+
+        The copies are bound to no run and to no thread (`run_id`, `owner_run` and
+        `owner_thread` are NULL; the original run id stays in the checkpoint metadata),
+        so deleting the source's runs never touches them. The caller that owns the
+        target Thread row (the thread_copy service) sets `owner_thread` afterwards.
+        Rows the target already has are left as they are.
+        """
+        source, target = str(source_thread_id), str(target_thread_id)
+        if source == target:
+            return
+        unbound = {"run_id": None, "owner_run_id": None, "owner_thread_id": None}
+        with transaction.atomic():
+            for model in (CheckpointBlob, CheckpointRow, CheckpointWrite):
+                batch = []
+                for row in (
+                    model.objects.filter(thread_id=source)
+                    .order_by("pk")
+                    .iterator(chunk_size=_CHAIN_PAGE)
+                ):
+                    row.pk = None
+                    row.thread_id = target
+                    for name, value in unbound.items():
+                        setattr(row, name, value)
+                    batch.append(row)
+                    if len(batch) >= _CHAIN_PAGE:
+                        model.objects.bulk_create(batch, ignore_conflicts=True)
+                        batch = []
+                if batch:
+                    model.objects.bulk_create(batch, ignore_conflicts=True)
+        logger.info("Copied checkpoints of thread %s to thread %s", source, target)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Keep only the latest checkpoint per namespace ("keep_latest"), or nothing ("delete").
+
+        keep_latest also drops the writes of the deleted checkpoints and every blob the
+        kept checkpoints do not read; a kept list value stored as a delta is rewritten
+        in full so that its older versions can go.
+        """
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"Unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
+        for thread_id in map(str, thread_ids):
+            if strategy == "delete":
+                self.delete_thread(thread_id)
+                continue
+            with transaction.atomic():
+                self._prune_keep_latest(thread_id)
+
+    def _prune_keep_latest(self, thread_id: str) -> None:
+        namespaces = set(
+            CheckpointRow.objects.filter(thread_id=thread_id).values_list(
+                "checkpoint_ns", flat=True
+            )
+        )
+        for model in (CheckpointBlob, CheckpointWrite):
+            model.objects.filter(thread_id=thread_id).exclude(checkpoint_ns__in=namespaces).delete()
+        for ns in namespaces:
+            latest = (
+                CheckpointRow.objects.filter(thread_id=thread_id, checkpoint_ns=ns)
+                .order_by("-checkpoint_id")
+                .first()
+            )
+            if latest is None:
+                continue
+            CheckpointRow.objects.filter(thread_id=thread_id, checkpoint_ns=ns).exclude(
+                pk=latest.pk
+            ).delete()
+            CheckpointWrite.objects.filter(thread_id=thread_id, checkpoint_ns=ns).exclude(
+                checkpoint_id=latest.checkpoint_id
+            ).delete()
+            wanted = {
+                (channel, str(version)) for channel, version in latest.channel_versions.items()
+            }
+            values = self._load_values(thread_id, ns, wanted)
+            keep = []
+            for pk, channel, version, base_version in CheckpointBlob.objects.filter(
+                thread_id=thread_id, checkpoint_ns=ns
+            ).values_list("pk", "channel", "version", "base_version"):
+                if (channel, version) not in wanted:
+                    continue
+                keep.append(pk)
+                stored = values.get((channel, version))
+                if base_version is not None and isinstance(stored, _ListValue):
+                    CheckpointBlob.objects.filter(pk=pk).update(
+                        blob=_frame(stored.elements), base_version=None
+                    )
+            CheckpointBlob.objects.filter(thread_id=thread_id, checkpoint_ns=ns).exclude(
+                pk__in=keep
+            ).delete()
+
+    # --- async --------------------------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await sync_to_async(self.get_tuple, thread_sensitive=True)(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        fetch_page = sync_to_async(self._list_page, thread_sensitive=True)
+        remaining = limit
+        cursor: tuple[str, int] | None = None
+        while True:
+            page, cursor = await fetch_page(config, filter, before, remaining, cursor)
+            for item in page:
+                yield item
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining <= 0:
+                        return
+            if cursor is None:
+                return
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return await sync_to_async(self.put, thread_sensitive=True)(
+            config, checkpoint, metadata, new_versions
+        )
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await sync_to_async(self.put_writes, thread_sensitive=True)(
+            config, writes, task_id, task_path
+        )
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await sync_to_async(self.delete_thread, thread_sensitive=True)(thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        await sync_to_async(self.delete_for_runs, thread_sensitive=True)(run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        await sync_to_async(self.copy_thread, thread_sensitive=True)(
+            source_thread_id, target_thread_id
+        )
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        await sync_to_async(self.prune, thread_sensitive=True)(thread_ids, strategy=strategy)
+
+    # --- helpers --------------------------------------------------------------------
+
+    @staticmethod
+    def _config(thread_id: str, ns: str, checkpoint_id: str) -> RunnableConfig:
+        return {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint_id,
+            }
+        }
+
+    @staticmethod
+    def _metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> dict[str, Any]:
+        """The checkpoint metadata as the Postgres saver stores it, plus all of config["metadata"].
+
+        LangGraph's helper keeps only scalar values of config["metadata"]; JSON lists
+        and objects there are the caller's metadata too, so they are kept as well.
+        """
+        stored: dict[str, Any] = dict(get_serializable_checkpoint_metadata(config, metadata))
+        for key, value in (config.get("metadata") or {}).items():
+            if key in stored or key in EXCLUDED_METADATA_KEYS or key.startswith("__"):
+                continue
+            if _is_json(value):
+                stored[key] = value
+        return stored
+
+    def _run_id(self, config: RunnableConfig, fallback: Any) -> str | None:
+        run_id = config["configurable"].get("run_id") or fallback
+        if run_id is None and self.bind_runs:
+            raise ValueError(
+                "DjangoSaver(bind_runs=True) needs a run id: set config['configurable']['run_id']"
+            )
+        return None if run_id is None else str(run_id)
+
+    def _owner(self, thread_id: str, run_id: str | None) -> dict[str, Any]:
+        if self.bind_runs:
+            return {"run_id": run_id, "owner_run_id": run_id, "owner_thread_id": thread_id}
+        return {"run_id": run_id, "owner_run_id": None, "owner_thread_id": None}
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """One transaction per put/put_writes, so a refused foreign key raises from the call.
+
+        Django's foreign keys are deferred to commit. Inside a caller's transaction our
+        block is only a savepoint, so on PostgreSQL the deferred checks are run at the
+        end of the block instead (cheap: only this block's pending checks).
+        """
+        nested = connection.in_atomic_block
+        with transaction.atomic():
+            yield
+            if nested and self.bind_runs and connection.vendor == "postgresql":
+                connection.check_constraints()
