@@ -130,5 +130,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
+        # "ready." tells supervisors (and the test harness) that the worker is up.
+        "celery.apps.worker": {"level": "INFO"},
     },
 }

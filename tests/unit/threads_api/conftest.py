@@ -1,0 +1,29 @@
+"""Fixtures of the threads API tests: a DRF client and row counts of every thread table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from runs.models import Run
+from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def row_counts() -> Callable[[], dict[str, int]]:
+    """Rows per table, to assert that a failed request wrote nothing."""
+
+    def counts() -> dict[str, int]:
+        return {
+            model.__name__: model.objects.count()
+            for model in (Thread, Run, Checkpoint, CheckpointBlob, CheckpointWrite)
+        }
+
+    return counts

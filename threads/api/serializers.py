@@ -1,0 +1,220 @@
+"""Input and output serializers of the threads API (shapes of langgraph_sdk.schema)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+from threads.models import Thread, ThreadStatus
+from threads.selectors import SORT_FIELDS
+
+SELECT_FIELDS = (
+    "thread_id",
+    "created_at",
+    "updated_at",
+    "state_updated_at",
+    "metadata",
+    "config",
+    "status",
+    "values",
+    "interrupts",
+    "error",
+)
+MAX_LIMIT = 1000
+MAX_EXTRACT = 10
+_EXTRACT_PATH = re.compile(r"^(values|metadata|config|interrupts)(\.[^.\[\]]+|\[-?\d+\])*$")
+_EXTRACT_STEP = re.compile(r"\.([^.\[\]]+)|\[(-?\d+)\]")
+
+
+class IsoDateTimeField(serializers.Field):
+    """ISO-8601 with "+00:00", as the official server writes it (DRF would write "Z")."""
+
+    def to_representation(self, value: datetime.datetime) -> str:
+        return value.astimezone(datetime.UTC).isoformat()
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string: DRF would also turn a number into one."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as a string: DRF would also take an integer as UUID(int=...)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class JsonObjectField(serializers.DictField):
+    """A JSON object of any values (null included); null itself is read as absent."""
+
+    child = serializers.JSONField(allow_null=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+
+class CheckpointOrIdField(serializers.JSONField):
+    """A checkpoint as a client may name it: its id, or an object holding `checkpoint_id`."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data is not None and not isinstance(data, str | dict):
+            raise serializers.ValidationError("Must be a checkpoint id or a checkpoint object.")
+        return data
+
+
+class StateValuesField(serializers.JSONField):
+    """The values of a state update: an object, a list of objects, or null."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data is not None and not isinstance(data, dict | list):
+            raise serializers.ValidationError("Must be an object, a list or null.")
+        return data
+
+
+# --- input ------------------------------------------------------------------------
+
+
+class InputThreadCreateSerializer(serializers.Serializer):
+    thread_id = StrictUUIDField(required=False, allow_null=True)
+    metadata = JsonObjectField()
+    if_exists = serializers.ChoiceField(choices=["raise", "do_nothing"], default="raise")
+    supersteps = serializers.ListField(
+        child=serializers.DictField(), required=False, allow_null=True
+    )
+    # Accepted for the SDK's sake; thread TTLs are not swept here.
+    ttl = serializers.JSONField(required=False, allow_null=True)
+
+    def validate_supersteps(
+        self, value: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]] | None:
+        for index, superstep in enumerate(value or []):
+            updates = superstep.get("updates")
+            if not isinstance(updates, list) or not all(isinstance(u, dict) for u in updates):
+                raise serializers.ValidationError(
+                    f"Item {index}: 'updates' must be a list of objects."
+                )
+            for update in updates:
+                if "as_node" in update and not isinstance(update["as_node"], str | None):
+                    raise serializers.ValidationError(f"Item {index}: 'as_node' must be a string.")
+        return value
+
+
+class InputThreadPatchSerializer(serializers.Serializer):
+    metadata = JsonObjectField()
+    ttl = serializers.JSONField(required=False, allow_null=True)
+
+
+class InputThreadCountSerializer(serializers.Serializer):
+    metadata = JsonObjectField()
+    values = JsonObjectField()
+    status = serializers.ChoiceField(choices=ThreadStatus.choices, required=False, allow_null=True)
+
+
+class InputThreadSearchSerializer(InputThreadCountSerializer):
+    ids = serializers.ListField(child=StrictUUIDField(), required=False, allow_null=True)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    offset = serializers.IntegerField(min_value=0, default=0)
+    sort_by = serializers.ChoiceField(choices=SORT_FIELDS, required=False, allow_null=True)
+    sort_order = serializers.ChoiceField(choices=["asc", "desc"], required=False, allow_null=True)
+    select = serializers.ListField(
+        child=serializers.ChoiceField(choices=SELECT_FIELDS), required=False, allow_null=True
+    )
+    extract = serializers.DictField(child=StrictCharField(), required=False, allow_null=True)
+
+    def validate_extract(self, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value and len(value) > MAX_EXTRACT:
+            raise serializers.ValidationError(f"At most {MAX_EXTRACT} paths.")
+        for alias, path in (value or {}).items():
+            if not _EXTRACT_PATH.match(path):
+                raise serializers.ValidationError(
+                    f"{alias}: {path!r} is not a path like 'values.messages[-1]' starting with "
+                    "values, metadata, config or interrupts."
+                )
+        return value
+
+
+class InputThreadPruneSerializer(serializers.Serializer):
+    thread_ids = serializers.ListField(child=StrictUUIDField())
+    strategy = serializers.ChoiceField(choices=["delete", "keep_latest"], default="delete")
+
+
+class InputThreadStateUpdateSerializer(serializers.Serializer):
+    values = StateValuesField(required=False, allow_null=True, default=None)
+    as_node = StrictCharField(required=False, allow_null=True)
+    checkpoint_id = StrictCharField(required=False, allow_null=True, allow_blank=True)
+    checkpoint = JsonObjectField()
+
+
+class InputThreadStateCheckpointSerializer(serializers.Serializer):
+    checkpoint = serializers.DictField(child=serializers.JSONField(allow_null=True))
+    subgraphs = serializers.BooleanField(required=False, default=False)
+
+
+class InputThreadHistorySerializer(serializers.Serializer):
+    # The official raw endpoints default to 1 item; the SDK (and its OpenAPI) say 10.
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    before = CheckpointOrIdField(required=False, allow_null=True)
+    metadata = JsonObjectField()
+    checkpoint = JsonObjectField()
+
+
+class InputThreadHistoryQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+    before = serializers.CharField(required=False, allow_blank=True)
+
+
+class InputThreadStateQuerySerializer(serializers.Serializer):
+    subgraphs = serializers.BooleanField(required=False, default=False)
+
+
+# --- output -----------------------------------------------------------------------
+
+
+class OutputThreadSerializer(serializers.Serializer):
+    thread_id = serializers.UUIDField()
+    created_at = IsoDateTimeField()
+    updated_at = IsoDateTimeField()
+    state_updated_at = IsoDateTimeField()
+    metadata = serializers.JSONField()
+    status = serializers.CharField()
+    config = serializers.JSONField()
+    values = serializers.JSONField()
+    interrupts = serializers.JSONField()
+    error = serializers.JSONField()
+
+
+def extract_path(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a validated path such as "values.messages[-1].content"; None when absent."""
+    root = path.split(".", 1)[0].split("[", 1)[0]
+    value: Any = data.get(root)
+    for key, index in _EXTRACT_STEP.findall(path[len(root) :]):
+        if key and isinstance(value, Mapping):
+            value = value.get(key)
+        elif index and isinstance(value, list) and -len(value) <= int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return None
+    return value
+
+
+def thread_to_json(
+    thread: Thread, *, select: list[str] | None = None, extract: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    data = dict(OutputThreadSerializer(thread).data)
+    out = {key: data[key] for key in SELECT_FIELDS if key in select} if select else data
+    if extract:
+        out["extracted"] = {alias: extract_path(data, path) for alias, path in extract.items()}
+    return out

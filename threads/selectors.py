@@ -1,0 +1,294 @@
+"""Reads of threads: lookups, search and count, and a thread's state and history from its graph."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.db.models.fields.json import KeyTransform
+from langgraph.pregel import Pregel
+from langgraph.types import StateSnapshot
+
+from assistants.graphs import aget_graph, get_graph
+from config.errors import NotFound
+from threads.checkpointer import DjangoSaver
+from threads.models import Thread
+from threads.state import ThreadStateJson, empty_thread_state, snapshot_to_thread_state
+
+SORT_FIELDS = ("thread_id", "status", "created_at", "updated_at", "state_updated_at")
+
+
+def thread_get(thread_id: uuid.UUID | str) -> Thread:
+    """The thread with this id; NotFound (404) otherwise."""
+    try:
+        pk = thread_id if isinstance(thread_id, uuid.UUID) else uuid.UUID(str(thread_id))
+    except ValueError:
+        raise NotFound(f"Thread with ID {thread_id} not found") from None
+    thread = Thread.objects.filter(pk=pk).first()
+    if thread is None:
+        raise NotFound(f"Thread with ID {thread_id} not found")
+    return thread
+
+
+def thread_graph_id(thread: Thread) -> str | None:
+    """The graph that owns the thread's checkpoints; None until a run (or the client) set one."""
+    graph_id = (thread.metadata or {}).get("graph_id")
+    return graph_id if isinstance(graph_id, str) and graph_id else None
+
+
+def thread_graph(thread: Thread) -> Pregel | None:
+    """The thread's graph with the Django checkpointer attached, or None without a graph id."""
+    graph_id = thread_graph_id(thread)
+    if graph_id is None:
+        return None
+    return get_graph(graph_id, config=_thread_config(thread), checkpointer=DjangoSaver())
+
+
+async def athread_graph(thread: Thread) -> Pregel | None:
+    graph_id = thread_graph_id(thread)
+    if graph_id is None:
+        return None
+    return await aget_graph(graph_id, config=_thread_config(thread), checkpointer=DjangoSaver())
+
+
+def _thread_config(thread: Thread) -> dict[str, Any]:
+    config = dict(thread.config or {})
+    config["configurable"] = {**(config.get("configurable") or {}), "thread_id": str(thread.pk)}
+    return config
+
+
+# --- search -----------------------------------------------------------------------
+
+
+def json_containment(
+    queryset: QuerySet[Thread], field: str, subset: Mapping[str, Any]
+) -> QuerySet[Thread]:
+    """Rows whose JSON `field` contains `subset`, like PostgreSQL's `@>` on objects.
+
+    Objects match recursively; any other value (lists included) must be equal.
+
+    Built from one key lookup per leaf (nested objects recurse), because `__contains`
+    is not supported on SQLite. Each key path is an aliased KeyTransform rather than a
+    `field__key=...` kwarg, so keys holding "__" or a lookup name stay literal, while
+    the lookup itself still gets Django's JSON handling of the value (null included).
+    """
+    leaves: list[tuple[KeyTransform, Any]] = []
+    _collect_leaves(F(field), subset, leaves)
+    for index, (path, value) in enumerate(leaves):
+        name = f"_json_{field}_{index}"
+        queryset = queryset.alias(**{name: path})
+        if isinstance(value, Mapping):
+            # {} is contained in any object: the key only has to be there.
+            queryset = queryset.filter(**{f"{name}__isnull": False})
+        else:
+            queryset = queryset.filter(**{name: value})
+    return queryset
+
+
+def _collect_leaves(
+    lhs: Any, subset: Mapping[str, Any], leaves: list[tuple[KeyTransform, Any]]
+) -> None:
+    for key, value in subset.items():
+        path = KeyTransform(str(key), lhs)
+        if isinstance(value, Mapping) and value:
+            _collect_leaves(path, value, leaves)
+        else:
+            leaves.append((path, value))
+
+
+def _filtered(
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
+    status: str | None = None,
+    ids: list[uuid.UUID] | None = None,
+) -> QuerySet[Thread]:
+    threads = Thread.objects.all()
+    if ids is not None:
+        threads = threads.filter(pk__in=ids)
+    if status:
+        threads = threads.filter(status=status)
+    if metadata:
+        threads = json_containment(threads, "metadata", metadata)
+    if values:
+        threads = json_containment(threads, "values", values)
+    return threads
+
+
+def thread_search(
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    ids: list[uuid.UUID] | None = None,
+    status: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+) -> tuple[list[Thread], int]:
+    """One page of the matching threads (newest first by default) and the total that match."""
+    threads = _filtered(metadata=metadata, values=values, status=status, ids=ids)
+    field = sort_by if sort_by in SORT_FIELDS else "created_at"
+    prefix = "" if sort_order == "asc" else "-"
+    # The primary key breaks ties, so pages never repeat or skip a thread.
+    order = (
+        [f"{prefix}{field}"] if field == "thread_id" else [f"{prefix}{field}", f"{prefix}thread_id"]
+    )
+    total = threads.count()
+    rows = list(threads.order_by(*order)[offset : offset + limit]) if offset < total else []
+    return rows, total
+
+
+def thread_count(
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
+    status: str | None = None,
+) -> int:
+    return _filtered(metadata=metadata, values=values, status=status).count()
+
+
+# --- state and history --------------------------------------------------------------
+
+
+def _state_config(
+    thread: Thread,
+    *,
+    checkpoint_id: str | None = None,
+    checkpoint_ns: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    configurable: dict[str, Any] = {
+        **(extra or {}),
+        "thread_id": str(thread.pk),
+        "checkpoint_ns": checkpoint_ns,
+    }
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def thread_state_get(
+    *,
+    thread: Thread,
+    checkpoint_id: str | None = None,
+    checkpoint_ns: str = "",
+    subgraphs: bool = False,
+) -> ThreadStateJson:
+    """The thread's state (latest, or at `checkpoint_id`) as the official ThreadState.
+
+    A thread without a graph id (it never ran) has the empty state and no checkpoints;
+    an unknown `checkpoint_id` is NotFound.
+    """
+    graph = thread_graph(thread)
+    if graph is None:
+        return _no_graph_state(checkpoint_id)
+    config = _state_config(thread, checkpoint_id=checkpoint_id, checkpoint_ns=checkpoint_ns)
+    return _state_json(graph.get_state(config, subgraphs=subgraphs), checkpoint_id)
+
+
+async def athread_state_get(
+    *,
+    thread: Thread,
+    checkpoint_id: str | None = None,
+    checkpoint_ns: str = "",
+    subgraphs: bool = False,
+) -> ThreadStateJson:
+    graph = await athread_graph(thread)
+    if graph is None:
+        return _no_graph_state(checkpoint_id)
+    config = _state_config(thread, checkpoint_id=checkpoint_id, checkpoint_ns=checkpoint_ns)
+    return _state_json(await graph.aget_state(config, subgraphs=subgraphs), checkpoint_id)
+
+
+def _no_graph_state(checkpoint_id: str | None) -> ThreadStateJson:
+    if checkpoint_id:
+        raise NotFound(f"Checkpoint {checkpoint_id} not found")
+    return empty_thread_state()
+
+
+def _state_json(snapshot: StateSnapshot, checkpoint_id: str | None) -> ThreadStateJson:
+    # LangGraph answers an unknown checkpoint id with an empty snapshot that still names
+    # it; every stored checkpoint has a timestamp, so that one is told apart and refused.
+    if checkpoint_id and snapshot.created_at is None:
+        raise NotFound(f"Checkpoint {checkpoint_id} not found")
+    return snapshot_to_thread_state(snapshot)
+
+
+def checkpoint_id_of(before: str | Mapping[str, Any] | None) -> str | None:
+    """A checkpoint id from any form clients send: "id", {"checkpoint_id"} or {"configurable": {...}}."""
+    if before is None:
+        return None
+    if isinstance(before, str):
+        return before or None
+    inner = (
+        before.get("configurable") if isinstance(before.get("configurable"), Mapping) else before
+    )
+    value = inner.get("checkpoint_id")
+    return str(value) if value else None
+
+
+def _history_args(
+    thread: Thread,
+    *,
+    limit: int,
+    before: str | Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    checkpoint: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    checkpoint = dict(checkpoint or {})
+    checkpoint_ns = str(checkpoint.pop("checkpoint_ns", "") or "")
+    checkpoint_id = checkpoint.pop("checkpoint_id", None)
+    checkpoint.pop("thread_id", None)
+    config = _state_config(
+        thread, checkpoint_id=checkpoint_id, checkpoint_ns=checkpoint_ns, extra=checkpoint
+    )
+    before_id = checkpoint_id_of(before)
+    before_config = (
+        _state_config(thread, checkpoint_id=before_id, checkpoint_ns=checkpoint_ns)
+        if before_id
+        else None
+    )
+    return {
+        "config": config,
+        "limit": limit,
+        "before": before_config,
+        "filter": dict(metadata) if metadata else None,
+    }
+
+
+def thread_history(
+    *,
+    thread: Thread,
+    limit: int = 10,
+    before: str | Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
+) -> list[ThreadStateJson]:
+    """The thread's checkpoints as ThreadStates, newest first."""
+    graph = thread_graph(thread)
+    if graph is None:
+        return []
+    args = _history_args(
+        thread, limit=limit, before=before, metadata=metadata, checkpoint=checkpoint
+    )
+    return [snapshot_to_thread_state(s) for s in graph.get_state_history(**args)]
+
+
+async def athread_history(
+    *,
+    thread: Thread,
+    limit: int = 10,
+    before: str | Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
+) -> list[ThreadStateJson]:
+    graph = await athread_graph(thread)
+    if graph is None:
+        return []
+    args = _history_args(
+        thread, limit=limit, before=before, metadata=metadata, checkpoint=checkpoint
+    )
+    return [snapshot_to_thread_state(s) async for s in graph.aget_state_history(**args)]
