@@ -59,6 +59,21 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {"default": env_database("DATABASE_URL", str(Path.cwd() / "spindle.sqlite3"))}
 # Services own their transactions; SSE responses must not hold one open.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if env_bool("SPINDLE_DB_POOL", False):
+        # Under ASGI every request runs its sync code on a fresh thread, so persistent
+        # connections would leak; a pool hands connections across threads instead.
+        # config/asgi.py turns this on for the web process.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": env_int("SPINDLE_DB_POOL_SIZE", 20, minimum=1),
+            "timeout": 10,
+        }
+    else:
+        # Workers run one task after another on the same threads: keep connections.
+        DATABASES["default"]["CONN_MAX_AGE"] = env_int("SPINDLE_DB_CONN_MAX_AGE", 60, minimum=0)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

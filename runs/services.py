@@ -104,7 +104,7 @@ def run_create(
         thread.save(update_fields=["metadata", "status", "updated_at"])
 
         countdown = payload.get("after_seconds") or None
-        transaction.on_commit(partial(_dispatch, run.pk, countdown))
+        transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
     return run
 
 
@@ -179,7 +179,8 @@ def _stop_runs(runs: list[Run], action: str) -> None:
         _delete_runs([r.pk for r in runs])
         for run in runs:
             transaction.on_commit(
-                partial(_after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True)
+                partial(_after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True),
+                robust=True,
             )
         return
     now = timezone.now()
@@ -188,10 +189,10 @@ def _stop_runs(runs: list[Run], action: str) -> None:
             Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
                 status=RunStatus.INTERRUPTED, ended_at=now, cancel_action=action, updated_at=now
             )
-            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=False, deleted=False))
+            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=False, deleted=False), robust=True)
         else:
             Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_action=action, updated_at=now)
-            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=True, deleted=False))
+            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=True, deleted=False), robust=True)
 
 
 def _delete_runs(run_ids: list[uuid.UUID]) -> None:
@@ -240,8 +241,8 @@ def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelA
         _stop_runs([run], action)
         _settle_thread(thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None)
         if action == CancelAction.ROLLBACK:
-            transaction.on_commit(partial(_resync_thread_values, thread.pk))
-        transaction.on_commit(partial(_dispatch_head, thread.pk))
+            transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
+        transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
     return run
 
 
@@ -257,8 +258,8 @@ def run_delete(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
         else:
             _delete_runs([run.pk])
         _settle_thread(thread)
-        transaction.on_commit(partial(_resync_thread_values, thread.pk))
-        transaction.on_commit(partial(_dispatch_head, thread.pk))
+        transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
+        transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
 
 
 def _dispatch_head(thread_id: uuid.UUID) -> None:
@@ -309,7 +310,7 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         if head is None:
             return None
         if head.pk != run_id:
-            transaction.on_commit(partial(_dispatch, head.pk))
+            transaction.on_commit(partial(_dispatch, head.pk), robust=True)
             return None
         now = timezone.now()
         claimed = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
@@ -371,24 +372,20 @@ def run_finish(
         _settle_thread(thread, outcome=status, paused=paused, save=False)
         thread.save(update_fields=fields)
         run = Run.objects.only("kwargs").get(pk=run_id)
-        transaction.on_commit(partial(_dispatch_head, thread.pk))
+        transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
         if run.kwargs.get("temporary") and run.kwargs.get("on_completion") == "delete":
-            transaction.on_commit(partial(_delete_temporary_thread, thread.pk))
+            transaction.on_commit(partial(_delete_temporary_thread, thread.pk), robust=True)
     return True
 
 
 def _delete_temporary_thread(thread_id: uuid.UUID) -> None:
-    from threads.checkpointer import DjangoSaver
+    """A stateless run's thread goes once its run has ended (on_completion=delete)."""
+    from threads.services import thread_delete
 
-    with transaction.atomic():
-        try:
-            thread = lock_thread(thread_id)
-        except NotFound:
-            return
-        if Run.objects.filter(thread_id=thread.pk, status__in=ACTIVE_STATUSES).exists():
-            return
-        thread.delete()
-        DjangoSaver().delete_thread(str(thread_id))
+    try:
+        thread_delete(thread_id=thread_id)
+    except NotFound:
+        pass
 
 
 # --- sweeper ----------------------------------------------------------------------

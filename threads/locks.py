@@ -15,7 +15,11 @@ def lock_thread(thread_id: uuid.UUID | str) -> Thread:
     in autocommit mode). Lock order is always the thread first, then its runs, so two
     requests on one thread serialize here and never deadlock on each other.
     """
-    thread = Thread.objects.select_for_update().filter(pk=thread_id).first()
+    # FOR NO KEY UPDATE, not FOR UPDATE: a worker committing a checkpoint takes FOR KEY
+    # SHARE on the thread (foreign key check) while holding its run's row; FOR UPDATE
+    # would block that and deadlock with a rollback deleting the run. NO KEY UPDATE
+    # still serializes every holder of this lock.
+    thread = Thread.objects.select_for_update(no_key=True).filter(pk=thread_id).order_by().first()
     if thread is None:
         raise NotFound(f"Thread with ID {thread_id} not found")
     return thread
