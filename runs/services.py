@@ -297,20 +297,23 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
     for another run; the caller then does nothing (tasks are safe to run twice).
     """
     with transaction.atomic():
-        row = Run.objects.filter(pk=run_id).values("thread_id", "status").first()
-        if row is None or row["status"] != RunStatus.PENDING:
+        run = Run.objects.filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.PENDING:
             return None
         try:
-            thread = lock_thread(row["thread_id"])
+            lock_thread(run.thread_id, fields=("thread_id",))
         except NotFound:
             return None
-        if Run.objects.filter(thread_id=thread.pk, status=RunStatus.RUNNING).exists():
-            return None  # the running run dispatches the next one when it ends
-        head = run_queue_head(thread_id=thread.pk)
-        if head is None:
-            return None
-        if head.pk != run_id:
-            transaction.on_commit(partial(_dispatch, head.pk), robust=True)
+        active = list(
+            Run.objects.filter(thread_id=run.thread_id, status__in=ACTIVE_STATUSES)
+            .order_by("created_at", "run_id")
+            .values_list("pk", "status")
+        )
+        if not active or any(status == RunStatus.RUNNING for _, status in active):
+            return None  # a running run dispatches the next one when it ends
+        head_id = active[0][0]
+        if head_id != run.pk:
+            transaction.on_commit(partial(_dispatch, head_id), robust=True)
             return None
         now = timezone.now()
         claimed = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
@@ -323,7 +326,10 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         )
         if not claimed:
             return None
-        return Run.objects.get(pk=run_id)
+        run.status, run.started_at, run.heartbeat_at, run.updated_at = RunStatus.RUNNING, now, now, now
+        run.attempt += 1
+        run.worker = worker
+        return run
 
 
 def run_heartbeat(*, run_id: uuid.UUID) -> str | None:
@@ -353,7 +359,7 @@ def run_finish(
         if thread_id is None:
             return False
         try:
-            thread = lock_thread(thread_id)
+            thread = lock_thread(thread_id, fields=("thread_id", "status"))
         except NotFound:
             return False
         now = timezone.now()

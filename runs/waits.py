@@ -42,7 +42,9 @@ async def run_wait(run_id: uuid.UUID) -> dict[str, Any] | None:
             break  # the marker is written after commit; a rollback-in-progress is an edge: trust it
     if row is None:
         if outcome is None:
-            outcome = await streams.aread_end(str(run_id))
+            # A temporary thread is deleted with its run just before the end marker is
+            # written: give the marker a moment to arrive.
+            _ended, outcome = await streams.await_end(str(run_id), block_seconds=1.0)
         if outcome and outcome.get("status") not in (None, "deleted"):
             return {"status": outcome["status"], "error": outcome.get("error"), "outcome": outcome}
         return None

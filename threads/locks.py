@@ -8,7 +8,7 @@ from config.errors import NotFound
 from threads.models import Thread
 
 
-def lock_thread(thread_id: uuid.UUID | str) -> Thread:
+def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = None) -> Thread:
     """Lock the thread's row until the surrounding transaction ends and return it, freshly read.
 
     Must be called inside `transaction.atomic()` (Django refuses `select_for_update`
@@ -19,7 +19,11 @@ def lock_thread(thread_id: uuid.UUID | str) -> Thread:
     # SHARE on the thread (foreign key check) while holding its run's row; FOR UPDATE
     # would block that and deadlock with a rollback deleting the run. NO KEY UPDATE
     # still serializes every holder of this lock.
-    thread = Thread.objects.select_for_update(no_key=True).filter(pk=thread_id).order_by().first()
+    threads = Thread.objects.select_for_update(no_key=True).filter(pk=thread_id).order_by()
+    if fields:
+        # The cached values can be large; callers that only need the lock say so.
+        threads = threads.only(*fields)
+    thread = threads.first()
     if thread is None:
         raise NotFound(f"Thread with ID {thread_id} not found")
     return thread
