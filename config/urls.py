@@ -11,9 +11,29 @@ def ok(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "services": {}})
 
 
+def info(request: HttpRequest) -> JsonResponse:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return JsonResponse(
+        {
+            "version": installed("spindle"),
+            "langgraph_py_version": installed("langgraph"),
+            "flags": {"assistants": True, "crons": False, "langsmith": False, "langsmith_tracing_replicas": False},
+            "host": {"kind": "self-hosted", "project_id": None, "host_revision_id": None, "revision_id": None, "tenant_id": None},
+        }
+    )
+
+
 urlpatterns = [
     path("", ok),
     path("ok", ok),
+    path("info", info),
     path("admin/", admin.site.urls),
     path("", include("assistants.api.urls")),
     path("", include("threads.api.urls")),

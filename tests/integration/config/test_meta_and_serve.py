@@ -1,0 +1,85 @@
+"""/ok, /info, unknown routes, and `manage.py serve` (what `make dev` runs) with no services."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from django.test import Client
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_ok_and_root_answer_health(client: Client) -> None:
+    for path in ("/ok", "/"):
+        response = client.get(path)
+        assert (response.status_code, response.json()) == (200, {"ok": True, "services": {}})
+
+
+def test_info_names_the_versions(client: Client) -> None:
+    body = client.get("/info").json()
+    assert body["version"] == "0.1.0"
+    assert body["langgraph_py_version"]
+    assert body["flags"]["assistants"] is True
+    assert body["host"]["kind"] == "self-hosted"
+
+
+def test_unknown_route_answers_json_404(client: Client) -> None:
+    response = client.get("/nope")
+    assert (response.status_code, response.json()) == (404, {"detail": "Not Found"})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _embedded_env(tmp_path: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"PORT": str(port), "LANGGRAPH_CONFIG": str(ROOT / "langgraph.json"), "PYTHONPATH": str(ROOT)})
+    return env
+
+
+def test_serve_needs_no_database_or_broker(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _embedded_env(tmp_path, port)
+    manage = str(ROOT / "manage.py")
+    subprocess.run([sys.executable, manage, "migrate", "--no-input", "-v", "0"], cwd=tmp_path, env=env, check=True, timeout=120)
+    proc = subprocess.Popen([sys.executable, manage, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/ok", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "serve never answered /ok"
+                time.sleep(0.2)
+        assert response.json() == {"ok": True, "services": {}}
+        assert (tmp_path / "spindle.sqlite3").exists(), "embedded mode uses SQLite in the working directory"
+        assistants = httpx.post(f"http://127.0.0.1:{port}/assistants/search", json={}, timeout=5).json()
+        assert {a["graph_id"] for a in assistants} == {"agent", "echo", "interruptible"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_serve_says_clearly_when_the_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "serve"],
+            cwd=tmp_path, env=_embedded_env(tmp_path, port), capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "PORT=" in result.stderr
