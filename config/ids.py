@@ -34,3 +34,13 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand
     return uuid.UUID(int=value)
+
+
+def parse_path_id(value: str, what: str) -> uuid.UUID:
+    """A UUID from a URL path segment; anything else is the official 422 for `what`."""
+    from config.errors import InvalidInput
+
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput(f"Invalid {what} ID: must be a UUID") from None

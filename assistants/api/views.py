@@ -27,6 +27,7 @@ from assistants.api.serializers import (
 from assistants.graphs import default_assistant_id, graph_ids
 from assistants.models import Assistant
 from config.errors import InvalidInput
+from config.ids import parse_path_id
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,7 @@ def _json_body(request: Request, *, required: bool = True) -> Any:
 
 
 def _assistant_uuid(raw: str) -> uuid.UUID:
-    parsed = selectors.parse_uuid(raw)
-    if parsed is None:
-        raise InvalidInput("Invalid assistant ID: must be a UUID")
-    return parsed
+    return parse_path_id(raw, "assistant")
 
 
 def _assistant_or_graph(raw: str) -> Assistant:

@@ -18,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import InvalidInput, ServiceUnavailable, error_payload, parse_json_body
+from config.errors import ServiceUnavailable, error_payload, parse_json_body
+from config.ids import parse_path_id
 from runs import selectors, services
 from runs.api.serializers import (
     RunCancelInputSerializer,
@@ -32,11 +33,7 @@ from runs.waits import run_join_body, run_wait
 logger = logging.getLogger(__name__)
 
 
-def parse_uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidInput(f"Invalid {what} ID: must be a UUID") from None
+parse_uuid = parse_path_id
 
 
 def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import InvalidInput
+from config.ids import parse_path_id
 from threads import selectors, services
 from threads.api.serializers import (
     InputThreadCountSerializer,
@@ -28,10 +29,7 @@ from threads.api.serializers import (
 
 
 def parse_thread_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidInput("Invalid thread ID: must be a UUID") from None
+    return parse_path_id(value, "thread")
 
 
 def json_body(request: Request) -> Any:
