@@ -120,6 +120,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes every database connection around every task unless this
+# is set; the task itself calls close_old_connections(), which honours CONN_MAX_AGE
+# and CONN_HEALTH_CHECKS, so connections are reused while they are healthy.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the longest run, so Redis never hands a running run's message to a
 # second worker; the heartbeat sweeper handles runs whose worker really died.

@@ -207,12 +207,18 @@ def _delete_runs(run_ids: list[uuid.UUID]) -> None:
 
 def _settle_thread(
     thread: Thread, *, outcome: str | None = None, paused: bool = False, save: bool = True
-) -> None:
+) -> uuid.UUID | None:
     """Set the locked thread's status from its runs: busy exactly while one is active.
 
     `paused`: the graph stopped before its end (interrupt() or interrupt_before/after).
+    Returns the pending run that may start now (the queue head, when nothing runs).
     """
-    if Run.objects.filter(thread_id=thread.pk, status__in=ACTIVE_STATUSES).exists():
+    active = list(
+        Run.objects.filter(thread_id=thread.pk, status__in=ACTIVE_STATUSES)
+        .order_by("created_at", "run_id")
+        .values_list("pk", "status")
+    )
+    if active:
         thread.status = ThreadStatus.BUSY
     elif outcome == RunStatus.ERROR:
         thread.status = ThreadStatus.ERROR
@@ -224,6 +230,9 @@ def _settle_thread(
         thread.status = ThreadStatus.IDLE
     if save:
         thread.save(update_fields=["status", "updated_at"])
+    if not active or any(status == RunStatus.RUNNING for _, status in active):
+        return None
+    return active[0][0]
 
 
 def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelAction.INTERRUPT) -> Run:
@@ -375,11 +384,12 @@ def run_finish(
             thread.interrupts = interrupts or {}
             thread.state_updated_at = now
             fields += ["values", "interrupts", "state_updated_at"]
-        _settle_thread(thread, outcome=status, paused=paused, save=False)
+        head_id = _settle_thread(thread, outcome=status, paused=paused, save=False)
         thread.save(update_fields=fields)
-        run = Run.objects.only("kwargs").get(pk=run_id)
-        transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
-        if run.kwargs.get("temporary") and run.kwargs.get("on_completion") == "delete":
+        if head_id is not None:
+            transaction.on_commit(partial(_dispatch, head_id), robust=True)
+        kwargs = Run.objects.filter(pk=run_id).values_list("kwargs", flat=True).first() or {}
+        if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
             transaction.on_commit(partial(_delete_temporary_thread, thread.pk), robust=True)
     return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import close_old_connections
 
 from runs import executor, services
 
@@ -13,11 +14,16 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="runs.execute_run", acks_late=True, ignore_result=True)
 def execute_run(run_id: str) -> None:
-    executor.execute_run(run_id)
+    close_old_connections()
+    try:
+        executor.execute_run(run_id)
+    finally:
+        close_old_connections()
 
 
 @shared_task(name="runs.sweep_runs", ignore_result=True)
 def sweep_runs() -> None:
+    close_old_connections()
     result = services.runs_sweep()
     if result["lost"] or result["redispatched"]:
         logger.info("Sweep: %(lost)d lost runs ended, %(redispatched)d pending runs re-dispatched", result)
