@@ -1,8 +1,10 @@
 """Run-engine benchmark against a real stack (uvicorn + Celery worker + PostgreSQL + Redis).
 
 Prints, for the `echo` graph, create-and-join latency p50/p95 and runs per second with
-1, 4 and 16 concurrent clients, and for the `agent` graph the time from a rollback
-request until the new run is running. Usage: `make bench` (or `python -m bench --help`).
+1, 4 and 16 concurrent clients, for the `agent` graph the time from a rollback request
+until the new run is running, and for `runs.stream` of both graphs the time to the first
+event, the first `values` and the first token (p50/p95). Usage: `make bench` (or
+`python -m bench --help`).
 """
 
 from __future__ import annotations
@@ -79,6 +81,35 @@ async def rollback_to_running(url: str, reps: int) -> list[float]:
     return samples
 
 
+STREAM_MARKS = ("first event", "first values", "first token")
+
+
+async def stream_latency(url: str, graph: str, n: int) -> dict[str, list[float]]:
+    """`runs.stream` with values and messages-tuple on a new thread each time: ms from the
+    request to the first event (metadata), the first `values` and the first token (the
+    first `messages` chunk)."""
+    client = get_client(url=url, timeout=60)
+    config = {"configurable": {"delay": 0}} if graph == "agent" else None
+    samples: dict[str, list[float]] = {mark: [] for mark in STREAM_MARKS}
+    for i in range(n):
+        thread = await client.threads.create()
+        firsts: dict[str, float] = {}
+        t0 = time.perf_counter()
+        async for part in client.runs.stream(
+            thread["thread_id"], graph, input={"messages": [{"role": "human", "content": f"weather in sf {i}?"}]},
+            config=config, stream_mode=["values", "messages-tuple"],
+        ):
+            elapsed = (time.perf_counter() - t0) * 1000
+            firsts.setdefault("first event", elapsed)
+            if part.event == "values":
+                firsts.setdefault("first values", elapsed)
+            elif part.event == "messages":
+                firsts.setdefault("first token", elapsed)
+        for mark, value in firsts.items():
+            samples[mark].append(value)
+    return samples
+
+
 async def main(args: argparse.Namespace) -> None:
     redis_url = os.environ["REDIS_URL"]
     redis.Redis.from_url(redis_url).flushdb()
@@ -101,6 +132,11 @@ async def main(args: argparse.Namespace) -> None:
         roll = await rollback_to_running(stack.url, args.rollbacks)
         print(f"agent rollback request -> new run running (n={args.rollbacks}): "
               f"p50 {pct(roll, 0.5):.1f} ms  p95 {pct(roll, 0.95):.1f} ms")
+        for graph in ("echo", "agent"):
+            marks = await stream_latency(stack.url, graph, args.streams)
+            print(f"{graph} stream (n={args.streams}): " + "  ".join(
+                f"{mark} p50 {pct(ms, 0.5):.1f} / p95 {pct(ms, 0.95):.1f} ms" for mark, ms in marks.items() if ms
+            ))
     finally:
         stack.stop()
         drop_database(db_url)
@@ -112,5 +148,6 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=100, help="sequential create+join samples")
     parser.add_argument("--runs", type=int, default=160, help="runs per throughput round")
     parser.add_argument("--rollbacks", type=int, default=10)
+    parser.add_argument("--streams", type=int, default=30, help="runs.stream samples per graph")
     parser.add_argument("--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")))
     asyncio.run(main(parser.parse_args()))

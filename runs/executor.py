@@ -18,24 +18,12 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from config.jsonable import to_jsonable
-from runs import services, streams
+from runs import events, services, streams
 from runs.models import CancelAction, Run, RunStatus
 
 logger = logging.getLogger(__name__)
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
-
-# API stream modes -> the LangGraph mode that produces them.
-_GRAPH_MODES = {
-    "values": "values",
-    "updates": "updates",
-    "messages-tuple": "messages",
-    "messages": "messages",
-    "custom": "custom",
-    "debug": "debug",
-    "tasks": "tasks",
-    "checkpoints": "checkpoints",
-}
 
 
 @dataclass
@@ -182,10 +170,10 @@ class RunExecution:
         command = kwargs.get("command")
         graph_input = Command(**command) if command else kwargs.get("input")
         requested = kwargs.get("stream_mode") or ["values"]
-        graph_modes = sorted({_GRAPH_MODES[m] for m in requested if m in _GRAPH_MODES}) or ["values"]
+        subgraphs = bool(kwargs.get("subgraphs"))
         options: dict[str, Any] = {
-            "stream_mode": graph_modes,
-            "subgraphs": bool(kwargs.get("subgraphs")),
+            "stream_mode": events.graph_stream_modes(requested),
+            "subgraphs": subgraphs,
             "durability": kwargs.get("durability") or "async",
         }
         for key in ("interrupt_before", "interrupt_after"):
@@ -193,14 +181,20 @@ class RunExecution:
                 options[key] = kwargs[key]
         if kwargs.get("context"):
             options["context"] = kwargs["context"]
+        # The root of the LangChain run tree is the API run: events carry its id.
+        config["run_id"] = self.run.pk
+        converter = events.ChunkConverter(requested, root_run_id=self.run_id)
 
+        self._quietly(streams.announce_run, str(self.run.thread_id), self.run_id)
         self._publish("metadata", {"run_id": self.run_id, "attempt": self.run.attempt})
-        async for item in graph.astream(graph_input, config, **options):
-            if options["subgraphs"]:
-                namespace, mode, chunk = item
-            else:
-                namespace, (mode, chunk) = (), item
-            self._publish_chunk(requested, namespace, mode, chunk)
+        if "events" in requested:
+            # astream_events carries the other modes' chunks on the root's on_chain_stream
+            # events, in execution order: one pass over the graph serves every mode.
+            async for event in graph.astream_events(graph_input, config, version="v2", **options):
+                self._publish_chunk(converter.event(event, subgraphs=subgraphs))
+        else:
+            async for item in graph.astream(graph_input, config, **options):
+                self._publish_chunk(converter.chunk(item, subgraphs=subgraphs))
 
         return await self._snapshot(Outcome(status=RunStatus.SUCCESS))
 
@@ -220,13 +214,9 @@ class RunExecution:
 
     # -- events ------------------------------------------------------------------
 
-    def _publish_chunk(self, requested: list[str], namespace: tuple[str, ...], mode: str, chunk: Any) -> None:
-        suffix = f"|{'|'.join(namespace)}" if namespace else ""
-        if mode == "messages":
-            if "messages-tuple" in requested or "messages" in requested:
-                self._publish(f"messages{suffix}", to_jsonable(list(chunk)))
-            return
-        self._publish(f"{mode}{suffix}", to_jsonable(chunk))
+    def _publish_chunk(self, pairs: list[tuple[str, Any]]) -> None:
+        for event, data in pairs:
+            self._publish(event, data)
 
     def _publish(self, event: str, data: Any) -> None:
         self._quietly(streams.publish_event, self.run_id, event, data)

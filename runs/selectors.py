@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from config.errors import NotFound
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
@@ -43,3 +45,37 @@ def run_queue_head(*, thread_id: uuid.UUID) -> Run | None:
 
 def run_is_final(run: Run | None) -> bool:
     return run is None or run.status not in ACTIVE_STATUSES
+
+
+def run_stream_row(*, run_id: uuid.UUID) -> dict[str, Any] | None:
+    """What a stream of the run needs: its thread, status and whether it is resumable."""
+    return (
+        Run.objects.filter(pk=run_id)
+        .values("thread_id", "status", resumable=F("kwargs__resumable"))
+        .first()
+    )
+
+
+def run_status(*, run_id: uuid.UUID) -> str | None:
+    return Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+
+
+def thread_runs_to_stream(
+    *, thread_id: uuid.UUID, ended_since: datetime | None = None
+) -> list[tuple[uuid.UUID, bool]] | None:
+    """(run_id, active) of the thread's pending and running runs, and of its runs that ended
+    at or after `ended_since` (None: no ended runs), in creation order. None if the thread
+    is gone."""
+    from threads.models import Thread
+
+    if not Thread.objects.filter(pk=thread_id).exists():
+        return None
+    wanted = Q(status__in=ACTIVE_STATUSES)
+    if ended_since is not None:
+        wanted |= Q(ended_at__gte=ended_since)
+    rows = (
+        Run.objects.filter(wanted, thread_id=thread_id)
+        .order_by("created_at", "run_id")
+        .values_list("pk", "status")
+    )
+    return [(pk, status in ACTIVE_STATUSES) for pk, status in rows]

@@ -1,11 +1,14 @@
-"""Redis keys of a run: its event stream (with an end marker) and its control channel."""
+"""Redis keys of a run: its event stream (with an end marker) and its control channel; a
+thread's run announcements."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import redis
 import redis.asyncio as aioredis
@@ -15,11 +18,21 @@ from config.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 END_EVENT = "__end__"
 CANCEL_PREFIX = "cancel:"
 STOP_MESSAGE = "stop"
 # Cap a run's stream so a chatty graph cannot fill Redis; trimming is approximate.
 STREAM_MAXLEN = 10_000
+# A thread's announcements only wake its stream followers; a few recent ones suffice.
+ANNOUNCE_MAXLEN = 100
+# Every open SSE stream (and every waiting join) blocks one connection in XREAD; the
+# client's default cap of 100 would refuse the 101st. Redis itself allows 10,000 clients.
+ASYNC_MAX_CONNECTIONS = 10_000
+# redis-py defaults the read timeout to 5 s, which an XREAD BLOCK of 5 s races; readers
+# block for at most RECHECK_SECONDS (5 s), so this leaves a wide margin.
+ASYNC_SOCKET_TIMEOUT = 30.0
 
 
 def events_key(run_id: str) -> str:
@@ -28,6 +41,22 @@ def events_key(run_id: str) -> str:
 
 def control_channel(run_id: str) -> str:
     return f"spindle:run:{run_id}:control"
+
+
+def thread_runs_key(thread_id: str) -> str:
+    return f"spindle:thread:{thread_id}:runs"
+
+
+class Entry(NamedTuple):
+    """One entry of a run's event stream; `data` is the JSON text as published."""
+
+    id: str
+    event: str
+    data: bytes
+
+    @property
+    def is_end(self) -> bool:
+        return self.event == END_EVENT
 
 
 def _redis_url() -> str:
@@ -48,12 +77,16 @@ _async_clients: dict[int, aioredis.Redis] = {}
 
 def async_client() -> aioredis.Redis:
     """One client per event loop: a redis.asyncio pool must not cross loops."""
-    import asyncio
-
     loop_id = id(asyncio.get_running_loop())
     client = _async_clients.get(loop_id)
     if client is None:
-        client = aioredis.Redis.from_url(_redis_url(), socket_connect_timeout=5, health_check_interval=30)
+        client = aioredis.Redis.from_url(
+            _redis_url(),
+            socket_connect_timeout=5,
+            socket_timeout=ASYNC_SOCKET_TIMEOUT,
+            health_check_interval=30,
+            max_connections=ASYNC_MAX_CONNECTIONS,
+        )
         _async_clients[loop_id] = client
     return client
 
@@ -83,6 +116,16 @@ def publish_end(run_id: str, outcome: dict[str, Any]) -> None:
         pipe.execute()
 
 
+def announce_run(thread_id: str, run_id: str) -> None:
+    """Tell the thread's stream followers that a run of the thread has started."""
+    client = sync_client()
+    key = thread_runs_key(thread_id)
+    with client.pipeline(transaction=False) as pipe:
+        pipe.xadd(key, {"run_id": run_id}, maxlen=ANNOUNCE_MAXLEN, approximate=True)
+        pipe.expire(key, settings.SPINDLE_STREAM_TTL_SECONDS)
+        pipe.execute()
+
+
 def send_cancel(run_id: str, action: str) -> None:
     try:
         sync_client().publish(control_channel(run_id), f"{CANCEL_PREFIX}{action}")
@@ -101,7 +144,7 @@ def send_stop(run_id: str) -> None:
 
 async def aread_end(run_id: str) -> dict[str, Any] | None:
     """The end marker's outcome if the run's stream already has one."""
-    entries = await async_client().xrevrange(events_key(run_id), count=1)
+    entries = await _cancellable(async_client().xrevrange(events_key(run_id), count=1))
     for _entry_id, fields in entries:
         if fields.get(b"event") == END_EVENT.encode():
             return json.loads(fields[b"data"])
@@ -116,7 +159,7 @@ async def await_end(run_id: str, *, block_seconds: float) -> tuple[bool, dict[st
     """
     client = async_client()
     key = events_key(run_id)
-    last = await client.xrevrange(key, count=1)
+    last = await _cancellable(client.xrevrange(key, count=1))
     if last:
         entry_id, fields = last[0]
         if fields.get(b"event") == END_EVENT.encode():
@@ -124,9 +167,71 @@ async def await_end(run_id: str, *, block_seconds: float) -> tuple[bool, dict[st
         cursor = entry_id
     else:
         cursor = b"0-0"
-    reply = await client.xread({key: cursor}, block=max(1, int(block_seconds * 1000)), count=1000)
+    reply = await _cancellable(client.xread({key: cursor}, block=max(1, int(block_seconds * 1000)), count=1000))
     for _key, entries in reply or []:
         for _entry_id, fields in entries:
             if fields.get(b"event") == END_EVENT.encode():
                 return True, json.loads(fields[b"data"])
     return False, None
+
+
+def _entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
+    return Entry(
+        id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
+        event=fields.get(b"event", b"").decode(),
+        data=fields.get(b"data", b"null"),
+    )
+
+
+async def _cancellable(command: Awaitable[T]) -> T:
+    """Await a Redis command so that a cancellation always reaches the caller.
+
+    redis-py's asyncio client sometimes swallows a cancellation that arrives just as a
+    reply comes in (measured: about one XREAD in five) and returns the reply instead.
+    Django cancels a streaming response's task exactly once when the client leaves, so
+    a swallowed cancellation would stream on to nobody and skip on_disconnect=cancel.
+    """
+    task = asyncio.ensure_future(command)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+
+
+async def alast_entry(run_id: str) -> Entry | None:
+    """The newest entry of the run's stream, if the stream exists."""
+    for entry_id, fields in await _cancellable(async_client().xrevrange(events_key(run_id), count=1)):
+        return _entry(entry_id, fields)
+    return None
+
+
+async def aread_entries(run_id: str, after: str, *, block_seconds: float | None, count: int = 500) -> list[Entry]:
+    """Entries of the run's stream with ids after `after` ("0-0": from the start).
+
+    With `block_seconds`, waits (XREAD BLOCK, no polling) that long for the first one;
+    an empty list means none came. Without it, answers at once.
+    """
+    block = None if block_seconds is None else max(1, int(block_seconds * 1000))
+    reply = await _cancellable(async_client().xread({events_key(run_id): after}, block=block, count=count))
+    return [_entry(entry_id, fields) for _key, entries in reply or [] for entry_id, fields in entries]
+
+
+async def alast_announcement(thread_id: str) -> str:
+    """The id of the thread's newest run announcement ("0-0" if none)."""
+    for entry_id, _fields in await _cancellable(async_client().xrevrange(thread_runs_key(thread_id), count=1)):
+        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return "0-0"
+
+
+async def aread_announcements(thread_id: str, after: str, *, block_seconds: float) -> list[tuple[str, str]]:
+    """(announcement id, run id) of the thread's runs announced after `after`; blocks up
+    to `block_seconds` for the first one (an empty list: none came)."""
+    reply = await _cancellable(
+        async_client().xread({thread_runs_key(thread_id): after}, block=max(1, int(block_seconds * 1000)), count=100)
+    )
+    return [
+        (entry_id.decode() if isinstance(entry_id, bytes) else entry_id, fields.get(b"run_id", b"").decode())
+        for _key, entries in reply or []
+        for entry_id, fields in entries
+    ]

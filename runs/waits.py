@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
+from config.asyncdb import db
 from runs import streams
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
 from threads.models import Thread
@@ -17,15 +16,21 @@ RUN_NOT_FOUND = {"__error__": {"error": "HTTPException", "message": "404: Run no
 RECHECK_SECONDS = 5.0
 
 
-@sync_to_async
-def _run_row(run_id: uuid.UUID) -> dict[str, Any] | None:
+def _run_row_sync(run_id: uuid.UUID) -> dict[str, Any] | None:
     return Run.objects.filter(pk=run_id).values("status", "error", "thread_id").first()
 
 
-@sync_to_async
-def _thread_values(thread_id: uuid.UUID) -> tuple[bool, Any]:
+def _thread_values_sync(thread_id: uuid.UUID) -> tuple[bool, Any]:
     row = Thread.objects.filter(pk=thread_id).values("values").first()
     return (row is not None, row["values"] if row else None)
+
+
+async def _run_row(run_id: uuid.UUID) -> dict[str, Any] | None:
+    return await db(_run_row_sync, run_id)
+
+
+async def _thread_values(thread_id: uuid.UUID) -> tuple[bool, Any]:
+    return await db(_thread_values_sync, thread_id)
 
 
 async def run_wait(run_id: uuid.UUID) -> dict[str, Any] | None:

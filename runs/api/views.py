@@ -6,22 +6,24 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
+import redis
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ServiceUnavailable, error_payload, parse_json_body
+from config.asyncdb import db
+from config.errors import InvalidInput, ServiceUnavailable, error_payload, parse_json_body
 from config.ids import parse_path_id
-from runs import selectors, services
+from runs import selectors, services, sse
 from runs.api.serializers import (
+    STREAM_MODES,
     RunCancelInputSerializer,
     RunCreateInputSerializer,
     RunListInputSerializer,
@@ -130,12 +132,12 @@ async def _wait_response(request: HttpRequest, thread_id: uuid.UUID | None) -> H
     if request.method != "POST":
         return _method_not_allowed()
     payload = _validated(RunCreateInputSerializer, parse_json_body(request.body))
-    run = await sync_to_async(_create)(thread_id, payload)
+    run = await db(_create, thread_id, payload)
     try:
         body = await run_join_body(run.thread_id, run.run_id)
     except asyncio.CancelledError:
         if payload.get("on_disconnect") == "cancel":
-            await sync_to_async(_cancel_quietly)(run.thread_id, run.run_id)
+            await db(_cancel_quietly, run.thread_id, run.run_id)
         raise
     return JsonResponse(body, safe=False, headers=_run_headers(run, join=True))
 
@@ -171,8 +173,161 @@ async def run_cancel_view(request: HttpRequest, thread_id: str, run_id: str) -> 
         return _method_not_allowed()
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     params = _validated(RunCancelInputSerializer, request.GET)
-    await sync_to_async(services.run_cancel)(thread_id=tid, run_id=rid, action=params["action"])
+    await db(services.run_cancel, thread_id=tid, run_id=rid, action=params["action"])
     if not params["wait"]:
         return HttpResponse(status=202)
     await run_wait(rid)
     return JsonResponse({})
+
+
+# --- streaming (SSE) ------------------------------------------------------------------
+
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+THREAD_STREAM_MODES = ("lifecycle", "run_modes", "state_update")
+
+
+class _SSEBody:
+    """The body of an SSE response. Django closes it once the response is over, whether the
+    stream ended or the client went away; only in the second case does `on_disconnect` run.
+
+    Not an async generator: when the client leaves while Django is sending, Django drops
+    a generator without closing it, so its cleanup would wait for garbage collection.
+    """
+
+    def __init__(self, frames: AsyncIterator[bytes], on_disconnect: Callable[[], None] | None) -> None:
+        self._frames = frames
+        self._on_disconnect = on_disconnect
+        self._ended = False
+
+    def __aiter__(self) -> _SSEBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._frames.__anext__()
+        except StopAsyncIteration:
+            self._ended = True
+            raise
+        except redis.RedisError as exc:
+            # Closing without an end lets the SDK see the run still running and reconnect.
+            logger.warning("Stream closed early, Redis failed: %s", exc)
+            self._ended = True
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        """Called by Django (on a worker thread) when the response is over."""
+        if not self._ended and self._on_disconnect is not None:
+            self._ended = True
+            self._on_disconnect()
+
+
+def _sse_response(
+    frames: AsyncIterator[bytes],
+    headers: dict[str, str] | None = None,
+    on_disconnect: Callable[[], None] | None = None,
+) -> StreamingHttpResponse:
+    return StreamingHttpResponse(
+        _SSEBody(frames, on_disconnect),
+        content_type=SSE_CONTENT_TYPE,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def _stream_headers(thread_id: uuid.UUID, run_id: uuid.UUID, *, stateless: bool = False) -> dict[str, str]:
+    base = f"/threads/{thread_id}/runs/{run_id}"
+    return {"Location": f"/runs/{run_id}/stream" if stateless else f"{base}/stream", "Content-Location": base}
+
+
+def _cancel_on_disconnect(thread_id: uuid.UUID, run_id: uuid.UUID) -> Callable[[], None]:
+    def cancel() -> None:
+        logger.info("Run %s: client disconnected; cancelling (on_disconnect=cancel)", run_id)
+        _cancel_quietly(thread_id, run_id)
+
+    return cancel
+
+
+def _query_modes(request: HttpRequest, names: tuple[str, ...], allowed: Any) -> list[str]:
+    modes: list[str] = []
+    for name in names:
+        for value in request.GET.getlist(name):
+            modes.extend(m for m in value.split(",") if m)
+    for mode in modes:
+        if mode not in allowed:
+            raise InvalidInput(f"Invalid stream_mode {mode!r}: must be one of {', '.join(allowed)}")
+    return list(dict.fromkeys(modes))
+
+
+def _query_bool(request: HttpRequest, name: str) -> bool:
+    value = request.GET.get(name, "false").strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no", ""):
+        return False
+    raise InvalidInput(f"Invalid {name}: must be true or false")
+
+
+async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
+    if request.method != "POST":
+        return _method_not_allowed()
+    payload = _validated(RunCreateInputSerializer, parse_json_body(request.body))
+    run = await db(_create, thread_id, payload)
+    # From the very start of the run's stream: a run created here misses nothing.
+    frames = sse.follow_run(str(run.run_id), after=sse.REPLAY_ALL, with_ids=bool(payload.get("stream_resumable")))
+    on_disconnect = (
+        _cancel_on_disconnect(run.thread_id, run.run_id) if payload.get("on_disconnect") == "cancel" else None
+    )
+    headers = _stream_headers(run.thread_id, run.run_id, stateless=thread_id is None)
+    return _sse_response(frames, headers, on_disconnect)
+
+
+@async_api
+async def run_stream_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+    return await _stream_create_response(request, parse_uuid(thread_id, "thread"))
+
+
+@async_api
+async def stateless_run_stream_view(request: HttpRequest) -> HttpResponse:
+    return await _stream_create_response(request, None)
+
+
+async def _join_stream_response(request: HttpRequest, thread_id: uuid.UUID | None, run_id: uuid.UUID) -> HttpResponse:
+    if request.method != "GET":
+        return _method_not_allowed()
+    modes = _query_modes(request, ("stream_mode",), STREAM_MODES)
+    cancel = _query_bool(request, "cancel_on_disconnect")
+    frames = await sse.open_run_join(
+        run_id, thread_id=thread_id, last_event_id=request.headers.get("Last-Event-ID"), modes=modes or None
+    )
+    on_disconnect = None
+    if cancel and thread_id is not None:
+        on_disconnect = _cancel_on_disconnect(thread_id, run_id)
+    if thread_id is None:
+        headers = {"Location": f"/runs/{run_id}/stream"}
+    else:
+        headers = _stream_headers(thread_id, run_id)
+    return _sse_response(frames, headers, on_disconnect)
+
+
+@async_api
+async def run_join_stream_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+    tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+    return await _join_stream_response(request, tid, rid)
+
+
+@async_api
+async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> HttpResponse:
+    return await _join_stream_response(request, None, parse_uuid(run_id, "run"))
+
+
+@async_api
+async def thread_stream_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+    if request.method != "GET":
+        return _method_not_allowed()
+    tid = parse_uuid(thread_id, "thread")
+    # Every mode is served as run_modes (all events of the thread's runs).
+    _query_modes(request, ("stream_mode", "stream_modes"), THREAD_STREAM_MODES)
+    from threads.selectors import thread_get
+
+    await db(thread_get, tid)
+    after = sse.parse_last_event_id(request.headers.get("Last-Event-ID"))
+    return _sse_response(sse.follow_thread(tid, after=after))

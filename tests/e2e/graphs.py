@@ -1,4 +1,5 @@
-"""Graphs that only the end-to-end tests serve: two stuck in synchronous code, one that raises."""
+"""Graphs that only the end-to-end tests serve: two stuck in synchronous code, one that raises,
+one with a subgraph that writes custom stream events."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
 
 
@@ -52,3 +54,27 @@ _raiser.add_node("explode", explode)
 _raiser.add_edge(START, "explode")
 _raiser.add_edge("explode", END)
 raiser = _raiser.compile()
+
+
+async def parent_step(state: MessagesState) -> dict[str, list]:
+    get_stream_writer()({"progress": "parent working"})
+    return {"messages": [AIMessage(content="from the parent")]}
+
+
+async def child_step(state: MessagesState) -> dict[str, list]:
+    get_stream_writer()({"progress": "child working"})
+    return {"messages": [AIMessage(content="from the child")]}
+
+
+_child = StateGraph(MessagesState)
+_child.add_node("child_step", child_step)
+_child.add_edge(START, "child_step")
+_child.add_edge("child_step", END)
+
+_nested = StateGraph(MessagesState)
+_nested.add_node("parent_step", parent_step)
+_nested.add_node("child", _child.compile())
+_nested.add_edge(START, "parent_step")
+_nested.add_edge("parent_step", "child")
+_nested.add_edge("child", END)
+nested = _nested.compile()
