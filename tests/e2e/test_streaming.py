@@ -104,6 +104,34 @@ async def test_raw_sse_uses_crlf_frames_and_the_official_headers(client, stack) 
     assert frames[0]["data"]["run_id"] == run_path.rsplit("/", 1)[1]
 
 
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("values", {"values"}),
+        ("updates", {"updates"}),
+        ("messages-tuple", {"messages"}),
+        ("messages", {"messages/metadata", "messages/partial", "messages/complete"}),
+        ("events", {"events"}),
+        ("debug", {"debug"}),
+        ("tasks", {"tasks"}),
+        ("checkpoints", {"checkpoints"}),
+    ],
+)
+async def test_raw_sse_carries_each_stream_mode(client, stack, mode: str, expected: set[str]) -> None:
+    tid = await new_thread(client)
+    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
+        response = await http.post(
+            f"/threads/{tid}/runs/stream",
+            json={"assistant_id": "agent", "input": human("weather in sf?"), "config": NOW, "stream_mode": mode},
+        )
+    assert response.status_code == 200
+    frames = parse_sse(response.content)
+    assert frames[0]["event"] == "metadata"
+    assert {f["event"] for f in frames[1:]} == expected
+    run_id = response.headers["content-location"].rsplit("/", 1)[1]
+    assert (await client.runs.get(tid, run_id))["status"] == "success"
+
+
 async def test_updates_stream_one_update_per_node(client) -> None:
     parts = await sdk_stream(client, await new_thread(client), stream_mode="updates")
     assert events(parts) == ["metadata"] + ["updates"] * 3
