@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -43,8 +44,14 @@ async def run_wait(run_id: uuid.UUID) -> dict[str, Any] | None:
     while row is not None and row["status"] in ACTIVE_STATUSES:
         ended, outcome = await streams.await_end(str(run_id), block_seconds=RECHECK_SECONDS)
         row = await _run_row(run_id)
-        if ended and row is not None and row["status"] in ACTIVE_STATUSES:
-            break  # the marker is written after commit; a rollback-in-progress is an edge: trust it
+        if ended:
+            # The marker is written only after the commit that ended the run; a run still
+            # active here is an edge (a read that raced that commit): read once more and
+            # stop, never waiting on the same marker twice (no spinning).
+            if row is not None and row["status"] in ACTIVE_STATUSES:
+                await asyncio.sleep(0.05)
+                row = await _run_row(run_id)
+            break
     if row is None:
         if outcome is None:
             # A temporary thread is deleted with its run just before the end marker is
@@ -59,8 +66,11 @@ async def run_wait(run_id: uuid.UUID) -> dict[str, Any] | None:
 async def run_join_body(thread_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, Any]:
     """What join and wait answer: the thread's values, or the run's error."""
     row = await _run_row(run_id)
-    if row is None or row["thread_id"] != thread_id:
-        outcome = await streams.aread_end(str(run_id)) if row is None else None
+    if row is not None and row["thread_id"] != thread_id:
+        return RUN_NOT_FOUND
+    if row is None:
+        # Gone: rolled back (404), or ended on a temporary thread deleted since.
+        outcome = await streams.aread_end(str(run_id))
         if not outcome or outcome.get("status") == "deleted":
             return RUN_NOT_FOUND
     final = await run_wait(run_id)
