@@ -112,3 +112,19 @@ async def test_runs_queued_across_a_redis_restart_all_complete(private) -> None:
     for tid, rid in runs:
         assert await wait_status(client, tid, rid, {"success", "error"}, timeout=60) == "success"
     assert stack.sql("select count(*) from runs_run where status <> 'success'") == [(0,)]
+
+
+async def test_a_redis_restart_under_a_running_worker_loses_no_run(private) -> None:
+    stack, redis_server = private
+    stack.start_worker()
+    client = get_client(url=stack.url, timeout=60)
+    tid = (await client.threads.create())["thread_id"]
+    assert contents(await client.runs.wait(tid, "echo", input=human("before")))[-1] == ("ai", "before")
+    redis_server.stop()
+    redis_server.start()
+    # The worker and the web process reconnect; queued messages lost with Redis are
+    # dispatched again by the sweeper.
+    runs = [(await client.runs.create(tid, "echo", input=human(f"after {i}")))["run_id"] for i in range(3)]
+    for rid in runs:
+        assert await wait_status(client, tid, rid, {"success", "error"}, timeout=60) == "success"
+    assert contents((await client.threads.get_state(tid))["values"])[-1] == ("ai", "after 2")
