@@ -38,16 +38,37 @@ class Outcome:
 
 def execute_run(run_id: str) -> None:
     """Entry point of the Celery task: claim the run, execute it, end it."""
-    run = services.run_claim(run_id=uuid.UUID(run_id), worker=WORKER_NAME)
-    if run is None:
-        logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
-        return
-    RunExecution(run).execute()
+    # Subscribed before the claim, so no cancel can fall between the claim and the
+    # subscription; a cancel before the claim finds the run pending and ends it there.
+    control = _subscribe(run_id)
+    try:
+        run = services.run_claim(run_id=uuid.UUID(run_id), worker=WORKER_NAME)
+        if run is None:
+            logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
+            return
+        RunExecution(run, control).execute()
+    finally:
+        if control is not None:
+            try:
+                control.close()
+            except Exception as exc:
+                logger.debug("Run %s: closing the cancel channel failed: %s", run_id, exc)
+
+
+def _subscribe(run_id: str) -> Any:
+    try:
+        control = streams.sync_client().pubsub(ignore_subscribe_messages=True)
+        control.subscribe(streams.control_channel(run_id))
+        return control
+    except Exception as exc:
+        logger.warning("Run %s: no cancel channel (%s); relying on heartbeats", run_id, exc)
+        return None
 
 
 class RunExecution:
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, control: Any = None) -> None:
         self.run = run
+        self.control = control  # the run's cancel channel, subscribed before the claim
         self.run_id = str(run.pk)
         self.loop = asyncio.new_event_loop()
         # Synchronous nodes run in the loop's default executor; keep a handle on it so a
@@ -230,16 +251,11 @@ class RunExecution:
     # -- watcher thread: cancel signals, heartbeats, the grace period -------------
 
     def _watch(self) -> None:
-        pubsub = None
+        pubsub = self.control
         try:
-            try:
-                pubsub = streams.sync_client().pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(streams.control_channel(self.run_id))
-            except Exception as exc:
-                logger.warning("Run %s: no cancel channel (%s); relying on heartbeats", self.run_id, exc)
-                pubsub = None
             interval = settings.SPINDLE_HEARTBEAT_SECONDS
-            next_beat = 0.0  # beat at once: a cancel that came before we subscribed is seen
+            # Without a cancel channel, read the durable cancel flag at once.
+            next_beat = time.monotonic() + interval if pubsub is not None else 0.0
             while not self.stopping.is_set():
                 now = time.monotonic()
                 if now >= next_beat:
@@ -255,8 +271,6 @@ class RunExecution:
                     self._cancel(message.removeprefix(streams.CANCEL_PREFIX))
                     return
         finally:
-            if pubsub is not None:
-                self._quietly(pubsub.close)
             connection.close()
 
     def _next_message(self, pubsub: Any, *, timeout: float) -> str | None:
