@@ -28,11 +28,14 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def echo_latency(url: str, n: int) -> list[float]:
+async def echo_latency(url: str, n: int, *, fresh_threads: bool = False) -> list[float]:
+    """Sequential create + join; on one thread whose history grows, or a new thread each time."""
     client = get_client(url=url, timeout=60)
     thread = await client.threads.create()
     samples = []
     for i in range(n):
+        if fresh_threads:
+            thread = await client.threads.create()
         t0 = time.perf_counter()
         run = await client.runs.create(
             thread["thread_id"], "echo", input={"messages": [{"role": "human", "content": f"hi {i}"}]}
@@ -123,9 +126,10 @@ async def main(args: argparse.Namespace) -> None:
         stack.start_web()
         stack.start_worker(concurrency=args.concurrency)
         await echo_latency(stack.url, 10)  # warm-up: imports, connections
-        lat = await echo_latency(stack.url, args.n)
-        print(f"echo create+join (n={args.n}): p50 {pct(lat, 0.5):.1f} ms  p95 {pct(lat, 0.95):.1f} ms  "
-              f"mean {statistics.mean(lat):.1f} ms")
+        for fresh, label in ((False, "one thread, growing history"), (True, "a new thread per run")):
+            lat = await echo_latency(stack.url, args.n, fresh_threads=fresh)
+            print(f"echo create+join (n={args.n}, {label}): p50 {pct(lat, 0.5):.1f} ms  "
+                  f"p95 {pct(lat, 0.95):.1f} ms  mean {statistics.mean(lat):.1f} ms")
         for clients in (1, 4, 16):
             rate = await echo_throughput(stack.url, clients, max(1, args.runs // clients))
             print(f"echo throughput, {clients:>2} clients: {rate:.1f} runs/s")
