@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from assistants.graphs import reset_registry
 from assistants.models import Assistant, AssistantVersion
@@ -20,11 +19,6 @@ def repo_graphs(settings: Any) -> Iterator[None]:
     settings.LANGGRAPH_CONFIG = str(REPO_ROOT / "langgraph.json")
     yield
     reset_registry()
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
 
 
 @pytest.fixture
