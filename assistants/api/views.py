@@ -26,20 +26,10 @@ from assistants.api.serializers import (
 )
 from assistants.graphs import default_assistant_id, graph_ids
 from assistants.models import Assistant
-from config.errors import InvalidInput
+from config.api import json_body, validated
 from config.ids import parse_path_id
 
 logger = logging.getLogger(__name__)
-
-
-def _json_body(request: Request, *, required: bool = True) -> Any:
-    """The parsed JSON body; an empty one is an error where the official server needs a body."""
-    # Reading the raw body first keeps it available to DRF's parser afterwards.
-    if not request.body:
-        if required:
-            raise InvalidInput("Invalid JSON in request body")
-        return {}
-    return request.data
 
 
 def _assistant_uuid(raw: str) -> uuid.UUID:
@@ -53,26 +43,20 @@ def _assistant_or_graph(raw: str) -> Assistant:
     return selectors.assistant_get(_assistant_uuid(raw))
 
 
-def _validated(serializer_class: type, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _render(assistant: Assistant) -> dict[str, Any]:
     return OutputAssistantSerializer(assistant).data
 
 
 class AssistantCreateApi(APIView):
     def post(self, request: Request) -> Response:
-        data = _validated(InputAssistantCreateSerializer, _json_body(request))
+        data = validated(InputAssistantCreateSerializer, json_body(request))
         assistant = services.assistant_create(**data)
         return Response(_render(assistant))
 
 
 class AssistantSearchApi(APIView):
     def post(self, request: Request) -> Response:
-        data = _validated(InputAssistantSearchSerializer, _json_body(request))
+        data = validated(InputAssistantSearchSerializer, json_body(request))
         select = data.pop("select", None)
         assistants, total = selectors.assistant_search(**data)
         body = [_render(a) for a in assistants]
@@ -87,7 +71,7 @@ class AssistantSearchApi(APIView):
 
 class AssistantCountApi(APIView):
     def post(self, request: Request) -> Response:
-        data = _validated(InputAssistantCountSerializer, _json_body(request))
+        data = validated(InputAssistantCountSerializer, json_body(request))
         return Response(selectors.assistant_count(**data))
 
 
@@ -98,7 +82,7 @@ class AssistantDetailApi(APIView):
 
     def patch(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
-        data = _validated(InputAssistantUpdateSerializer, _json_body(request))
+        data = validated(InputAssistantUpdateSerializer, json_body(request))
         assistant = services.assistant_update(assistant_id=parsed, **data)
         return Response(_render(assistant))
 
@@ -115,7 +99,7 @@ class AssistantDetailApi(APIView):
 class AssistantGraphApi(APIView):
     def get(self, request: Request, assistant_id: str) -> Response:
         assistant = _assistant_or_graph(assistant_id)
-        data = _validated(InputGraphSerializer, request.query_params)
+        data = validated(InputGraphSerializer, request.query_params)
         return Response(selectors.assistant_graph(assistant, xray=data["xray"]))
 
 
@@ -128,7 +112,7 @@ class AssistantSchemasApi(APIView):
 class AssistantSubgraphsApi(APIView):
     def get(self, request: Request, assistant_id: str, namespace: str | None = None) -> Response:
         assistant = _assistant_or_graph(assistant_id)
-        data = _validated(InputSubgraphsSerializer, request.query_params)
+        data = validated(InputSubgraphsSerializer, request.query_params)
         subgraphs = selectors.assistant_subgraphs(
             assistant, namespace=namespace, recurse=data["recurse"]
         )
@@ -138,7 +122,7 @@ class AssistantSubgraphsApi(APIView):
 class AssistantVersionsApi(APIView):
     def post(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
-        data = _validated(InputAssistantVersionsSerializer, _json_body(request, required=False))
+        data = validated(InputAssistantVersionsSerializer, json_body(request, required=False))
         versions = selectors.assistant_versions(assistant_id=parsed, **data)
         return Response(OutputAssistantVersionSerializer(versions, many=True).data)
 
@@ -146,10 +130,10 @@ class AssistantVersionsApi(APIView):
 class AssistantSetLatestApi(APIView):
     def post(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
-        body = _json_body(request, required=False)
+        body = json_body(request, required=False)
         # The SDK sends {"version": n} in the body; the OpenAPI document has ?version=n.
         if isinstance(body, dict) and "version" not in body and "version" in request.query_params:
             body = {**body, "version": request.query_params["version"]}
-        data = _validated(InputAssistantSetLatestSerializer, body)
+        data = validated(InputAssistantSetLatestSerializer, body)
         assistant = services.assistant_set_latest(assistant_id=parsed, version=data["version"])
         return Response(_render(assistant))

@@ -13,11 +13,11 @@ import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import validated
 from config.asyncdb import db
 from config.errors import InvalidInput, ServiceUnavailable, error_payload, parse_json_body
 from config.ids import parse_path_id
@@ -36,12 +36,6 @@ logger = logging.getLogger(__name__)
 
 
 parse_uuid = parse_path_id
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _resolve_assistant(assistant_id: str) -> Any:
@@ -73,13 +67,13 @@ def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
 class RunCreateApi(APIView):
     def post(self, request: Request, thread_id: str) -> Response:
         tid = parse_uuid(thread_id, "thread")
-        payload = _validated(RunCreateInputSerializer, request.data)
+        payload = validated(RunCreateInputSerializer, request.data)
         run = _create(tid, payload)
         return Response(run_to_json(run), headers=_run_headers(run))
 
     def get(self, request: Request, thread_id: str) -> Response:
         tid = parse_uuid(thread_id, "thread")
-        params = _validated(RunListInputSerializer, request.query_params)
+        params = validated(RunListInputSerializer, request.query_params)
         from threads.selectors import thread_get
 
         thread_get(tid)
@@ -89,7 +83,7 @@ class RunCreateApi(APIView):
 
 class StatelessRunCreateApi(APIView):
     def post(self, request: Request) -> Response:
-        payload = _validated(RunCreateInputSerializer, request.data)
+        payload = validated(RunCreateInputSerializer, request.data)
         run = _create(None, payload)
         return Response(run_to_json(run), headers=_run_headers(run))
 
@@ -131,7 +125,7 @@ def _method_not_allowed() -> JsonResponse:
 async def _wait_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
-    payload = _validated(RunCreateInputSerializer, parse_json_body(request.body))
+    payload = validated(RunCreateInputSerializer, parse_json_body(request.body))
     run = await db(_create, thread_id, payload)
     try:
         body = await run_join_body(run.thread_id, run.run_id)
@@ -172,7 +166,7 @@ async def run_cancel_view(request: HttpRequest, thread_id: str, run_id: str) -> 
     if request.method != "POST":
         return _method_not_allowed()
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    params = _validated(RunCancelInputSerializer, request.GET)
+    params = validated(RunCancelInputSerializer, request.GET)
     await db(services.run_cancel, thread_id=tid, run_id=rid, action=params["action"])
     if not params["wait"]:
         return HttpResponse(status=202)
@@ -269,7 +263,7 @@ def _query_bool(request: HttpRequest, name: str) -> bool:
 async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
-    payload = _validated(RunCreateInputSerializer, parse_json_body(request.body))
+    payload = validated(RunCreateInputSerializer, parse_json_body(request.body))
     run = await db(_create, thread_id, payload)
     # From the very start of the run's stream: a run created here misses nothing.
     frames = sse.follow_run(str(run.run_id), after=sse.REPLAY_ALL, with_ids=bool(payload.get("stream_resumable")))

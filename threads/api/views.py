@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import InvalidInput
+from config.api import json_body, validated
 from config.ids import parse_path_id
 from threads import selectors, services
 from threads.api.serializers import (
@@ -30,20 +28,6 @@ from threads.api.serializers import (
 
 def parse_thread_id(value: str) -> uuid.UUID:
     return parse_path_id(value, "thread")
-
-
-def json_body(request: Request) -> Any:
-    """The parsed JSON body; an empty body is as invalid as malformed JSON, as officially."""
-    data = request.data
-    if request.stream is None:
-        raise InvalidInput("Invalid JSON in request body")
-    return data
-
-
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class ThreadCreateApi(APIView):
