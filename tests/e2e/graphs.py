@@ -21,13 +21,18 @@ def first(state: MessagesState) -> dict[str, list]:
     return {"messages": [AIMessage(content="about to block")]}
 
 
-_sleeper = StateGraph(MessagesState)
-_sleeper.add_node("first", first)
-_sleeper.add_node("block", block)
-_sleeper.add_edge(START, "first")
-_sleeper.add_edge("first", "block")
-_sleeper.add_edge("block", END)
-sleeper = _sleeper.compile()
+def _first_then_block(blocking_node: object) -> object:
+    """first -> block: the first node checkpoints, the second never returns in time."""
+    builder = StateGraph(MessagesState)
+    builder.add_node("first", first)
+    builder.add_node("block", blocking_node)
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "block")
+    builder.add_edge("block", END)
+    return builder.compile()
+
+
+sleeper = _first_then_block(block)
 
 
 async def block_the_loop(state: MessagesState, config: RunnableConfig) -> dict[str, list]:
@@ -36,13 +41,7 @@ async def block_the_loop(state: MessagesState, config: RunnableConfig) -> dict[s
     return {"messages": [AIMessage(content="woke up")]}
 
 
-_blocker = StateGraph(MessagesState)
-_blocker.add_node("first", first)
-_blocker.add_node("block", block_the_loop)
-_blocker.add_edge(START, "first")
-_blocker.add_edge("first", "block")
-_blocker.add_edge("block", END)
-blocker = _blocker.compile()
+blocker = _first_then_block(block_the_loop)
 
 
 async def explode(state: MessagesState) -> dict[str, list]:
