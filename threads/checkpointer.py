@@ -7,16 +7,19 @@ import json
 import logging
 import secrets
 import struct
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     EXCLUDED_METADATA_KEYS,
@@ -31,6 +34,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from threads.blob_cache import BlobKey, blob_cache
 from threads.models import Checkpoint as CheckpointRow
 from threads.models import CheckpointBlob, CheckpointWrite
 
@@ -46,22 +50,74 @@ _DIGEST_SEED = hashlib.sha256(b"spindle.list").digest()
 _LIST_PAGE = 100
 _CHAIN_PAGE = 500
 _MISSING = object()
+# Cached in place of an "empty" blob row.
+_EMPTY = ("empty", b"")
+
+_CHECKPOINTS = CheckpointRow._meta.db_table
+_BLOBS = CheckpointBlob._meta.db_table
+_WRITES = CheckpointWrite._meta.db_table
+_UUID = models.UUIDField()
 
 
 @dataclass
 class _ListValue:
-    """A list channel value serialized element by element, with the digest after each prefix."""
+    """A list channel value serialized element by element.
+
+    `digest` is the hash chained over the serialized elements (hex), as stored in
+    CheckpointBlob.digest; `digests` (only when built from scratch) holds the digest
+    after every prefix, to find an earlier version to store a delta on.
+    """
 
     elements: list[tuple[str, bytes]]
     digests: list[bytes] = field(default_factory=list)
+    digest: str | None = None
 
     @classmethod
     def build(cls, serde: SerializerProtocol, value: list[Any]) -> _ListValue:
         elements = [serde.dumps_typed(item) for item in value]
         digests = [_DIGEST_SEED]
         for element in elements:
-            digests.append(hashlib.sha256(digests[-1] + _frame([element])).digest())
-        return cls(elements=elements, digests=digests)
+            digests.append(_chain_digest(digests[-1], element))
+        return cls(elements=elements, digests=digests, digest=digests[-1].hex())
+
+    def size(self) -> int:
+        return sum(len(data) + len(type_) for type_, data in self.elements)
+
+
+@dataclass
+class _Recent:
+    """The last list value this saver wrote or read for a channel: the live items next
+    to their serialized form, so a put that appends to them serializes only what is new."""
+
+    version: str
+    items: list[Any]
+    elements: list[tuple[str, bytes]]
+    digest: bytes
+
+
+class _Row(NamedTuple):
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_checkpoint_id: str | None
+    type: str
+    checkpoint: bytes
+    metadata: dict[str, Any]
+
+
+def _chain_digest(previous: bytes, element: tuple[str, bytes]) -> bytes:
+    return hashlib.sha256(previous + _frame([element])).digest()
+
+
+def _values_list(pairs: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+    """SQL `(VALUES (%s, %s), ...)` and its parameters, for a row-value IN."""
+    sql = ", ".join(["(%s, %s)"] * len(pairs))
+    return f"(VALUES {sql})", [item for pair in pairs for item in pair]
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column read with a raw cursor: text on both databases."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _frame(elements: Sequence[tuple[str, bytes]]) -> bytes:
@@ -86,6 +142,22 @@ def _unframe(blob: bytes) -> list[tuple[str, bytes]]:
         elements.append((type_, bytes(view[offset : offset + data_len])))
         offset += data_len
     return elements
+
+
+def _own_version(version: str) -> bool:
+    """Whether DjangoSaver.get_next_version made this version: then no other value can
+    ever be stored under it, even after a delete, and it may be cached."""
+    return len(version) == 49 and version[32] == "."
+
+
+def _cache_blob(key: BlobKey, value: Any) -> Any:
+    if not _own_version(key[3]):
+        return value
+    if isinstance(value, _ListValue):
+        blob_cache.put(key, value, value.size())
+    else:
+        blob_cache.put(key, value, len(value[1] or b""))
+    return value
 
 
 def _as_bytes(value: bytes | memoryview | None) -> bytes:
@@ -154,6 +226,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
     def __init__(self, *, bind_runs: bool = False, serde: SerializerProtocol | None = None) -> None:
         super().__init__(serde=serde)
         self.bind_runs = bind_runs
+        self._recent: dict[tuple[str, str, str], _Recent] = {}
 
     # --- versions ---------------------------------------------------------------
 
@@ -175,17 +248,26 @@ class DjangoSaver(BaseCheckpointSaver[str]):
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         configurable = config["configurable"]
-        rows = CheckpointRow.objects.filter(
-            thread_id=str(configurable["thread_id"]),
-            checkpoint_ns=configurable.get("checkpoint_ns") or "",
+        thread_id = str(configurable["thread_id"])
+        ns = configurable.get("checkpoint_ns") or ""
+        sql = (
+            f"SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM {_CHECKPOINTS}"
+            " WHERE thread_id = %s AND checkpoint_ns = %s"
         )
+        params = [thread_id, ns]
         if checkpoint_id := get_checkpoint_id(config):
-            row = rows.filter(checkpoint_id=checkpoint_id).first()
+            sql += " AND checkpoint_id = %s"
+            params.append(checkpoint_id)
         else:
-            row = rows.order_by("-checkpoint_id").first()
-        if row is None:
+            sql += " ORDER BY checkpoint_id DESC LIMIT 1"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchone()
+        if found is None:
             return None
-        return self._build_tuples([row])[0]
+        checkpoint_id, parent_id, type_, data, metadata = found
+        row = _Row(thread_id, ns, checkpoint_id, parent_id, type_, _as_bytes(data), _json_value(metadata))
+        return self._build_tuples([row], remember=True)[0]
 
     def list(
         self,
@@ -256,7 +338,11 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             ]
         return self._build_tuples(page), next_cursor
 
-    def _build_tuples(self, rows: Sequence[CheckpointRow]) -> list[CheckpointTuple]:
+    def _build_tuples(self, rows: Sequence[Any], *, remember: bool = False) -> list[CheckpointTuple]:
+        """Checkpoint tuples for checkpoint rows (model instances or _Row).
+
+        `remember`: keep each list value next to its serialized form (see _Recent).
+        """
         checkpoints = [
             self.serde.loads_typed((row.type, _as_bytes(row.checkpoint))) for row in rows
         ]
@@ -269,23 +355,19 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         )
         values: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
         for (thread_id, ns), positions in by_scope.items():
-            checkpoint_ids = {rows[p].checkpoint_id for p in positions}
-            for (
-                task_path,
-                task_id,
-                idx,
-                channel,
-                type_,
-                blob,
-                checkpoint_id,
-            ) in CheckpointWrite.objects.filter(
-                thread_id=thread_id, checkpoint_ns=ns, checkpoint_id__in=checkpoint_ids
-            ).values_list(
-                "task_path", "task_id", "idx", "channel", "type", "blob", "checkpoint_id"
-            ):
-                writes[(thread_id, ns, checkpoint_id)].append(
-                    (task_path, task_id, idx, channel, type_, _as_bytes(blob))
+            checkpoint_ids = sorted({rows[p].checkpoint_id for p in positions})
+            marks = ", ".join(["%s"] * len(checkpoint_ids))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT task_path, task_id, idx, channel, type, blob, checkpoint_id"
+                    f" FROM {_WRITES} WHERE thread_id = %s AND checkpoint_ns = %s"
+                    f" AND checkpoint_id IN ({marks})",
+                    [thread_id, ns, *checkpoint_ids],
                 )
+                for task_path, task_id, idx, channel, type_, blob, checkpoint_id in cursor.fetchall():
+                    writes[(thread_id, ns, checkpoint_id)].append(
+                        (task_path, task_id, idx, channel, type_, _as_bytes(blob))
+                    )
             wanted = {
                 (channel, str(version))
                 for p in positions
@@ -302,7 +384,12 @@ class DjangoSaver(BaseCheckpointSaver[str]):
                 if stored is _MISSING:
                     continue
                 if isinstance(stored, _ListValue):
-                    channel_values[channel] = [self.serde.loads_typed(e) for e in stored.elements]
+                    items = [self.serde.loads_typed(e) for e in stored.elements]
+                    channel_values[channel] = items
+                    if remember and stored.digest and _own_version(str(version)):
+                        self._recent[(row.thread_id, row.checkpoint_ns, channel)] = _Recent(
+                            str(version), list(items), stored.elements, bytes.fromhex(stored.digest)
+                        )
                 else:
                     channel_values[channel] = self.serde.loads_typed(stored)
             checkpoint["channel_values"] = channel_values
@@ -332,29 +419,50 @@ class DjangoSaver(BaseCheckpointSaver[str]):
     ) -> dict[tuple[str, str], Any]:
         """Stored values for (channel, version) pairs: (type, bytes), or a _ListValue.
 
-        Pairs with no row, or only an "empty" row, are left out.
+        Pairs with no row, or only an "empty" row, are left out. Served from the
+        process's blob cache where it can be; what is read is cached.
         """
-        if not wanted:
-            return {}
         found: dict[tuple[str, str], Any] = {}
+        missing: set[tuple[str, str]] = set()
+        for channel, version in wanted:
+            cached = blob_cache.get((thread_id, ns, channel, version))
+            if cached is None:
+                missing.add((channel, version))
+            elif cached is not _EMPTY:
+                found[(channel, version)] = cached
+        if not missing:
+            return found
+        channels = sorted({c for c, _ in missing})
+        versions = sorted({v for _, v in missing})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT channel, version, type, blob, base_version, digest FROM {_BLOBS}"
+                " WHERE thread_id = %s AND checkpoint_ns = %s"
+                f" AND channel IN ({', '.join(['%s'] * len(channels))})"
+                f" AND version IN ({', '.join(['%s'] * len(versions))})",
+                [thread_id, ns, *channels, *versions],
+            )
+            rows = cursor.fetchall()
         deltas: dict[str, dict[str, tuple[str | None, bytes]]] = defaultdict(dict)
-        for channel, version, type_, blob, base_version in CheckpointBlob.objects.filter(
-            thread_id=thread_id,
-            checkpoint_ns=ns,
-            channel__in={c for c, _ in wanted},
-            version__in={v for _, v in wanted},
-        ).values_list("channel", "version", "type", "blob", "base_version"):
-            if (channel, version) not in wanted or type_ == EMPTY_BLOB_TYPE:
+        digests: dict[tuple[str, str], str | None] = {}
+        for channel, version, type_, blob, base_version, digest in rows:
+            key = (thread_id, ns, channel, version)
+            if (channel, version) not in missing:
                 continue
-            if type_ != LIST_BLOB_TYPE:
-                found[(channel, version)] = (type_, _as_bytes(blob))
+            if type_ == EMPTY_BLOB_TYPE:
+                _cache_blob(key, _EMPTY)
+            elif type_ != LIST_BLOB_TYPE:
+                found[(channel, version)] = _cache_blob(key, (type_, _as_bytes(blob)))
             elif base_version is None:
-                found[(channel, version)] = _ListValue(_unframe(_as_bytes(blob)))
+                value = _ListValue(_unframe(_as_bytes(blob)), digest=digest)
+                found[(channel, version)] = _cache_blob(key, value)
             else:
                 deltas[channel][version] = (base_version, _as_bytes(blob))
+                digests[(channel, version)] = digest
         for channel, targets in deltas.items():
             for version, elements in self._resolve_chains(thread_id, ns, channel, targets).items():
-                found[(channel, version)] = _ListValue(elements)
+                value = _ListValue(elements, digest=digests[(channel, version)])
+                found[(channel, version)] = _cache_blob((thread_id, ns, channel, version), value)
         return found
 
     def _resolve_chains(
@@ -365,44 +473,36 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         A base always sorts before the version built on it (put picks it with
         `version < new`), so reading the channel's list rows newest first, from the
         newest target down, meets every base, and can stop once each chain reaches a
-        full row.
+        full row or a version the blob cache holds.
         """
         rows: dict[str, tuple[str | None, bytes]] = dict(targets)
-        top = (
-            CheckpointBlob.objects.filter(
-                thread_id=thread_id, checkpoint_ns=ns, channel=channel, version__in=list(targets)
-            )
-            .order_by("-version")
-            .values_list("version", flat=True)
-            .first()
-        )
-        cursor = top
 
         def chain_end(version: str) -> str | None:
             """The first version on the chain that is not loaded yet, or None if complete."""
             while True:
                 if version not in rows:
-                    return version
+                    cached = blob_cache.get((thread_id, ns, channel, version))
+                    if not isinstance(cached, _ListValue):
+                        return version
+                    rows[version] = (None, _frame(cached.elements))
                 base_version, _blob = rows[version]
                 if base_version is None:
                     return None
                 version = base_version
 
-        while cursor is not None and any(chain_end(v) is not None for v in targets):
-            page = list(
-                CheckpointBlob.objects.filter(
-                    thread_id=thread_id,
-                    checkpoint_ns=ns,
-                    channel=channel,
-                    type=LIST_BLOB_TYPE,
-                    version__lt=cursor,
+        cursor_version: str | None = max(targets)
+        while cursor_version is not None and any(chain_end(v) is not None for v in targets):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT version, base_version, blob FROM {_BLOBS}"
+                    " WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND type = %s"
+                    " AND version < %s ORDER BY version DESC LIMIT %s",
+                    [thread_id, ns, channel, LIST_BLOB_TYPE, cursor_version, _CHAIN_PAGE],
                 )
-                .order_by("-version")
-                .values_list("version", "base_version", "blob")[:_CHAIN_PAGE]
-            )
+                page = cursor.fetchall()
             for version, base_version, blob in page:
                 rows.setdefault(version, (base_version, _as_bytes(blob)))
-            cursor = page[-1][0] if len(page) == _CHAIN_PAGE else None
+            cursor_version = page[-1][0] if len(page) == _CHAIN_PAGE else None
 
         resolved: dict[str, list[tuple[str, bytes]]] = {}
         for target in targets:
@@ -440,90 +540,129 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         parent_id = configurable.get("checkpoint_id")
         stored_metadata = self._metadata(config, metadata)
         run_id = self._run_id(config, stored_metadata.get("run_id"))
-        owner = self._owner(thread_id, run_id)
+        owner = self._owner_columns(thread_id, run_id)
 
         channel_values = checkpoint["channel_values"]
         without_values = {k: v for k, v in checkpoint.items() if k != "channel_values"}
         checkpoint_type, checkpoint_bytes = self.serde.dumps_typed(without_values)
-        prepared: dict[str, tuple[str, Any]] = {}
-        for channel in new_versions:
+        reused = {
+            (channel, str(version))
+            for channel, version in checkpoint["channel_versions"].items()
+            if channel not in new_versions
+        }
+        blobs: list[tuple[Any, ...]] = []
+        cached: list[tuple[BlobKey, Any]] = []
+        recent: list[tuple[tuple[str, str, str], _Recent]] = []
+        for channel, version in new_versions.items():
+            version = str(version)
+            key = (thread_id, ns, channel, version)
             value = channel_values.get(channel, _MISSING)
             if value is _MISSING:
-                prepared[channel] = (EMPTY_BLOB_TYPE, None)
+                blobs.append((channel, version, EMPTY_BLOB_TYPE, None, None, None, None))
+                cached.append((key, _EMPTY))
             elif type(value) is list:
-                prepared[channel] = (LIST_BLOB_TYPE, _ListValue.build(self.serde, value))
-            else:
-                prepared[channel] = self.serde.dumps_typed(value)
-
-        with self._write_transaction():
-            reused = {
-                (channel, str(version))
-                for channel, version in checkpoint["channel_versions"].items()
-                if channel not in new_versions
-            }
-            blobs = []
-            for channel, version in new_versions.items():
-                type_, payload = prepared[channel]
-                row = CheckpointBlob(
-                    thread_id=thread_id,
-                    checkpoint_ns=ns,
-                    channel=channel,
-                    version=str(version),
-                    type=type_,
-                    **owner,
+                stored, base_version, start = self._list_delta(thread_id, ns, channel, version, value)
+                if base_version is not None:
+                    reused.add((channel, base_version))
+                blobs.append(
+                    (channel, version, LIST_BLOB_TYPE, _frame(stored.elements[start:]),
+                     base_version, len(stored.elements), stored.digest)
                 )
-                if isinstance(payload, _ListValue):
-                    base = self._list_base(thread_id, ns, channel, str(version), payload)
-                    start = 0
-                    if base is not None:
-                        row.base_version, start = base
-                        reused.add((channel, row.base_version))
-                    row.blob = _frame(payload.elements[start:])
-                    row.length = len(payload.elements)
-                    row.digest = payload.digests[-1].hex()
-                else:
-                    row.blob = payload
-                blobs.append(row)
+                cached.append((key, stored))
+                recent.append(
+                    ((thread_id, ns, channel),
+                     _Recent(version, list(value), stored.elements, bytes.fromhex(stored.digest or "")))
+                )
+            else:
+                type_, data = self.serde.dumps_typed(value)
+                blobs.append((channel, version, type_, data, None, None, None))
+                cached.append((key, (type_, data)))
+
+        with self._write_transaction(), connection.cursor() as cursor:
             if blobs:
-                CheckpointBlob.objects.bulk_create(blobs, ignore_conflicts=True)
-            CheckpointRow.objects.bulk_create(
+                cursor.execute(
+                    f"INSERT INTO {_BLOBS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
+                    " owner_run_id, channel, version, type, blob, base_version, length, digest)"
+                    f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(blobs))}"
+                    " ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING"
+                    " RETURNING channel",
+                    [item for blob in blobs for item in (thread_id, ns, *owner, *blob)],
+                )
+                # A version written before keeps its first value (callers other than
+                # LangGraph may reuse versions): only what this put inserted is cached.
+                inserted = {channel for (channel,) in cursor.fetchall()}
+                cached = [(key, value) for key, value in cached if key[2] in inserted]
+                recent = [(key, value) for key, value in recent if key[2] in inserted]
+            cursor.execute(
+                f"INSERT INTO {_CHECKPOINTS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
+                " owner_run_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata,"
+                " channel_versions, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET"
+                " type = excluded.type, checkpoint = excluded.checkpoint,"
+                " metadata = excluded.metadata, channel_versions = excluded.channel_versions",
                 [
-                    CheckpointRow(
-                        thread_id=thread_id,
-                        checkpoint_ns=ns,
-                        checkpoint_id=checkpoint["id"],
-                        parent_checkpoint_id=parent_id,
-                        type=checkpoint_type,
-                        checkpoint=checkpoint_bytes,
-                        metadata=stored_metadata,
-                        channel_versions=dict(checkpoint["channel_versions"]),
-                        **owner,
-                    )
+                    thread_id, ns, *owner, checkpoint["id"], parent_id, checkpoint_type,
+                    checkpoint_bytes, json.dumps(stored_metadata),
+                    json.dumps(dict(checkpoint["channel_versions"])), timezone.now(),
                 ],
-                update_conflicts=True,
-                unique_fields=["thread_id", "checkpoint_ns", "checkpoint_id"],
-                update_fields=["type", "checkpoint", "metadata", "channel_versions"],
             )
-            self._release_shared_blobs(thread_id, ns, reused, owner["owner_run_id"])
+            self._release_shared_blobs(cursor, thread_id, ns, reused, owner[2])
+            # Only what committed may serve later reads, or be the base of a later delta.
+            transaction.on_commit(partial(self._remember, cached, recent))
         return self._config(thread_id, ns, checkpoint["id"])
+
+    def _remember(
+        self,
+        cached: list[tuple[BlobKey, Any]],
+        recent: list[tuple[tuple[str, str, str], _Recent]],
+    ) -> None:
+        for key, value in cached:
+            _cache_blob(key, value)
+        self._recent.update((key, value) for key, value in recent if _own_version(value.version))
+
+    def _list_delta(
+        self, thread_id: str, ns: str, channel: str, version: str, value: list[Any]
+    ) -> tuple[_ListValue, str | None, int]:
+        """Serialize a list value and pick the earlier version to store it as a delta of:
+        (the value, the base version or None, how many elements the base holds).
+
+        When the value extends the list this saver last wrote or read for the channel
+        (the same objects, in order), only the new elements are serialized. Message
+        objects are treated as values: a graph that changes one in place without
+        returning it as an update is not seen here (nor by LangGraph's reducers).
+        """
+        recent = self._recent.get((thread_id, ns, channel))
+        if (
+            recent is not None
+            and recent.version < version
+            and len(recent.items) <= len(value)
+            and all(a is b for a, b in zip(recent.items, value, strict=False))
+        ):
+            start = len(recent.items)
+            new = [self.serde.dumps_typed(item) for item in value[start:]]
+            digest = recent.digest
+            for element in new:
+                digest = _chain_digest(digest, element)
+            stored = _ListValue(recent.elements + new, digest=digest.hex())
+            return stored, (recent.version if start else None), start
+        stored = _ListValue.build(self.serde, value)
+        base = self._list_base(thread_id, ns, channel, version, stored)
+        if base is None:
+            return stored, None, 0
+        return stored, base[0], base[1]
 
     def _list_base(
         self, thread_id: str, ns: str, channel: str, version: str, value: _ListValue
     ) -> tuple[str, int] | None:
         """The latest earlier version of the channel that is a prefix of `value`, if any."""
-        candidate = (
-            CheckpointBlob.objects.filter(
-                thread_id=thread_id,
-                checkpoint_ns=ns,
-                channel=channel,
-                type=LIST_BLOB_TYPE,
-                version__lt=version,
-                length__lte=len(value.elements),
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT version, length, digest FROM {_BLOBS} WHERE thread_id = %s"
+                " AND checkpoint_ns = %s AND channel = %s AND type = %s AND version < %s"
+                " AND length <= %s ORDER BY version DESC LIMIT 1",
+                [thread_id, ns, channel, LIST_BLOB_TYPE, version, len(value.elements)],
             )
-            .order_by("-version")
-            .values_list("version", "length", "digest")
-            .first()
-        )
+            candidate = cursor.fetchone()
         if candidate is None:
             return None
         base_version, length, digest = candidate
@@ -532,7 +671,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         return base_version, length
 
     def _release_shared_blobs(
-        self, thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run_id: str | None
+        self, cursor: Any, thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run: Any
     ) -> None:
         """Detach blobs this checkpoint reuses from the other run that owns them.
 
@@ -542,35 +681,40 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         """
         if not pairs:
             return
-        match = Q()
-        for channel, version in pairs:
-            match |= Q(channel=channel, version=version)
-        shared = CheckpointBlob.objects.filter(match, thread_id=thread_id, checkpoint_ns=ns).filter(
-            owner_run__isnull=False
+        values_sql, values_params = _values_list(sorted(pairs))
+        sql = (
+            f"SELECT id, channel, owner_run_id, base_version FROM {_BLOBS}"
+            " WHERE thread_id = %s AND checkpoint_ns = %s AND owner_run_id IS NOT NULL"
+            f" AND (channel, version) IN {values_sql}"
         )
-        if owner_run_id is not None:
-            shared = shared.exclude(owner_run_id=owner_run_id)
+        params: list[Any] = [thread_id, ns, *values_params]
+        if owner_run is not None:
+            sql += " AND owner_run_id <> %s"
+            params.append(owner_run)
+        cursor.execute(sql, params)
         released = []
         chains: dict[tuple[str, Any], list[str]] = defaultdict(list)
-        for pk, channel, owner, base_version in shared.values_list(
-            "pk", "channel", "owner_run_id", "base_version"
-        ):
+        for pk, channel, owner, base_version in cursor.fetchall():
             released.append(pk)
             if base_version is not None:
                 chains[(channel, owner)].append(base_version)
         for (channel, owner), starts in chains.items():
-            owned = {
-                version: (pk, base_version)
-                for version, pk, base_version in CheckpointBlob.objects.filter(
-                    thread_id=thread_id, checkpoint_ns=ns, channel=channel, owner_run_id=owner
-                ).values_list("version", "pk", "base_version")
-            }
+            cursor.execute(
+                f"SELECT version, id, base_version FROM {_BLOBS}"
+                " WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND owner_run_id = %s",
+                [thread_id, ns, channel, owner],
+            )
+            owned = {version: (pk, base_version) for version, pk, base_version in cursor.fetchall()}
             for version in starts:
                 while version in owned:
                     pk, version = owned.pop(version)
                     released.append(pk)
         if released:
-            CheckpointBlob.objects.filter(pk__in=released).update(owner_run=None)
+            cursor.execute(
+                f"UPDATE {_BLOBS} SET owner_run_id = NULL"
+                f" WHERE id IN ({', '.join(['%s'] * len(released))})",
+                released,
+            )
 
     def put_writes(
         self,
@@ -587,45 +731,40 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             (WRITES_IDX_MAP.get(channel, idx), channel, *self.serde.dumps_typed(value))
             for idx, (channel, value) in enumerate(writes)
         ]
-        with self._write_transaction():
+        if not dumped:
+            return
+        if all(channel in WRITES_IDX_MAP for _idx, channel, _t, _b in dumped):
+            # Special writes (error, interrupt, resume...) replace an earlier one of the task.
+            on_conflict = (
+                "DO UPDATE SET channel = excluded.channel, type = excluded.type,"
+                " blob = excluded.blob, task_path = excluded.task_path"
+            )
+        else:
+            # A task's regular writes are final: a retry must not duplicate or change them.
+            on_conflict = "DO NOTHING"
+        with self._write_transaction(), connection.cursor() as cursor:
             run_id = configurable.get("run_id") or (config.get("metadata") or {}).get("run_id")
             if run_id is None:
-                run_id = (
-                    CheckpointRow.objects.filter(
-                        thread_id=thread_id, checkpoint_ns=ns, checkpoint_id=checkpoint_id
-                    )
-                    .values_list("run_id", flat=True)
-                    .first()
+                cursor.execute(
+                    f"SELECT run_id FROM {_CHECKPOINTS} WHERE thread_id = %s AND checkpoint_ns = %s"
+                    " AND checkpoint_id = %s",
+                    [thread_id, ns, checkpoint_id],
                 )
-            owner = self._owner(thread_id, self._run_id(config, run_id))
-            rows = [
-                CheckpointWrite(
-                    thread_id=thread_id,
-                    checkpoint_ns=ns,
-                    checkpoint_id=checkpoint_id,
-                    task_id=task_id,
-                    task_path=task_path,
-                    idx=idx,
-                    channel=channel,
-                    type=type_,
-                    blob=blob,
-                    **owner,
-                )
-                for idx, channel, type_, blob in dumped
-            ]
-            if not rows:
-                return
-            if all(channel in WRITES_IDX_MAP for _idx, channel, _t, _b in dumped):
-                # Special writes (error, interrupt, resume...) replace an earlier one of the task.
-                CheckpointWrite.objects.bulk_create(
-                    rows,
-                    update_conflicts=True,
-                    unique_fields=["thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx"],
-                    update_fields=["channel", "type", "blob", "task_path"],
-                )
-            else:
-                # A task's regular writes are final: a retry must not duplicate or change them.
-                CheckpointWrite.objects.bulk_create(rows, ignore_conflicts=True)
+                found = cursor.fetchone()
+                run_id = found[0] if found else None
+            owner = self._owner_columns(thread_id, self._run_id(config, run_id))
+            cursor.execute(
+                f"INSERT INTO {_WRITES} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
+                " owner_run_id, checkpoint_id, task_id, task_path, idx, channel, type, blob)"
+                f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(dumped))}"
+                f" ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {on_conflict}",
+                [
+                    item
+                    for idx, channel, type_, blob in dumped
+                    for item in (thread_id, ns, *owner, checkpoint_id, task_id, task_path, idx,
+                                 channel, type_, blob)
+                ],
+            )
 
     # --- deletes and copies ---------------------------------------------------------
 
@@ -884,10 +1023,15 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             )
         return None if run_id is None else str(run_id)
 
-    def _owner(self, thread_id: str, run_id: str | None) -> dict[str, Any]:
-        if self.bind_runs:
-            return {"run_id": run_id, "owner_run_id": run_id, "owner_thread_id": thread_id}
-        return {"run_id": run_id, "owner_run_id": None, "owner_thread_id": None}
+    def _owner_columns(self, thread_id: str, run_id: str | None) -> tuple[Any, Any, Any]:
+        """run_id, owner_thread_id and owner_run_id as raw SQL parameters."""
+        if not self.bind_runs:
+            return (run_id, None, None)
+        return (
+            run_id,
+            _UUID.get_db_prep_value(uuid.UUID(thread_id), connection),
+            _UUID.get_db_prep_value(uuid.UUID(str(run_id)), connection),
+        )
 
     @contextmanager
     def _write_transaction(self) -> Iterator[None]:

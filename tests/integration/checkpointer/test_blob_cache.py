@@ -1,0 +1,126 @@
+"""The saver's blob cache and its append-only list writes: faster, never different."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import empty_checkpoint
+
+from threads.blob_cache import blob_cache
+from threads.checkpointer import LIST_BLOB_TYPE, DjangoSaver
+from threads.models import CheckpointBlob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Writer:
+    """Puts successive checkpoints of one thread the way LangGraph does: each one the
+    child of the last, with a new version from the saver for every changed channel."""
+
+    def __init__(self, saver: DjangoSaver, thread_id: str) -> None:
+        self.saver = saver
+        self.config: dict[str, Any] = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        self.versions: dict[str, str] = {}
+
+    def put(self, **values: Any) -> str:
+        checkpoint = empty_checkpoint()
+        new_versions = {}
+        for channel in values:
+            new_versions[channel] = self.saver.get_next_version(self.versions.get(channel), None)
+        self.versions.update(new_versions)
+        checkpoint["channel_values"] = dict(values)
+        checkpoint["channel_versions"] = dict(self.versions)
+        self.config = self.saver.put(self.config, checkpoint, {"source": "loop", "step": 0}, new_versions)
+        return new_versions.get("messages", "")
+
+
+def read(thread_id: str) -> dict[str, Any]:
+    found = DjangoSaver().get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
+    assert found is not None
+    return found.checkpoint["channel_values"]
+
+
+def test_a_warm_read_equals_a_cold_read_and_skips_the_blob_queries() -> None:
+    thread_id = str(uuid.uuid4())
+    writer = Writer(DjangoSaver(), thread_id)
+    messages = [HumanMessage("hi", id="1")]
+    writer.put(messages=messages, count=1)
+    messages = [*messages, AIMessage("hello", id="2")]
+    writer.put(messages=messages, count=2)
+
+    with CaptureQueriesContext(connection) as warm_queries:
+        warm = read(thread_id)
+    blob_cache.clear()
+    with CaptureQueriesContext(connection) as cold_queries:
+        cold = read(thread_id)
+
+    assert warm == cold == {"messages": messages, "count": 2}
+    assert not any("threads_checkpointblob" in q["sql"] for q in warm_queries.captured_queries)
+    assert any("threads_checkpointblob" in q["sql"] for q in cold_queries.captured_queries)
+
+
+def test_an_appending_put_stores_only_the_new_messages_on_the_last_version() -> None:
+    thread_id = str(uuid.uuid4())
+    writer = Writer(DjangoSaver(), thread_id)
+    messages = [HumanMessage(f"m{i}", id=str(i)) for i in range(5)]
+    first = writer.put(messages=messages)
+    second = writer.put(messages=[*messages, AIMessage("m5", id="5")])
+
+    row = CheckpointBlob.objects.get(thread_id=thread_id, channel="messages", version=second)
+    assert (row.type, row.base_version, row.length) == (LIST_BLOB_TYPE, first, 6)
+    blob_cache.clear()
+    assert [m.content for m in read(thread_id)["messages"]] == [f"m{i}" for i in range(6)]
+
+
+def test_a_list_that_is_not_an_extension_is_stored_whole() -> None:
+    thread_id = str(uuid.uuid4())
+    writer = Writer(DjangoSaver(), thread_id)
+    writer.put(messages=[HumanMessage("a", id="a"), AIMessage("b", id="b")])
+    replaced = writer.put(messages=[HumanMessage("a", id="a"), AIMessage("B", id="b")])
+
+    row = CheckpointBlob.objects.get(thread_id=thread_id, channel="messages", version=replaced)
+    assert row.length == 2
+    blob_cache.clear()
+    assert [m.content for m in read(thread_id)["messages"]] == ["a", "B"]
+
+
+def test_a_put_rolled_back_with_its_transaction_is_never_built_upon() -> None:
+    thread_id = str(uuid.uuid4())
+    saver = DjangoSaver()
+    writer = Writer(saver, thread_id)
+    messages = [HumanMessage("kept", id="1")]
+    writer.put(messages=messages)
+    committed = dict(writer.config["configurable"])
+
+    lost = AIMessage("lost", id="2")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        writer.put(messages=[*messages, lost])
+        raise RuntimeError("abort")
+
+    # The same message objects again: an extension of the rolled-back list, which
+    # must not become the base of the new version.
+    writer.config = {"configurable": committed}
+    writer.put(messages=[*messages, lost, HumanMessage("again", id="3")])
+    blob_cache.clear()
+    assert [m.content for m in read(thread_id)["messages"]] == ["kept", "lost", "again"]
+
+
+def test_a_reused_version_keeps_its_first_value_in_the_cache_too() -> None:
+    thread_id = str(uuid.uuid4())
+    saver = DjangoSaver()
+    version = saver.get_next_version(None, None)
+    config: dict[str, Any] = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    for value in ("first", "second"):
+        checkpoint = empty_checkpoint()
+        checkpoint["channel_values"] = {"note": value}
+        checkpoint["channel_versions"] = {"note": version}
+        saver.put(config, checkpoint, {"source": "loop", "step": 0}, {"note": version})
+
+    assert read(thread_id) == {"note": "first"}
+    blob_cache.clear()
+    assert read(thread_id) == {"note": "first"}
