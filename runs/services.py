@@ -10,11 +10,11 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.errors import NotFound, ThreadBusy
+from config.sql import db_datetime, db_json, db_uuid, for_no_key_update, from_db_json, from_db_uuid
 from runs import streams
 from runs.models import ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_queue_head, runs_active
@@ -22,6 +22,9 @@ from threads.locks import lock_thread
 from threads.models import Thread, ThreadStatus
 
 logger = logging.getLogger(__name__)
+
+_RUNS = Run._meta.db_table
+_THREADS = Thread._meta.db_table
 
 RUN_NOT_FOUND_OUTCOME = {"status": "deleted"}
 WORKER_LOST_ERROR = {
@@ -210,7 +213,6 @@ def _settle_thread(
 ) -> uuid.UUID | None:
     """Set the locked thread's status from its runs: busy exactly while one is active.
 
-    `paused`: the graph stopped before its end (interrupt() or interrupt_before/after).
     Returns the pending run that may start now (the queue head, when nothing runs).
     """
     active = list(
@@ -218,18 +220,32 @@ def _settle_thread(
         .order_by("created_at", "run_id")
         .values_list("pk", "status")
     )
-    if active:
-        thread.status = ThreadStatus.BUSY
-    elif outcome == RunStatus.ERROR:
-        thread.status = ThreadStatus.ERROR
-    elif outcome == RunStatus.INTERRUPTED or paused:
-        thread.status = ThreadStatus.INTERRUPTED
-    elif outcome is None and thread.status == ThreadStatus.BUSY:
-        thread.status = ThreadStatus.IDLE
-    elif outcome is not None:
-        thread.status = ThreadStatus.IDLE
+    thread.status = _thread_status(thread.status, active, outcome=outcome, paused=paused)
     if save:
         thread.save(update_fields=["status", "updated_at"])
+    return _queue_head(active)
+
+
+def _thread_status(
+    current: str, active: list[tuple[Any, str]], *, outcome: str | None = None, paused: bool = False
+) -> str:
+    """A thread's status from its active runs and how the last one ended.
+
+    `paused`: the graph stopped before its end (interrupt() or interrupt_before/after).
+    """
+    if active:
+        return ThreadStatus.BUSY
+    if outcome == RunStatus.ERROR:
+        return ThreadStatus.ERROR
+    if outcome == RunStatus.INTERRUPTED or paused:
+        return ThreadStatus.INTERRUPTED
+    if outcome is not None or current == ThreadStatus.BUSY:
+        return ThreadStatus.IDLE
+    return current
+
+
+def _queue_head(active: list[tuple[Any, str]]) -> Any | None:
+    """The run that may start now: the oldest pending one, when none is running."""
     if not active or any(status == RunStatus.RUNNING for _, status in active):
         return None
     return active[0][0]
@@ -305,40 +321,59 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
     Returns None when the run is gone, already claimed or finished, or must wait
     for another run; the caller then does nothing (tasks are safe to run twice).
     """
-    with transaction.atomic():
-        run = Run.objects.filter(pk=run_id).first()
-        if run is None or run.status != RunStatus.PENDING:
-            return None
-        try:
-            lock_thread(run.thread_id, fields=("thread_id",))
-        except NotFound:
-            return None
-        active = list(
-            Run.objects.filter(thread_id=run.thread_id, status__in=ACTIVE_STATUSES)
-            .order_by("created_at", "run_id")
-            .values_list("pk", "status")
+    rid = db_uuid(run_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.thread_id FROM {_THREADS} t JOIN {_RUNS} r ON r.thread_id = t.thread_id"
+            f" WHERE r.run_id = %s AND r.status = %s{for_no_key_update('t')}",
+            [rid, RunStatus.PENDING],
         )
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        thread_id = found[0]
+        active = _active_runs(cursor, thread_id)
         if not active or any(status == RunStatus.RUNNING for _, status in active):
             return None  # a running run dispatches the next one when it ends
-        head_id = active[0][0]
-        if head_id != run.pk:
+        head_id = from_db_uuid(active[0][0])
+        if head_id != run_id:
             transaction.on_commit(partial(_dispatch, head_id), robust=True)
             return None
         now = timezone.now()
-        claimed = Run.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
-            status=RunStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            updated_at=now,
-            attempt=F("attempt") + 1,
-            worker=worker,
+        cursor.execute(
+            f"UPDATE {_RUNS} SET status = %s, started_at = %s, heartbeat_at = %s, updated_at = %s,"
+            " attempt = attempt + 1, worker = %s WHERE run_id = %s AND status = %s"
+            " RETURNING assistant_id, kwargs, metadata, attempt, multitask_strategy",
+            [RunStatus.RUNNING, *[db_datetime(now)] * 3, worker, rid, RunStatus.PENDING],
         )
-        if not claimed:
-            return None
-        run.status, run.started_at, run.heartbeat_at, run.updated_at = RunStatus.RUNNING, now, now, now
-        run.attempt += 1
-        run.worker = worker
-        return run
+        claimed = cursor.fetchone()
+    if claimed is None:
+        return None
+    assistant_id, kwargs, metadata, attempt, strategy = claimed
+    return Run(
+        run_id=run_id,
+        thread_id=from_db_uuid(thread_id),
+        assistant_id=from_db_uuid(assistant_id),
+        status=RunStatus.RUNNING,
+        multitask_strategy=strategy,
+        kwargs=from_db_json(kwargs),
+        metadata=from_db_json(metadata),
+        attempt=attempt,
+        worker=worker,
+        started_at=now,
+        heartbeat_at=now,
+        updated_at=now,
+    )
+
+
+def _active_runs(cursor: Any, thread_id: Any) -> list[tuple[Any, str]]:
+    """(run_id, status) of the thread's pending and running runs, oldest first."""
+    cursor.execute(
+        f"SELECT run_id, status FROM {_RUNS} WHERE thread_id = %s AND status IN (%s, %s)"
+        " ORDER BY created_at, run_id",
+        [thread_id, RunStatus.PENDING, RunStatus.RUNNING],
+    )
+    return cursor.fetchall()
 
 
 def run_heartbeat(*, run_id: uuid.UUID) -> str | None:
@@ -363,34 +398,42 @@ def run_finish(
 ) -> bool:
     """End a running run and move its thread on. False if the run was no longer running
     (rolled back, or ended by the sweeper): then nothing changes."""
-    with transaction.atomic():
-        thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
-        if thread_id is None:
-            return False
-        try:
-            thread = lock_thread(thread_id, fields=("thread_id", "status"))
-        except NotFound:
-            return False
-        now = timezone.now()
-        ended = Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            status=status, ended_at=now, updated_at=now, error=error
+    rid = db_uuid(run_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.thread_id, t.status FROM {_THREADS} t JOIN {_RUNS} r"
+            f" ON r.thread_id = t.thread_id WHERE r.run_id = %s{for_no_key_update('t')}",
+            [rid],
         )
-        if not ended:
+        found = cursor.fetchone()
+        if found is None:
             return False
-        fields = ["status", "updated_at", "error"]
-        thread.error = error if status == RunStatus.ERROR else None
+        thread_id, thread_status = found
+        now = db_datetime(timezone.now())
+        cursor.execute(
+            f"UPDATE {_RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
+            " WHERE run_id = %s AND status = %s RETURNING kwargs",
+            [status, now, now, db_json(error), rid, RunStatus.RUNNING],
+        )
+        ended = cursor.fetchone()
+        if ended is None:
+            return False
+        active = _active_runs(cursor, thread_id)
+        new_status = _thread_status(thread_status, active, outcome=status, paused=paused)
+        sets = "status = %s, updated_at = %s, error = %s"
+        params = [new_status, now, db_json(error if status == RunStatus.ERROR else None)]
         if update_values:
-            thread.values = values
-            thread.interrupts = interrupts or {}
-            thread.state_updated_at = now
-            fields += ["values", "interrupts", "state_updated_at"]
-        head_id = _settle_thread(thread, outcome=status, paused=paused, save=False)
-        thread.save(update_fields=fields)
+            sets += ", \"values\" = %s, interrupts = %s, state_updated_at = %s"
+            params += [db_json(values), db_json(interrupts or {}), now]
+        cursor.execute(f"UPDATE {_THREADS} SET {sets} WHERE thread_id = %s", [*params, thread_id])
+        head_id = _queue_head(active)
         if head_id is not None:
-            transaction.on_commit(partial(_dispatch, head_id), robust=True)
-        kwargs = Run.objects.filter(pk=run_id).values_list("kwargs", flat=True).first() or {}
+            transaction.on_commit(partial(_dispatch, from_db_uuid(head_id)), robust=True)
+        kwargs = from_db_json(ended[0]) or {}
         if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
-            transaction.on_commit(partial(_delete_temporary_thread, thread.pk), robust=True)
+            transaction.on_commit(
+                partial(_delete_temporary_thread, from_db_uuid(thread_id)), robust=True
+            )
     return True
 
 

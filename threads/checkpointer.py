@@ -7,7 +7,6 @@ import json
 import logging
 import secrets
 import struct
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
@@ -34,6 +33,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from config.sql import db_uuid, from_db_json
 from threads.blob_cache import BlobKey, blob_cache
 from threads.models import Checkpoint as CheckpointRow
 from threads.models import CheckpointBlob, CheckpointWrite
@@ -56,7 +56,6 @@ _EMPTY = ("empty", b"")
 _CHECKPOINTS = CheckpointRow._meta.db_table
 _BLOBS = CheckpointBlob._meta.db_table
 _WRITES = CheckpointWrite._meta.db_table
-_UUID = models.UUIDField()
 
 
 @dataclass
@@ -113,11 +112,6 @@ def _values_list(pairs: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
     """SQL `(VALUES (%s, %s), ...)` and its parameters, for a row-value IN."""
     sql = ", ".join(["(%s, %s)"] * len(pairs))
     return f"(VALUES {sql})", [item for pair in pairs for item in pair]
-
-
-def _json_value(value: Any) -> Any:
-    """A JSON column read with a raw cursor: text on both databases."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _frame(elements: Sequence[tuple[str, bytes]]) -> bytes:
@@ -266,7 +260,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         if found is None:
             return None
         checkpoint_id, parent_id, type_, data, metadata = found
-        row = _Row(thread_id, ns, checkpoint_id, parent_id, type_, _as_bytes(data), _json_value(metadata))
+        row = _Row(thread_id, ns, checkpoint_id, parent_id, type_, _as_bytes(data), from_db_json(metadata))
         return self._build_tuples([row], remember=True)[0]
 
     def list(
@@ -1029,8 +1023,8 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             return (run_id, None, None)
         return (
             run_id,
-            _UUID.get_db_prep_value(uuid.UUID(thread_id), connection),
-            _UUID.get_db_prep_value(uuid.UUID(str(run_id)), connection),
+            db_uuid(thread_id),
+            db_uuid(str(run_id)),
         )
 
     @contextmanager
