@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -91,7 +92,12 @@ def reset_registry() -> None:
 
 
 def _config_path(path: str | os.PathLike[str] | None) -> Path:
-    raw = path if path is not None else settings.LANGGRAPH_CONFIG
+    return _resolved(os.fspath(path if path is not None else settings.LANGGRAPH_CONFIG))
+
+
+@functools.lru_cache(maxsize=32)
+def _resolved(raw: str) -> Path:
+    # Resolving touches the file system; every run looks its graph up.
     return Path(raw).expanduser().resolve()
 
 
