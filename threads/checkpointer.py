@@ -33,7 +33,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from config.sql import db_uuid, from_db_json
+from config.sql import db_datetime, db_uuid, from_db_json
 from threads.blob_cache import BlobKey, blob_cache
 from threads.models import Checkpoint as CheckpointRow
 from threads.models import CheckpointBlob, CheckpointWrite
@@ -572,37 +572,42 @@ class DjangoSaver(BaseCheckpointSaver[str]):
                 blobs.append((channel, version, type_, data, None, None, None))
                 cached.append((key, (type_, data)))
 
-        with self._write_transaction(), connection.cursor() as cursor:
-            if blobs:
-                cursor.execute(
-                    f"INSERT INTO {_BLOBS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
-                    " owner_run_id, channel, version, type, blob, base_version, length, digest)"
-                    f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(blobs))}"
-                    " ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING"
-                    " RETURNING channel",
-                    [item for blob in blobs for item in (thread_id, ns, *owner, *blob)],
-                )
-                # A version written before keeps its first value (callers other than
-                # LangGraph may reuse versions): only what this put inserted is cached.
-                inserted = {channel for (channel,) in cursor.fetchall()}
-                cached = [(key, value) for key, value in cached if key[2] in inserted]
-                recent = [(key, value) for key, value in recent if key[2] in inserted]
-            cursor.execute(
-                f"INSERT INTO {_CHECKPOINTS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
-                " owner_run_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata,"
-                " channel_versions, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET"
-                " type = excluded.type, checkpoint = excluded.checkpoint,"
-                " metadata = excluded.metadata, channel_versions = excluded.channel_versions",
-                [
-                    thread_id, ns, *owner, checkpoint["id"], parent_id, checkpoint_type,
-                    checkpoint_bytes, json.dumps(stored_metadata),
-                    json.dumps(dict(checkpoint["channel_versions"])), timezone.now(),
-                ],
+        statements: list[tuple[str, list[Any]]] = []
+        if blobs:
+            statements.append((
+                f"INSERT INTO {_BLOBS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
+                " owner_run_id, channel, version, type, blob, base_version, length, digest)"
+                f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(blobs))}"
+                " ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING"
+                " RETURNING channel",
+                [item for blob in blobs for item in (thread_id, ns, *owner, *blob)],
+            ))
+        statements.append((
+            f"INSERT INTO {_CHECKPOINTS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
+            " owner_run_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata,"
+            " channel_versions, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET"
+            " type = excluded.type, checkpoint = excluded.checkpoint,"
+            " metadata = excluded.metadata, channel_versions = excluded.channel_versions",
+            [
+                thread_id, ns, *owner, checkpoint["id"], parent_id, checkpoint_type,
+                checkpoint_bytes, json.dumps(stored_metadata),
+                json.dumps(dict(checkpoint["channel_versions"])), db_datetime(timezone.now()),
+            ],
+        ))
+        if reused:
+            statements.append(self._release_shared_blobs(thread_id, ns, reused, owner[2]))
+        def remember(inserted_rows: list[tuple[str]]) -> None:
+            # Only what committed may serve later reads or be the base of a later delta,
+            # and only what this put inserted: a version written before keeps its first
+            # value (callers other than LangGraph may reuse versions).
+            inserted = {channel for (channel,) in inserted_rows}
+            self._remember(
+                [(key, value) for key, value in cached if key[2] in inserted],
+                [(key, value) for key, value in recent if key[0][2] in inserted],
             )
-            self._release_shared_blobs(cursor, thread_id, ns, reused, owner[2])
-            # Only what committed may serve later reads, or be the base of a later delta.
-            transaction.on_commit(partial(self._remember, cached, recent))
+
+        self._write(statements, remember if blobs else None)
         return self._config(thread_id, ns, checkpoint["id"])
 
     def _remember(
@@ -665,50 +670,33 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         return base_version, length
 
     def _release_shared_blobs(
-        self, cursor: Any, thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run: Any
-    ) -> None:
-        """Detach blobs this checkpoint reuses from the other run that owns them.
+        self, thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run: Any
+    ) -> tuple[str, list[Any]]:
+        """The statement that detaches blobs this checkpoint reuses from the other run
+        that owns them.
 
         A released list delta takes its bases along. A run's delta builds on its own
         rows or on released ones, so the walk stops at the first row the owner does
-        not hold: it costs one query per run that is built upon, not the history.
+        not hold: it follows one chain per run that is built upon, not the history.
         """
-        if not pairs:
-            return
         values_sql, values_params = _values_list(sorted(pairs))
+        not_mine = " AND owner_run_id <> %s" if owner_run is not None else ""
         sql = (
-            f"SELECT id, channel, owner_run_id, base_version FROM {_BLOBS}"
+            "WITH RECURSIVE shared (id, channel, owner_run_id, base_version) AS ("
+            f" SELECT id, channel, owner_run_id, base_version FROM {_BLOBS}"
             " WHERE thread_id = %s AND checkpoint_ns = %s AND owner_run_id IS NOT NULL"
-            f" AND (channel, version) IN {values_sql}"
+            f"{not_mine} AND (channel, version) IN {values_sql}"
+            " UNION"
+            f" SELECT b.id, b.channel, b.owner_run_id, b.base_version FROM {_BLOBS} b"
+            " JOIN shared s ON b.channel = s.channel AND b.version = s.base_version"
+            " AND b.owner_run_id = s.owner_run_id"
+            " WHERE b.thread_id = %s AND b.checkpoint_ns = %s"
+            f") UPDATE {_BLOBS} SET owner_run_id = NULL WHERE id IN (SELECT id FROM shared)"
         )
-        params: list[Any] = [thread_id, ns, *values_params]
+        params: list[Any] = [thread_id, ns]
         if owner_run is not None:
-            sql += " AND owner_run_id <> %s"
             params.append(owner_run)
-        cursor.execute(sql, params)
-        released = []
-        chains: dict[tuple[str, Any], list[str]] = defaultdict(list)
-        for pk, channel, owner, base_version in cursor.fetchall():
-            released.append(pk)
-            if base_version is not None:
-                chains[(channel, owner)].append(base_version)
-        for (channel, owner), starts in chains.items():
-            cursor.execute(
-                f"SELECT version, id, base_version FROM {_BLOBS}"
-                " WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND owner_run_id = %s",
-                [thread_id, ns, channel, owner],
-            )
-            owned = {version: (pk, base_version) for version, pk, base_version in cursor.fetchall()}
-            for version in starts:
-                while version in owned:
-                    pk, version = owned.pop(version)
-                    released.append(pk)
-        if released:
-            cursor.execute(
-                f"UPDATE {_BLOBS} SET owner_run_id = NULL"
-                f" WHERE id IN ({', '.join(['%s'] * len(released))})",
-                released,
-            )
+        return sql, [*params, *values_params, thread_id, ns]
 
     def put_writes(
         self,
@@ -736,29 +724,29 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         else:
             # A task's regular writes are final: a retry must not duplicate or change them.
             on_conflict = "DO NOTHING"
-        with self._write_transaction(), connection.cursor() as cursor:
-            run_id = configurable.get("run_id") or (config.get("metadata") or {}).get("run_id")
-            if run_id is None:
+        run_id = configurable.get("run_id") or (config.get("metadata") or {}).get("run_id")
+        if run_id is None:
+            with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT run_id FROM {_CHECKPOINTS} WHERE thread_id = %s AND checkpoint_ns = %s"
                     " AND checkpoint_id = %s",
                     [thread_id, ns, checkpoint_id],
                 )
                 found = cursor.fetchone()
-                run_id = found[0] if found else None
-            owner = self._owner_columns(thread_id, self._run_id(config, run_id))
-            cursor.execute(
-                f"INSERT INTO {_WRITES} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
-                " owner_run_id, checkpoint_id, task_id, task_path, idx, channel, type, blob)"
-                f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(dumped))}"
-                f" ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {on_conflict}",
-                [
-                    item
-                    for idx, channel, type_, blob in dumped
-                    for item in (thread_id, ns, *owner, checkpoint_id, task_id, task_path, idx,
-                                 channel, type_, blob)
-                ],
-            )
+            run_id = found[0] if found else None
+        owner = self._owner_columns(thread_id, self._run_id(config, run_id))
+        self._write([(
+            f"INSERT INTO {_WRITES} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
+            " owner_run_id, checkpoint_id, task_id, task_path, idx, channel, type, blob)"
+            f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(dumped))}"
+            f" ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {on_conflict}",
+            [
+                item
+                for idx, channel, type_, blob in dumped
+                for item in (thread_id, ns, *owner, checkpoint_id, task_id, task_path, idx,
+                             channel, type_, blob)
+            ],
+        )])
 
     # --- deletes and copies ---------------------------------------------------------
 
@@ -1026,6 +1014,32 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             db_uuid(thread_id),
             db_uuid(str(run_id)),
         )
+
+    def _write(self, statements: list[tuple[str, list[Any]]], on_commit: Any = None) -> None:
+        """Run the statements of one put as one transaction; once it committed, call
+        `on_commit` with the rows the first statement returned.
+
+        On PostgreSQL outside a transaction they go as one message: PostgreSQL runs a
+        multi-statement query as a single transaction (deferred foreign keys checked at
+        its end), so a put costs one round trip instead of BEGIN, each statement, COMMIT.
+        """
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "; ".join(sql for sql, _ in statements),
+                    [param for _, params in statements for param in params],
+                )
+                if on_commit is not None:
+                    on_commit(cursor.fetchall())  # the first statement's result
+            return
+        with self._write_transaction(), connection.cursor() as cursor:
+            first_rows: list[Any] = []
+            for position, (sql, params) in enumerate(statements):
+                cursor.execute(sql, params)
+                if position == 0 and on_commit is not None:
+                    first_rows = cursor.fetchall()
+            if on_commit is not None:
+                transaction.on_commit(partial(on_commit, first_rows))
 
     @contextmanager
     def _write_transaction(self) -> Iterator[None]:
