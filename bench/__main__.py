@@ -23,6 +23,34 @@ from langgraph_sdk import get_client
 from tests.e2e.stack import Stack, drop_database, free_port, fresh_database, stack_env
 
 
+def cpu_seconds() -> dict[str, float] | None:
+    """CPU seconds used so far by each part of the stack on this machine (Linux /proc):
+    web (uvicorn), worker (Celery), postgres, redis; None where /proc is missing."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        part = next(
+            (name for name, needle in (("web", "uvicorn"), ("worker", "celery"), ("postgres", "postgres"),
+                                       ("redis", "redis-server")) if needle in cmdline),
+            None,
+        )
+        if part is not None:
+            totals[part] += (int(fields[11]) + int(fields[12])) / tick
+    usage = os.times()
+    totals["bench client"] = usage.user + usage.system
+    return totals
+
+
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -131,8 +159,16 @@ async def main(args: argparse.Namespace) -> None:
             print(f"echo create+join (n={args.n}, {label}): p50 {pct(lat, 0.5):.1f} ms  "
                   f"p95 {pct(lat, 0.95):.1f} ms  mean {statistics.mean(lat):.1f} ms")
         for clients in (1, 4, 16):
-            rate = await echo_throughput(stack.url, clients, max(1, args.runs // clients))
+            runs = clients * max(1, args.runs // clients)
+            before = cpu_seconds()
+            rate = await echo_throughput(stack.url, clients, runs // clients)
+            after = cpu_seconds()
             print(f"echo throughput, {clients:>2} clients: {rate:.1f} runs/s")
+            if clients == 16 and before and after:
+                # Where the CPU goes (every part shares this machine's cores).
+                shares = {part: (after[part] - before[part]) * 1000 / runs for part in after}
+                print("  CPU per run: " + ", ".join(f"{part} {ms:.1f} ms" for part, ms in shares.items())
+                      + f" (total {sum(shares.values()):.1f} ms on {os.cpu_count()} cores)")
         roll = await rollback_to_running(stack.url, args.rollbacks)
         print(f"agent rollback request -> new run running (n={args.rollbacks}): "
               f"p50 {pct(roll, 0.5):.1f} ms  p95 {pct(roll, 0.95):.1f} ms")
