@@ -14,10 +14,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.errors import NotFound, ThreadBusy
+from config.ids import uuid7
 from config.sql import db_datetime, db_json, db_uuid, for_no_key_update, from_db_json, from_db_uuid
 from runs import streams
 from runs.models import ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
-from runs.selectors import run_queue_head, runs_active
+from runs.selectors import run_queue_head
 from threads.locks import lock_thread
 from threads.models import Thread, ThreadStatus
 
@@ -78,47 +79,65 @@ def run_create(
     """
     strategy = payload.get("multitask_strategy") or MultitaskStrategy.ENQUEUE
     temporary = thread_id is None
-    with transaction.atomic():
+    with transaction.atomic(), connection.cursor() as cursor:
         if temporary:
             thread = Thread.objects.create(metadata={})
         else:
-            thread = _lock_or_create_thread(thread_id, if_not_exists=if_not_exists)
-        active = list(runs_active(thread_id=thread.pk))
+            thread = _lock_or_create_thread(cursor, thread_id, if_not_exists=if_not_exists)
+        active = _active_runs(cursor, db_uuid(thread.pk))
         if active:
             if strategy == MultitaskStrategy.REJECT:
                 raise ThreadBusy()
-            if strategy == MultitaskStrategy.ROLLBACK:
-                _stop_runs(active, CancelAction.ROLLBACK)
-            elif strategy == MultitaskStrategy.INTERRUPT:
-                _stop_runs(active, CancelAction.INTERRUPT)
+            if strategy in (MultitaskStrategy.ROLLBACK, MultitaskStrategy.INTERRUPT):
+                action = CancelAction.ROLLBACK if strategy == MultitaskStrategy.ROLLBACK else CancelAction.INTERRUPT
+                _stop_runs([Run(run_id=from_db_uuid(pk), status=status) for pk, status in active], action)
 
         graph_meta = {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
+        now = timezone.now()
         run = Run(
-            thread=thread,
+            run_id=uuid7(),
+            thread_id=thread.pk,
             assistant_id=assistant.assistant_id,
+            status=RunStatus.PENDING,
             multitask_strategy=strategy,
+            created_at=now,
+            updated_at=now,
         )
         run.metadata = {**assistant.metadata, **thread.metadata, **(payload.get("metadata") or {}), **graph_meta}
         run.kwargs = _run_kwargs(run, thread, assistant, payload, temporary=temporary)
-        run.save(force_insert=True)
-
-        thread.metadata = {**thread.metadata, **graph_meta}
-        thread.status = ThreadStatus.BUSY
-        thread.save(update_fields=["metadata", "status", "updated_at"])
-
+        cursor.execute(
+            f"INSERT INTO {_RUNS} (run_id, thread_id, assistant_id, status, multitask_strategy,"
+            " metadata, kwargs, attempt, worker, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                db_uuid(run.run_id), db_uuid(thread.pk), db_uuid(run.assistant_id), run.status,
+                strategy, db_json(run.metadata), db_json(run.kwargs), 0, "", db_datetime(now),
+                db_datetime(now),
+            ],
+        )
+        cursor.execute(
+            f"UPDATE {_THREADS} SET metadata = %s, status = %s, updated_at = %s WHERE thread_id = %s",
+            [db_json({**thread.metadata, **graph_meta}), ThreadStatus.BUSY, db_datetime(now), db_uuid(thread.pk)],
+        )
         countdown = payload.get("after_seconds") or None
         transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
     return run
 
 
-def _lock_or_create_thread(thread_id: uuid.UUID, *, if_not_exists: str) -> Thread:
-    try:
-        return lock_thread(thread_id)
-    except NotFound:
-        if if_not_exists != "create":
-            raise NotFound("Thread or assistant not found.") from None
-    Thread.objects.get_or_create(pk=thread_id)
-    return lock_thread(thread_id)
+def _lock_or_create_thread(cursor: Any, thread_id: uuid.UUID, *, if_not_exists: str) -> Thread:
+    """Lock the thread's row (reading only what a new run needs), creating it if asked."""
+    for attempt in range(2):
+        cursor.execute(
+            f"SELECT t.metadata FROM {_THREADS} t WHERE t.thread_id = %s{for_no_key_update('t')}",
+            [db_uuid(thread_id)],
+        )
+        found = cursor.fetchone()
+        if found is not None:
+            return Thread(thread_id=thread_id, metadata=from_db_json(found[0]) or {})
+        if attempt or if_not_exists != "create":
+            break
+        Thread.objects.get_or_create(pk=thread_id)
+    raise NotFound("Thread or assistant not found.")
 
 
 def _run_kwargs(
