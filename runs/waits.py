@@ -9,7 +9,6 @@ from typing import Any
 from config.asyncdb import db
 from runs import streams
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
-from threads.models import Thread
 
 RUN_NOT_FOUND = {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
 # Between waits on Redis the database is read again, so a run ended without an end
@@ -17,40 +16,41 @@ RUN_NOT_FOUND = {"__error__": {"error": "HTTPException", "message": "404: Run no
 RECHECK_SECONDS = 5.0
 
 
-def _run_row_sync(run_id: uuid.UUID) -> dict[str, Any] | None:
-    return Run.objects.filter(pk=run_id).values("status", "error", "thread_id").first()
+def _run_row_sync(run_id: uuid.UUID, with_values: bool) -> dict[str, Any] | None:
+    """The run's status, error and thread; with the thread's cached values if asked
+    (one query: the values are what a join answers)."""
+    fields = ["status", "error", "thread_id"]
+    if with_values:
+        fields.append("thread__values")
+    return Run.objects.filter(pk=run_id).values(*fields).first()
 
 
-def _thread_values_sync(thread_id: uuid.UUID) -> tuple[bool, Any]:
-    row = Thread.objects.filter(pk=thread_id).values("values").first()
-    return (row is not None, row["values"] if row else None)
+async def _run_row(run_id: uuid.UUID, *, with_values: bool = False) -> dict[str, Any] | None:
+    return await db(_run_row_sync, run_id, with_values)
 
 
-async def _run_row(run_id: uuid.UUID) -> dict[str, Any] | None:
-    return await db(_run_row_sync, run_id)
-
-
-async def _thread_values(thread_id: uuid.UUID) -> tuple[bool, Any]:
-    return await db(_thread_values_sync, thread_id)
-
-
-async def run_wait(run_id: uuid.UUID) -> dict[str, Any] | None:
+async def run_wait(
+    run_id: uuid.UUID, *, row: dict[str, Any] | None = None, with_values: bool = False
+) -> dict[str, Any] | None:
     """Block until the run is final; return its row as a dict, or None if it was deleted.
 
+    `row`: the run's row as the caller just read it (saves a read). `with_values`:
+    the final row carries the thread's cached values under "thread__values".
     When the run's thread was temporary and is already gone, the end marker's outcome
     stands in for the row (key "outcome")."""
-    row = await _run_row(run_id)
+    if row is None or (with_values and row["status"] not in ACTIVE_STATUSES):
+        row = await _run_row(run_id, with_values=with_values)
     outcome: dict[str, Any] | None = None
     while row is not None and row["status"] in ACTIVE_STATUSES:
         ended, outcome = await streams.await_end(str(run_id), block_seconds=RECHECK_SECONDS)
-        row = await _run_row(run_id)
+        row = await _run_row(run_id, with_values=with_values)
         if ended:
             # The marker is written only after the commit that ended the run; a run still
             # active here is an edge (a read that raced that commit): read once more and
             # stop, never waiting on the same marker twice (no spinning).
             if row is not None and row["status"] in ACTIVE_STATUSES:
                 await asyncio.sleep(0.05)
-                row = await _run_row(run_id)
+                row = await _run_row(run_id, with_values=with_values)
             break
     if row is None:
         if outcome is None:
@@ -64,7 +64,9 @@ async def run_wait(run_id: uuid.UUID) -> dict[str, Any] | None:
 
 
 async def run_join_body(thread_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, Any]:
-    """What join and wait answer: the thread's values, or the run's error."""
+    """What join and wait answer: the thread's values, or the run's error.
+
+    Two database reads: the run's row, and once it is final, the row with the values."""
     row = await _run_row(run_id)
     if row is not None and row["thread_id"] != thread_id:
         return RUN_NOT_FOUND
@@ -73,12 +75,12 @@ async def run_join_body(thread_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, An
         outcome = await streams.aread_end(str(run_id))
         if not outcome or outcome.get("status") == "deleted":
             return RUN_NOT_FOUND
-    final = await run_wait(run_id)
+    final = await run_wait(run_id, row=row, with_values=True)
     if final is None:
         return RUN_NOT_FOUND
     if final["status"] == RunStatus.ERROR and final.get("error"):
         return {"__error__": final["error"]}
-    exists, values = await _thread_values(thread_id)
-    if not exists and "outcome" in final:
+    values = final.get("thread__values")
+    if "outcome" in final:
         values = final["outcome"].get("values")
     return values if values is not None else {}
