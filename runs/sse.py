@@ -45,7 +45,7 @@ _ENTRY_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 def frame(event: str, data: bytes | Any, entry_id: str | None = None) -> bytes:
     """One SSE event: `event:`, `data:` and, for resumable streams, `id:` lines (CRLF)."""
     if not isinstance(data, bytes):
-        data = json.dumps(data, separators=(",", ":"), default=str).encode()
+        data = streams.dumps(data)
     out = b"event: " + event.encode() + b"\r\ndata: " + data + b"\r\n"
     if entry_id is not None:
         out += b"id: " + entry_id.encode() + b"\r\n"

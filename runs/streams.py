@@ -10,6 +10,7 @@ from collections.abc import Awaitable
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
+import orjson
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -91,8 +92,12 @@ def async_client() -> aioredis.Redis:
     return client
 
 
-def _dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), default=str).encode()
+def dumps(data: Any) -> bytes:
+    """Compact JSON of an event's data (already plain JSON values; anything else as str)."""
+    try:
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
+        return json.dumps(data, separators=(",", ":"), default=str).encode()
 
 
 # --- written by the worker ----------------------------------------------------------
@@ -101,7 +106,7 @@ def _dumps(data: Any) -> bytes:
 def publish_event(run_id: str, event: str, data: Any, *, client: redis.Redis | None = None) -> str:
     client = client or sync_client()
     entry_id = client.xadd(
-        events_key(run_id), {"event": event, "data": _dumps(data)}, maxlen=STREAM_MAXLEN, approximate=True
+        events_key(run_id), {"event": event, "data": dumps(data)}, maxlen=STREAM_MAXLEN, approximate=True
     )
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
@@ -111,7 +116,7 @@ def publish_end(run_id: str, outcome: dict[str, Any]) -> None:
     client = sync_client()
     key = events_key(run_id)
     with client.pipeline(transaction=False) as pipe:
-        pipe.xadd(key, {"event": END_EVENT, "data": _dumps(outcome)}, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.xadd(key, {"event": END_EVENT, "data": dumps(outcome)}, maxlen=STREAM_MAXLEN, approximate=True)
         pipe.expire(key, settings.SPINDLE_STREAM_TTL_SECONDS)
         pipe.execute()
 

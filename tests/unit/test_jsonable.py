@@ -1,0 +1,85 @@
+"""to_jsonable's orjson path gives what the reference walk gives."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import uuid
+from collections import OrderedDict, namedtuple
+from decimal import Decimal
+from types import MappingProxyType
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.types import Interrupt
+from pydantic import BaseModel
+
+from config.jsonable import _walk, to_jsonable
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Level(int, enum.Enum):
+    HIGH = 3
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: datetime.date
+
+
+class Profile(BaseModel):
+    name: str
+    tags: set[str]
+    seen: datetime.datetime
+
+
+Pair = namedtuple("Pair", "left right")
+
+WHEN = datetime.datetime(2026, 11, 23, 12, 30, tzinfo=datetime.UTC)
+
+CASES = {
+    "messages": {
+        "messages": [
+            HumanMessage("hi", id="1"),
+            AIMessage("", id="2", tool_calls=[{"name": "get_weather", "args": {"city": "sf"}, "id": "call_1"}]),
+            ToolMessage("sunny", tool_call_id="call_1", id="3"),
+        ]
+    },
+    "interrupt": {"__interrupt__": [Interrupt(value={"question": "ok?"}, id="abc")]},
+    "scalars": [None, True, 1, 1.5, "x", uuid.UUID(int=7), WHEN, WHEN.date(), WHEN.time(), Decimal("2.5")],
+    "containers": {"t": (1, 2), "s": {3}, "f": frozenset({4}), "o": OrderedDict(a=1), "m": MappingProxyType({"k": 1})},
+    "named tuple": Pair(1, [2]),
+    "enums": [Color.RED, Level.HIGH],
+    "bytes": [b"abc", bytearray(b"\xff")],
+    "dataclass": Point(1, WHEN.date()),
+    "pydantic": Profile(name="a", tags={"t"}, seen=WHEN),
+    "non-str keys": {1: "a", None: "b", WHEN: "c"},
+    "big int": {"n": 2**70},
+    "fallback": object.__new__(type("Opaque", (), {"__str__": lambda self: "opaque"})),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_to_jsonable_matches_the_reference_walk(name: str) -> None:
+    value = CASES[name]
+    assert to_jsonable(value) == _walk(value)
+
+
+def test_messages_come_out_as_their_fields() -> None:
+    out = to_jsonable(CASES["messages"])
+    assert out["messages"][1]["tool_calls"][0]["args"] == {"city": "sf"}
+    assert [m["type"] for m in out["messages"]] == ["human", "ai", "tool"]
+
+
+def test_messages_and_interrupts_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import config.jsonable
+
+    expected = {name: _walk(CASES[name]) for name in ("messages", "interrupt", "pydantic", "dataclass")}
+    monkeypatch.setattr(config.jsonable, "_walk", lambda value: pytest.fail("fell back to the Python walk"))
+    for name, reference in expected.items():
+        assert to_jsonable(CASES[name]) == reference
