@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import validated
+from config.api import json_response, validated
 from config.asyncdb import db
 from config.errors import InvalidInput, ServiceUnavailable, error_payload, parse_json_body
 from config.ids import parse_path_id
@@ -64,30 +64,6 @@ def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
     return headers
 
 
-class RunCreateApi(APIView):
-    def post(self, request: Request, thread_id: str) -> Response:
-        tid = parse_uuid(thread_id, "thread")
-        payload = validated(RunCreateInputSerializer, request.data)
-        run = _create(tid, payload)
-        return Response(run_to_json(run), headers=_run_headers(run))
-
-    def get(self, request: Request, thread_id: str) -> Response:
-        tid = parse_uuid(thread_id, "thread")
-        params = validated(RunListInputSerializer, request.query_params)
-        from threads.selectors import thread_get
-
-        thread_get(tid)
-        runs = selectors.run_list(thread_id=tid, **params)
-        return Response([run_to_json(r) for r in runs])
-
-
-class StatelessRunCreateApi(APIView):
-    def post(self, request: Request) -> Response:
-        payload = validated(RunCreateInputSerializer, request.data)
-        run = _create(None, payload)
-        return Response(run_to_json(run), headers=_run_headers(run))
-
-
 class RunDetailApi(APIView):
     def get(self, request: Request, thread_id: str, run_id: str) -> Response:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
@@ -118,6 +94,38 @@ def async_api(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[..., Awa
     return csrf_exempt(wrapper)
 
 
+def _list_runs(thread_id: uuid.UUID, params: dict[str, Any]) -> list[dict[str, Any]]:
+    from threads.selectors import thread_get
+
+    thread_get(thread_id)
+    return [run_to_json(r) for r in selectors.run_list(thread_id=thread_id, **params)]
+
+
+async def _create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
+    payload = validated(RunCreateInputSerializer, parse_json_body(request.body))
+    run = await db(_create, thread_id, payload)
+    return json_response(run_to_json(run), headers=_run_headers(run))
+
+
+@async_api
+async def runs_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """POST creates a run on the thread, GET lists its runs (newest first)."""
+    tid = parse_uuid(thread_id, "thread")
+    if request.method == "POST":
+        return await _create_response(request, tid)
+    if request.method == "GET":
+        params = validated(RunListInputSerializer, request.GET)
+        return json_response(await db(_list_runs, tid, params))
+    return _method_not_allowed()
+
+
+@async_api
+async def stateless_runs_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _method_not_allowed()
+    return await _create_response(request, None)
+
+
 def _method_not_allowed() -> JsonResponse:
     return JsonResponse({"detail": "Method Not Allowed"}, status=405)
 
@@ -133,7 +141,7 @@ async def _wait_response(request: HttpRequest, thread_id: uuid.UUID | None) -> H
         if payload.get("on_disconnect") == "cancel":
             await db(_cancel_quietly, run.thread_id, run.run_id)
         raise
-    return JsonResponse(body, safe=False, headers=_run_headers(run, join=True))
+    return json_response(body, headers=_run_headers(run, join=True))
 
 
 def _cancel_quietly(thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
@@ -158,7 +166,7 @@ async def run_join_view(request: HttpRequest, thread_id: str, run_id: str) -> Ht
     if request.method != "GET":
         return _method_not_allowed()
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    return JsonResponse(await run_join_body(tid, rid), safe=False)
+    return json_response(await run_join_body(tid, rid))
 
 
 @async_api

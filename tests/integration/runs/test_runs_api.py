@@ -160,3 +160,22 @@ def test_cancel_answers(client: Client) -> None:
     assert response.json()["detail"].startswith("No matching runs to cancel.")
     response = client.post(f"/threads/{thread.pk}/runs/{uuid.uuid4()}/cancel")
     assert (response.status_code, response.json()) == (404, {"detail": "No runs found to cancel."})
+
+
+@pytest.mark.parametrize("raw", [b"", b"{not json"])
+def test_create_run_with_an_empty_or_malformed_body_answers_422_and_writes_nothing(
+    client: Client, _setup: list, raw: bytes, row_counts
+) -> None:
+    thread = Thread.objects.create()
+    before = row_counts()
+    for path in (f"/threads/{thread.pk}/runs", "/runs"):
+        response = client.post(path, data=raw, content_type="application/json")
+        assert (response.status_code, response.json()) == (422, {"detail": "Invalid JSON in request body"})
+    assert row_counts() == before
+    assert _setup == []
+
+
+def test_runs_endpoint_refuses_other_methods(client: Client) -> None:
+    thread = Thread.objects.create()
+    response = client.put(f"/threads/{thread.pk}/runs", data=b"{}", content_type="application/json")
+    assert (response.status_code, response.json()) == (405, {"detail": "Method Not Allowed"})
