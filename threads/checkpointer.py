@@ -604,7 +604,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             inserted = {channel for (channel,) in inserted_rows}
             self._remember(
                 [(key, value) for key, value in cached if key[2] in inserted],
-                [(key, value) for key, value in recent if key[0][2] in inserted],
+                [(key, value) for key, value in recent if key[2] in inserted],
             )
 
         self._write(statements, remember if blobs else None)

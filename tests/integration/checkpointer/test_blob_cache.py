@@ -69,7 +69,10 @@ def test_an_appending_put_stores_only_the_new_messages_on_the_last_version() -> 
     writer = Writer(DjangoSaver(), thread_id)
     messages = [HumanMessage(f"m{i}", id=str(i)) for i in range(5)]
     first = writer.put(messages=messages)
-    second = writer.put(messages=[*messages, AIMessage("m5", id="5")])
+    with CaptureQueriesContext(connection) as queries:
+        second = writer.put(messages=[*messages, AIMessage("m5", id="5")])
+    # The saver knew the list it had just written: no lookup of an earlier version.
+    assert not any(q["sql"].startswith("SELECT version, length, digest") for q in queries.captured_queries)
 
     row = CheckpointBlob.objects.get(thread_id=thread_id, channel="messages", version=second)
     assert (row.type, row.base_version, row.length) == (LIST_BLOB_TYPE, first, 6)
