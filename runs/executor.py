@@ -12,6 +12,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -102,7 +103,6 @@ class RunExecution:
         finally:
             self.done.set()
             self.stopping.set()
-            self._quietly(streams.send_stop, self.run_id)
             self.loop.close()
         self._finish(outcome)
         watcher.join(timeout=5)
@@ -150,7 +150,8 @@ class RunExecution:
             "values": outcome.values,
             "error": outcome.error,
         }
-        self._quietly(streams.publish_end, self.run_id, end)
+        # The end marker also wakes the watcher thread (stop_watcher), which then exits.
+        self._quietly(partial(streams.publish_end, stop_watcher=True), self.run_id, end)
 
     async def _execute(self) -> Outcome:
         self.task = asyncio.current_task()
@@ -206,8 +207,10 @@ class RunExecution:
         config["run_id"] = self.run.pk
         converter = events.ChunkConverter(requested, root_run_id=self.run_id)
 
-        self._quietly(streams.announce_run, str(self.run.thread_id), self.run_id)
-        self._publish("metadata", {"run_id": self.run_id, "attempt": self.run.attempt})
+        self._quietly(
+            streams.publish_start, str(self.run.thread_id), self.run_id,
+            {"run_id": self.run_id, "attempt": self.run.attempt},
+        )
         if "events" in requested:
             # astream_events carries the other modes' chunks on the root's on_chain_stream
             # events, in execution order: one pass over the graph serves every mode.

@@ -111,24 +111,33 @@ def publish_event(run_id: str, event: str, data: Any, *, client: redis.Redis | N
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
-def publish_end(run_id: str, outcome: dict[str, Any]) -> None:
-    """Append the end marker (status, values or error) and let the stream expire."""
+def publish_end(run_id: str, outcome: dict[str, Any], *, stop_watcher: bool = False) -> None:
+    """Append the end marker (status, values or error) and let the stream expire;
+    `stop_watcher` also tells the run's worker-side watcher to stop (one round trip)."""
     client = sync_client()
     key = events_key(run_id)
     with client.pipeline(transaction=False) as pipe:
         pipe.xadd(key, {"event": END_EVENT, "data": dumps(outcome)}, maxlen=STREAM_MAXLEN, approximate=True)
         pipe.expire(key, settings.SPINDLE_STREAM_TTL_SECONDS)
+        if stop_watcher:
+            pipe.publish(control_channel(run_id), STOP_MESSAGE)
         pipe.execute()
 
 
-def announce_run(thread_id: str, run_id: str) -> None:
-    """Tell the thread's stream followers that a run of the thread has started."""
+def publish_start(thread_id: str, run_id: str, metadata: dict[str, Any]) -> str:
+    """Announce a started run to its thread's stream followers and put its `metadata`
+    event first on its own stream, in one round trip. Returns that event's entry id."""
     client = sync_client()
     key = thread_runs_key(thread_id)
     with client.pipeline(transaction=False) as pipe:
         pipe.xadd(key, {"run_id": run_id}, maxlen=ANNOUNCE_MAXLEN, approximate=True)
         pipe.expire(key, settings.SPINDLE_STREAM_TTL_SECONDS)
-        pipe.execute()
+        pipe.xadd(
+            events_key(run_id), {"event": "metadata", "data": dumps(metadata)},
+            maxlen=STREAM_MAXLEN, approximate=True,
+        )
+        entry_id = pipe.execute()[-1]
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
 def send_cancel(run_id: str, action: str) -> None:
@@ -138,10 +147,6 @@ def send_cancel(run_id: str, action: str) -> None:
         # The durable flag on the run (or its deleted row) still reaches the worker
         # at its next heartbeat.
         logger.warning("Could not publish cancel for run %s: %s", run_id, exc)
-
-
-def send_stop(run_id: str) -> None:
-    sync_client().publish(control_channel(run_id), STOP_MESSAGE)
 
 
 # --- read by the web process --------------------------------------------------------
