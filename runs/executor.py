@@ -42,28 +42,61 @@ def execute_run(run_id: str) -> None:
     # Subscribed before the claim, so no cancel can fall between the claim and the
     # subscription; a cancel before the claim finds the run pending and ends it there.
     control = _subscribe(run_id)
+    reusable = False
     try:
         run = services.run_claim(run_id=uuid.UUID(run_id), worker=WORKER_NAME)
         if run is None:
             logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
+            reusable = True
             return
-        RunExecution(run, control).execute()
+        execution = RunExecution(run, control)
+        execution.execute()
+        # The watcher thread reads the connection; only once it has gone may the next run use it.
+        reusable = not execution.watcher.is_alive()
     finally:
-        if control is not None:
-            try:
-                control.close()
-            except Exception as exc:
-                logger.debug("Run %s: closing the cancel channel failed: %s", run_id, exc)
+        _release(control, run_id, reusable=reusable)
+
+
+# This worker process's cancel-channel connection, kept from run to run (a new Redis
+# connection per run cost more than the rest of the run's Redis traffic).
+_control: Any = None
+_control_pid = 0
 
 
 def _subscribe(run_id: str) -> Any:
+    global _control, _control_pid
     try:
-        control = streams.sync_client().pubsub(ignore_subscribe_messages=True)
-        control.subscribe(streams.control_channel(run_id))
-        return control
+        if _control is None or _control_pid != os.getpid():
+            _control = streams.sync_client().pubsub(ignore_subscribe_messages=True)
+            _control_pid = os.getpid()
+        _control.subscribe(streams.control_channel(run_id))
+        return _control
     except Exception as exc:
         logger.warning("Run %s: no cancel channel (%s); relying on heartbeats", run_id, exc)
+        _drop_control()
         return None
+
+
+def _release(control: Any, run_id: str, *, reusable: bool) -> None:
+    if control is None:
+        return
+    if reusable:
+        try:
+            control.unsubscribe(streams.control_channel(run_id))
+            return
+        except Exception as exc:
+            logger.debug("Run %s: leaving the cancel channel failed: %s", run_id, exc)
+    _drop_control()
+
+
+def _drop_control() -> None:
+    global _control
+    if _control is not None:
+        try:
+            _control.close()
+        except Exception as exc:
+            logger.debug("Closing the cancel channel connection failed: %s", exc)
+    _control = None
 
 
 class RunExecution:
@@ -83,13 +116,14 @@ class RunExecution:
         self.stopping = threading.Event()
         self.graph: Any = None
         self.thread_config: dict[str, Any] = {"configurable": {"thread_id": str(run.thread_id)}}
+        self.channel = streams.control_channel(self.run_id)
+        self.watcher = threading.Thread(target=self._watch, name=f"watch-{self.run_id}", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------
 
     def execute(self) -> None:
         logger.info("Run %s: started on thread %s", self.run_id, self.run.thread_id)
-        watcher = threading.Thread(target=self._watch, name=f"watch-{self.run_id}", daemon=True)
-        watcher.start()
+        self.watcher.start()
         try:
             outcome = self.loop.run_until_complete(self._execute())
             self.done.set()
@@ -105,7 +139,7 @@ class RunExecution:
             self.stopping.set()
             self.loop.close()
         self._finish(outcome)
-        watcher.join(timeout=5)
+        self.watcher.join(timeout=5)
 
     def _drain_node_threads(self) -> bool:
         """Wait up to the grace period for synchronous nodes to return after a cancel."""
@@ -288,6 +322,9 @@ class RunExecution:
             return None
         if not message or message.get("type") != "message":
             return None
+        channel = message.get("channel")
+        if (channel.decode() if isinstance(channel, bytes) else channel) != self.channel:
+            return None  # a late message for an earlier run on this reused connection
         data = message["data"]
         return data.decode() if isinstance(data, bytes) else str(data)
 
