@@ -378,7 +378,13 @@ class DjangoSaver(BaseCheckpointSaver[str]):
                 if stored is _MISSING:
                     continue
                 if isinstance(stored, _ListValue):
-                    items = [self.serde.loads_typed(e) for e in stored.elements]
+                    recent = self._recent.get((row.thread_id, row.checkpoint_ns, channel))
+                    if recent is not None and recent.version == str(version):
+                        # This saver wrote or read exactly this version: its items
+                        # (a run's final state read right after its last put).
+                        items = list(recent.items)
+                    else:
+                        items = [self.serde.loads_typed(e) for e in stored.elements]
                     channel_values[channel] = items
                     if remember and stored.digest and _own_version(str(version)):
                         self._recent[(row.thread_id, row.checkpoint_ns, channel)] = _Recent(

@@ -127,3 +127,18 @@ def test_a_reused_version_keeps_its_first_value_in_the_cache_too() -> None:
     assert read(thread_id) == {"note": "first"}
     blob_cache.clear()
     assert read(thread_id) == {"note": "first"}
+
+
+def test_reading_back_the_version_just_written_reuses_its_items() -> None:
+    thread_id = str(uuid.uuid4())
+    saver = DjangoSaver()
+    writer = Writer(saver, thread_id)
+    messages = [HumanMessage("hi", id="1"), AIMessage("hello", id="2")]
+    writer.put(messages=messages)
+
+    config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    own = saver.get_tuple(config).checkpoint["channel_values"]["messages"]
+    other = DjangoSaver().get_tuple(config).checkpoint["channel_values"]["messages"]
+    assert own == other == messages
+    assert own[0] is messages[0]  # not deserialized again
+    assert other[0] is not messages[0]
