@@ -66,23 +66,7 @@ def _walk(value: Any) -> Any:
         return [_walk(v) for v in value]
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
     if isinstance(value, enum.Enum):
         return _walk(value.value)
-    if isinstance(value, bytes | bytearray):
-        return value.decode("utf-8", errors="replace")
-    model_dump = getattr(value, "model_dump", None)
-    if callable(model_dump):
-        return _walk(model_dump())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _walk(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    to_dict = getattr(value, "_asdict", None) or getattr(value, "dict", None)
-    if callable(to_dict):
-        try:
-            return _walk(to_dict())
-        except TypeError:
-            pass
-    return str(value)
+    converted = _default(value)
+    return converted if isinstance(converted, str) else _walk(converted)

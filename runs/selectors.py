@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 
 from config.errors import NotFound
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
@@ -26,13 +26,6 @@ def run_list(
     if status is not None:
         runs = runs.filter(status=status)
     return list(runs.order_by("-created_at", "-run_id")[offset : offset + limit])
-
-
-def runs_active(*, thread_id: uuid.UUID) -> QuerySet[Run]:
-    """The thread's pending and running runs, oldest first (the enqueue order)."""
-    return Run.objects.filter(thread_id=thread_id, status__in=ACTIVE_STATUSES).order_by(
-        "created_at", "run_id"
-    )
 
 
 def run_queue_head(*, thread_id: uuid.UUID) -> Run | None:
