@@ -227,22 +227,12 @@ def _delete_runs(run_ids: list[uuid.UUID]) -> None:
     DjangoSaver().delete_for_runs([str(r) for r in run_ids])
 
 
-def _settle_thread(
-    thread: Thread, *, outcome: str | None = None, paused: bool = False, save: bool = True
-) -> uuid.UUID | None:
-    """Set the locked thread's status from its runs: busy exactly while one is active.
-
-    Returns the pending run that may start now (the queue head, when nothing runs).
-    """
-    active = list(
-        Run.objects.filter(thread_id=thread.pk, status__in=ACTIVE_STATUSES)
-        .order_by("created_at", "run_id")
-        .values_list("pk", "status")
-    )
-    thread.status = _thread_status(thread.status, active, outcome=outcome, paused=paused)
-    if save:
-        thread.save(update_fields=["status", "updated_at"])
-    return _queue_head(active)
+def _settle_thread(thread: Thread, *, outcome: str | None = None) -> None:
+    """Set the locked thread's status from its runs: busy exactly while one is active."""
+    with connection.cursor() as cursor:
+        active = _active_runs(cursor, db_uuid(thread.pk))
+    thread.status = _thread_status(thread.status, active, outcome=outcome)
+    thread.save(update_fields=["status", "updated_at"])
 
 
 def _thread_status(
