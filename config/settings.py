@@ -120,19 +120,25 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-# Tasks are idempotent (claim by compare-and-set), so late acks are safe: a message
-# whose worker died is delivered again instead of being lost.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Messages are acknowledged on receipt. The run row is the source of truth: a run whose
+# message was lost stays pending and the sweeper dispatches it again, a run whose worker
+# died is ended by the sweeper, and the claim's compare-and-set makes a second delivery
+# harmless. Late acks would add nothing but a message left unacknowledged for the whole
+# run, and kombu's Redis transport crashes the worker ("Unrecoverable error") when it
+# restores one while reconnecting after a Redis restart.
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With acks on receipt, take a message only when a pool process is free: a busy worker
+# does not hoard runs that an idle one could start.
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's Django fixup closes every database connection around every task unless this
 # is set; the task itself calls close_old_connections(), which honours CONN_MAX_AGE
 # and CONN_HEALTH_CHECKS, so connections are reused while they are healthy.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longer than the longest run, so Redis never hands a running run's message to a
-# second worker; the heartbeat sweeper handles runs whose worker really died.
+# Longer than the longest run: a message is unacknowledged only between its delivery
+# and its ack, but Redis must never hand it to a second worker meanwhile.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": SPINDLE_RUN_TIMEOUT_SECONDS + 600,
     "socket_timeout": 10,

@@ -12,7 +12,7 @@ from runs import executor, services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="runs.execute_run", acks_late=True, ignore_result=True)
+@shared_task(name="runs.execute_run", ignore_result=True)
 def execute_run(run_id: str) -> None:
     close_old_connections()
     try:

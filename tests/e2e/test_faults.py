@@ -128,3 +128,21 @@ async def test_a_redis_restart_under_a_running_worker_loses_no_run(private) -> N
     for rid in runs:
         assert await wait_status(client, tid, rid, {"success", "error"}, timeout=60) == "success"
     assert contents((await client.threads.get_state(tid))["values"])[-1] == ("ai", "after 2")
+
+
+async def test_a_redis_restart_during_a_run_keeps_the_worker_alive(private) -> None:
+    stack, redis_server = private
+    worker = stack.start_worker()
+    client = get_client(url=stack.url, timeout=60)
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(
+        tid, "sleeper", input=human("sleep"), config={"configurable": {"sleep": 3}}
+    )
+    await wait_status(client, tid, run["run_id"], {"running"})
+    redis_server.stop()
+    redis_server.start()
+    assert await wait_status(client, tid, run["run_id"], {"success", "error"}, timeout=60) == "success"
+    after = await client.runs.create(tid, "echo", input=human("after"))
+    assert await wait_status(client, tid, after["run_id"], {"success", "error"}, timeout=60) == "success"
+    assert worker.poll() is None, stack.logs()
+    assert "Unrecoverable error" not in (stack.log_dir / "worker.log").read_text()
