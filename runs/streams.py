@@ -165,23 +165,31 @@ async def await_end(run_id: str, *, block_seconds: float) -> tuple[bool, dict[st
     """Block (without polling) until the end marker arrives or `block_seconds` pass.
 
     Returns (ended, outcome). The caller re-checks the database between waits, so a
-    run ended by the sweeper without a marker is still seen.
+    run ended by the sweeper without a marker is still seen. Events before the marker
+    (metadata, values, ...) are skipped here, so a join wakes its caller once.
     """
     client = async_client()
     key = events_key(run_id)
+    end = END_EVENT.encode()
     last = await _cancellable(client.xrevrange(key, count=1))
     if last:
         entry_id, fields = last[0]
-        if fields.get(b"event") == END_EVENT.encode():
+        if fields.get(b"event") == end:
             return True, json.loads(fields[b"data"])
         cursor = entry_id
     else:
         cursor = b"0-0"
-    reply = await _cancellable(client.xread({key: cursor}, block=max(1, int(block_seconds * 1000)), count=1000))
-    for _key, entries in reply or []:
-        for _entry_id, fields in entries:
-            if fields.get(b"event") == END_EVENT.encode():
-                return True, json.loads(fields[b"data"])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + block_seconds
+    while (remaining := deadline - loop.time()) > 0:
+        reply = await _cancellable(client.xread({key: cursor}, block=max(1, int(remaining * 1000)), count=1000))
+        if not reply:
+            break
+        for _key, entries in reply:
+            for entry_id, fields in entries:
+                if fields.get(b"event") == end:
+                    return True, json.loads(fields[b"data"])
+                cursor = entry_id
     return False, None
 
 

@@ -192,3 +192,27 @@ def test_published_data_is_compact_json() -> None:
     assert fields[b"data"] == b'{"a":[1,2]}'
     assert json.loads(fields[b"data"]) == {"a": [1, 2]}
     streams.sync_client().delete(streams.events_key(rid))
+
+
+async def test_await_end_sleeps_through_events_and_wakes_once_at_the_end_marker() -> None:
+    rid = str(uuid.uuid4())
+    streams.publish_event(rid, "metadata", {"run_id": rid})
+    waiting = asyncio.ensure_future(streams.await_end(rid, block_seconds=5))
+    for i in range(3):
+        await asyncio.sleep(0.05)
+        streams.publish_event(rid, "values", {"i": i})
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the values events did not end the wait
+    streams.publish_end(rid, {"status": "success", "values": {"i": 2}, "error": None})
+    assert await asyncio.wait_for(waiting, 2) == (True, {"status": "success", "values": {"i": 2}, "error": None})
+
+
+async def test_await_end_gives_up_after_its_block_time_without_a_marker() -> None:
+    rid = str(uuid.uuid4())
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiting = asyncio.ensure_future(streams.await_end(rid, block_seconds=0.4))
+    await asyncio.sleep(0.1)
+    streams.publish_event(rid, "values", {"i": 0})
+    assert await asyncio.wait_for(waiting, 2) == (False, None)
+    assert loop.time() - started >= 0.35
