@@ -77,7 +77,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     else:
         # Workers run one task after another on the same threads: keep connections.
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("SPINDLE_DB_CONN_MAX_AGE", 60, minimum=0)
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # No ping before every task: the executor retries a run's claim once on a new
+        # connection when the kept one has died (database restarted), and a connection
+        # that raised is closed before the next task.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -134,7 +137,7 @@ CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's Django fixup closes every database connection around every task unless this
 # is set; the task itself calls close_old_connections(), which honours CONN_MAX_AGE
-# and CONN_HEALTH_CHECKS, so connections are reused while they are healthy.
+# and closes a connection that raised, so connections are reused while they work.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the longest run: a message is unacknowledged only between its delivery

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from config.jsonable import to_jsonable
 from runs import events, services, streams
@@ -44,7 +44,7 @@ def execute_run(run_id: str) -> None:
     control = _subscribe(run_id)
     reusable = False
     try:
-        run = services.run_claim(run_id=uuid.UUID(run_id), worker=WORKER_NAME)
+        run = _claim(uuid.UUID(run_id))
         if run is None:
             logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
             reusable = True
@@ -55,6 +55,17 @@ def execute_run(run_id: str) -> None:
         reusable = not execution.watcher.is_alive()
     finally:
         _release(control, run_id, reusable=reusable)
+
+
+def _claim(run_id: uuid.UUID) -> Run | None:
+    try:
+        return services.run_claim(run_id=run_id, worker=WORKER_NAME)
+    except (OperationalError, InterfaceError) as exc:
+        # The kept connection died while idle (the database restarted): once more on a
+        # new one. Cheaper than pinging the database before every run.
+        logger.warning("Run %s: claim failed on a stale database connection (%s); retrying", run_id, exc)
+        connection.close()
+        return services.run_claim(run_id=run_id, worker=WORKER_NAME)
 
 
 # This worker process's cancel-channel connection, kept from run to run (a new Redis
