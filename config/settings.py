@@ -64,6 +64,15 @@ DATABASES = {"default": env_database("DATABASE_URL", str(Path.cwd() / "spindle.s
 # Services own their transactions; SSE responses must not hold one open.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters travel apart from the SQL, and psycopg prepares a statement once it has
+    # run a few times on a connection: PostgreSQL then skips parsing and planning, which
+    # cost it more than executing the run engine's small statements. (Django turns
+    # prepared statements off by default for transaction-pooling proxies such as
+    # PgBouncer before 1.21; SPINDLE_DB_PREPARE=0 does the same.)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=5 if env_bool("SPINDLE_DB_PREPARE", True) else None,
+    )
     if env_bool("SPINDLE_DB_POOL", False):
         # Under ASGI every request runs its sync code on a fresh thread, so persistent
         # connections would leak; a pool hands connections across threads instead.

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from django.db import connection, models
+from psycopg.pq import TransactionStatus
 
 _UUID = models.UUIDField()
 
@@ -44,3 +45,44 @@ def from_db_json(value: Any) -> Any:
 def for_no_key_update(alias: str) -> str:
     """Row lock clause: PostgreSQL locks; SQLite serializes writers on its own."""
     return f" FOR NO KEY UPDATE OF {alias}" if connection.vendor == "postgresql" else ""
+
+
+def run_statements(statements: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
+    """Run the statements as one transaction and return each one's rows ([] for a
+    statement that returns none).
+
+    On PostgreSQL they go in one round trip, pipelined between BEGIN and COMMIT (or
+    inside the caller's transaction). Under READ COMMITTED each statement still sees
+    what committed before it started, so a row lock taken by the first one orders the
+    rest; deferred foreign keys are checked at the COMMIT, whose error is raised here.
+    Elsewhere (SQLite) they run one by one inside atomic().
+    """
+    from django.db import transaction
+
+    if connection.vendor != "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            results = []
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall() if cursor.description is not None else [])
+            return results
+
+    connection.ensure_connection()
+    raw = connection.connection
+    own = not connection.in_atomic_block  # autocommit: this call is the whole transaction
+    batch = [("BEGIN", []), *statements, ("COMMIT", [])] if own else statements
+    with connection.wrap_database_errors:
+        try:
+            with raw.pipeline():
+                cursors = []
+                for sql, params in batch:
+                    cursor = raw.cursor()
+                    cursor.execute(sql, params or None)
+                    cursors.append(cursor)
+        except Exception:
+            if own and not raw.closed and raw.info.transaction_status != TransactionStatus.IDLE:
+                raw.execute("ROLLBACK")  # a statement failed before the COMMIT
+            raise
+    if own:
+        cursors = cursors[1:-1]
+    return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]

@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from config.errors import NotFound, ThreadBusy
 from config.ids import uuid7
-from config.sql import db_datetime, db_json, db_uuid, for_no_key_update, from_db_json, from_db_uuid
+from config.sql import (
+    db_datetime,
+    db_json,
+    db_uuid,
+    for_no_key_update,
+    from_db_json,
+    from_db_uuid,
+    run_statements,
+)
 from runs import streams
 from runs.models import ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_queue_head
@@ -78,6 +86,10 @@ def run_create(
     one thread never interleave; the Celery message is sent after commit.
     """
     strategy = payload.get("multitask_strategy") or MultitaskStrategy.ENQUEUE
+    if thread_id is not None and connection.vendor == "postgresql":
+        run = _run_create_at_once(thread_id, assistant, payload, strategy)
+        if run is not None:
+            return run
     temporary = thread_id is None
     with transaction.atomic(), connection.cursor() as cursor:
         if temporary:
@@ -121,6 +133,62 @@ def run_create(
         )
         countdown = payload.get("after_seconds") or None
         transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
+    return run
+
+
+def _run_create_at_once(
+    thread_id: uuid.UUID, assistant: Any, payload: dict[str, Any], strategy: str
+) -> Run | None:
+    """The common case of run_create in one round trip (PostgreSQL): lock the thread,
+    insert the run (with every strategy but enqueue only if no run is active) and mark
+    the thread busy. None when run_create's general path must decide: the thread does
+    not exist, or active runs must be rolled back or interrupted first."""
+    graph_meta = {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
+    now = timezone.now()
+    run = Run(
+        run_id=uuid7(),
+        thread_id=thread_id,
+        assistant_id=assistant.assistant_id,
+        status=RunStatus.PENDING,
+        multitask_strategy=strategy,
+        created_at=now,
+        updated_at=now,
+    )
+    run.kwargs = _run_kwargs(run, Thread(thread_id=thread_id), assistant, payload, temporary=False)
+    tid, rid = db_uuid(thread_id), db_uuid(run.run_id)
+    when_idle = ""
+    if strategy != MultitaskStrategy.ENQUEUE:
+        when_idle = (
+            f" AND NOT EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = t.thread_id"
+            f" AND q.status IN ('{RunStatus.PENDING}', '{RunStatus.RUNNING}'))"
+        )
+    found, inserted, _thread = run_statements([
+        (f"SELECT 1 FROM {_THREADS} t WHERE t.thread_id = %s{for_no_key_update('t')}", [tid]),
+        (
+            # The run's metadata: the assistant's, the thread's, the request's, the graph's.
+            f"INSERT INTO {_RUNS} (run_id, thread_id, assistant_id, status, multitask_strategy,"
+            " metadata, kwargs, attempt, worker, created_at, updated_at)"
+            " SELECT %s, t.thread_id, %s, %s, %s, %s::jsonb || t.metadata || %s::jsonb, %s, 0, '', %s, %s"
+            f" FROM {_THREADS} t WHERE t.thread_id = %s{when_idle} RETURNING metadata",
+            [
+                rid, db_uuid(run.assistant_id), run.status, strategy, db_json(assistant.metadata or {}),
+                db_json({**(payload.get("metadata") or {}), **graph_meta}), db_json(run.kwargs),
+                db_datetime(now), db_datetime(now), tid,
+            ],
+        ),
+        (
+            f"UPDATE {_THREADS} SET metadata = metadata || %s::jsonb, status = %s, updated_at = %s"
+            f" WHERE thread_id = %s AND EXISTS (SELECT 1 FROM {_RUNS} WHERE run_id = %s)",
+            [db_json(graph_meta), ThreadStatus.BUSY, db_datetime(now), tid, rid],
+        ),
+    ])
+    if not inserted:
+        if found and strategy == MultitaskStrategy.REJECT:
+            raise ThreadBusy()
+        return None
+    run.metadata = from_db_json(inserted[0][0])
+    countdown = payload.get("after_seconds") or None
+    transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
     return run
 
 
@@ -329,36 +397,37 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
 
     Returns None when the run is gone, already claimed or finished, or must wait
     for another run; the caller then does nothing (tasks are safe to run twice).
+    One round trip on PostgreSQL: lock the thread, claim, and find the run that heads
+    the queue instead (to dispatch it) when this one may not start.
     """
     rid = db_uuid(run_id)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
+    now = timezone.now()
+    _lock, claimed, waiting = run_statements([
+        (
             f"SELECT t.thread_id FROM {_THREADS} t JOIN {_RUNS} r ON r.thread_id = t.thread_id"
             f" WHERE r.run_id = %s AND r.status = %s{for_no_key_update('t')}",
             [rid, RunStatus.PENDING],
-        )
-        found = cursor.fetchone()
-        if found is None:
-            return None
-        thread_id = found[0]
-        active = _active_runs(cursor, thread_id)
-        if not active or any(status == RunStatus.RUNNING for _, status in active):
-            return None  # a running run dispatches the next one when it ends
-        head_id = from_db_uuid(active[0][0])
-        if head_id != run_id:
-            transaction.on_commit(partial(_dispatch, head_id), robust=True)
-            return None
-        now = timezone.now()
-        cursor.execute(
+        ),
+        (
             f"UPDATE {_RUNS} SET status = %s, started_at = %s, heartbeat_at = %s, updated_at = %s,"
-            " attempt = attempt + 1, worker = %s WHERE run_id = %s AND status = %s"
-            " RETURNING assistant_id, kwargs, metadata, attempt, multitask_strategy",
+            " attempt = attempt + 1, worker = %s"
+            f" WHERE run_id = %s AND status = %s AND NOT {_running_on(_RUNS)}"
+            f" AND run_id = ({_head_of(_RUNS)})"
+            " RETURNING thread_id, assistant_id, kwargs, metadata, attempt, multitask_strategy",
             [RunStatus.RUNNING, *[db_datetime(now)] * 3, worker, rid, RunStatus.PENDING],
-        )
-        claimed = cursor.fetchone()
-    if claimed is None:
+        ),
+        (
+            # Still pending but not the head, with nothing running: the head must start.
+            f"SELECT h.run_id FROM {_RUNS} r JOIN {_RUNS} h ON h.run_id = ({_head_of('r')})"
+            f" WHERE r.run_id = %s AND r.status = %s AND h.run_id <> r.run_id AND NOT {_running_on('r')}",
+            [rid, RunStatus.PENDING],
+        ),
+    ])
+    if waiting:
+        transaction.on_commit(partial(_dispatch, from_db_uuid(waiting[0][0])), robust=True)
+    if not claimed:
         return None
-    assistant_id, kwargs, metadata, attempt, strategy = claimed
+    thread_id, assistant_id, kwargs, metadata, attempt, strategy = claimed[0]
     return Run(
         run_id=run_id,
         thread_id=from_db_uuid(thread_id),
@@ -372,6 +441,22 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         started_at=now,
         heartbeat_at=now,
         updated_at=now,
+    )
+
+
+def _running_on(alias: str) -> str:
+    """SQL: the thread of the runs_run row `alias` has a running run."""
+    return (
+        f"EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = {alias}.thread_id"
+        f" AND q.status = '{RunStatus.RUNNING}')"
+    )
+
+
+def _head_of(alias: str) -> str:
+    """SQL: the oldest pending run of the thread of the runs_run row `alias`."""
+    return (
+        f"SELECT q.run_id FROM {_RUNS} q WHERE q.thread_id = {alias}.thread_id"
+        f" AND q.status = '{RunStatus.PENDING}' ORDER BY q.created_at, q.run_id LIMIT 1"
     )
 
 
@@ -406,43 +491,54 @@ def run_finish(
     update_values: bool = True,
 ) -> bool:
     """End a running run and move its thread on. False if the run was no longer running
-    (rolled back, or ended by the sweeper): then nothing changes."""
+    (rolled back, or ended by the sweeper): then nothing changes.
+
+    One round trip on PostgreSQL: lock the thread, end the run, set the thread's status
+    and values, and find the next run to dispatch. The statements after the run's own
+    update act only if it matched: they find the thread through the run as just ended.
+    """
     rid = db_uuid(run_id)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.thread_id, t.status FROM {_THREADS} t JOIN {_RUNS} r"
+    now = db_datetime(timezone.now())
+    ended_now = f"SELECT e.thread_id FROM {_RUNS} e WHERE e.run_id = %s AND e.status = %s AND e.ended_at = %s"
+    sets = (
+        f"status = CASE WHEN EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = {_THREADS}.thread_id"
+        f" AND q.status IN ('{RunStatus.PENDING}', '{RunStatus.RUNNING}')) THEN '{ThreadStatus.BUSY}' ELSE %s END,"
+        " updated_at = %s, error = %s"
+    )
+    params = [
+        _thread_status(ThreadStatus.IDLE, [], outcome=status, paused=paused),
+        now,
+        db_json(error if status == RunStatus.ERROR else None),
+    ]
+    if update_values:
+        sets += ", \"values\" = %s, interrupts = %s, state_updated_at = %s"
+        params += [db_json(values), db_json(interrupts or {}), now]
+    _lock, ended, _thread, head = run_statements([
+        (
+            f"SELECT t.thread_id FROM {_THREADS} t JOIN {_RUNS} r"
             f" ON r.thread_id = t.thread_id WHERE r.run_id = %s{for_no_key_update('t')}",
             [rid],
-        )
-        found = cursor.fetchone()
-        if found is None:
-            return False
-        thread_id, thread_status = found
-        now = db_datetime(timezone.now())
-        cursor.execute(
+        ),
+        (
             f"UPDATE {_RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
-            " WHERE run_id = %s AND status = %s RETURNING kwargs",
+            " WHERE run_id = %s AND status = %s RETURNING thread_id, kwargs",
             [status, now, now, db_json(error), rid, RunStatus.RUNNING],
-        )
-        ended = cursor.fetchone()
-        if ended is None:
-            return False
-        active = _active_runs(cursor, thread_id)
-        new_status = _thread_status(thread_status, active, outcome=status, paused=paused)
-        sets = "status = %s, updated_at = %s, error = %s"
-        params = [new_status, now, db_json(error if status == RunStatus.ERROR else None)]
-        if update_values:
-            sets += ", \"values\" = %s, interrupts = %s, state_updated_at = %s"
-            params += [db_json(values), db_json(interrupts or {}), now]
-        cursor.execute(f"UPDATE {_THREADS} SET {sets} WHERE thread_id = %s", [*params, thread_id])
-        head_id = _queue_head(active)
-        if head_id is not None:
-            transaction.on_commit(partial(_dispatch, from_db_uuid(head_id)), robust=True)
-        kwargs = from_db_json(ended[0]) or {}
-        if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
-            transaction.on_commit(
-                partial(_delete_temporary_thread, from_db_uuid(thread_id)), robust=True
-            )
+        ),
+        (f"UPDATE {_THREADS} SET {sets} WHERE thread_id = ({ended_now})", [*params, rid, status, now]),
+        (
+            f"SELECT r.run_id FROM {_RUNS} r WHERE r.thread_id = ({ended_now}) AND r.status = %s"
+            f" AND NOT {_running_on('r')} ORDER BY r.created_at, r.run_id LIMIT 1",
+            [rid, status, now, RunStatus.PENDING],
+        ),
+    ])
+    if not ended:
+        return False
+    if head:
+        transaction.on_commit(partial(_dispatch, from_db_uuid(head[0][0])), robust=True)
+    thread_id, kwargs = ended[0]
+    kwargs = from_db_json(kwargs) or {}
+    if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
+        transaction.on_commit(partial(_delete_temporary_thread, from_db_uuid(thread_id)), robust=True)
     return True
 
 

@@ -33,7 +33,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from config.sql import db_datetime, db_uuid, from_db_json
+from config.sql import db_datetime, db_uuid, from_db_json, run_statements
 from threads.blob_cache import BlobKey, blob_cache
 from threads.models import Checkpoint as CheckpointRow
 from threads.models import CheckpointBlob, CheckpointWrite
@@ -1025,18 +1025,14 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         """Run the statements of one put as one transaction; once it committed, call
         `on_commit` with the rows the first statement returned.
 
-        On PostgreSQL outside a transaction they go as one message: PostgreSQL runs a
-        multi-statement query as a single transaction (deferred foreign keys checked at
-        its end), so a put costs one round trip instead of BEGIN, each statement, COMMIT.
+        On PostgreSQL outside a transaction they go pipelined (run_statements): one
+        transaction, deferred foreign keys checked at its end, so a put costs one round
+        trip instead of BEGIN, each statement, COMMIT.
         """
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "; ".join(sql for sql, _ in statements),
-                    [param for _, params in statements for param in params],
-                )
-                if on_commit is not None:
-                    on_commit(cursor.fetchall())  # the first statement's result
+            returned = run_statements(statements)[0]
+            if on_commit is not None:
+                on_commit(returned)
             return
         with self._write_transaction(), connection.cursor() as cursor:
             first_rows: list[Any] = []

@@ -74,7 +74,9 @@ def test_enqueue_claims_in_creation_order_one_at_a_time(assistant, _no_broker) -
     assert claim(second) is None, "not the head of the queue"
     assert _no_broker[-1] == first.pk, "the head is dispatched instead"
     assert claim(first) is not None
+    sent = len(_no_broker)
     assert claim(second) is None, "one running run per thread"
+    assert len(_no_broker) == sent, "nothing is dispatched while a run is running"
     assert services.run_finish(run_id=first.pk, status=RunStatus.SUCCESS, values={"x": 1})
     assert _no_broker[-1] == second.pk, "finishing dispatches the next run"
     thread.refresh_from_db()
@@ -187,3 +189,36 @@ def test_sweeper_ends_runs_with_a_stale_heartbeat(assistant, settings, monkeypat
     assert lost.status == RunStatus.ERROR
     assert lost.error == services.WORKER_LOST_ERROR
     assert claim(waiting) is not None, "the thread moves on to its next run"
+
+
+@pytest.mark.parametrize("strategy", ["enqueue", "reject", "rollback", "interrupt"])
+def test_run_metadata_merges_assistant_thread_request_and_graph(assistant, strategy: str) -> None:
+    assistant.metadata = {"owner": "assistant", "from_assistant": 1}
+    thread = Thread.objects.create(metadata={"owner": "thread", "from_thread": 2, "graph_id": "stale"})
+    # rollback and interrupt find an active run: the general path stops it first.
+    active = create(thread, assistant) if strategy in ("rollback", "interrupt") else None
+    run = services.run_create(
+        thread_id=thread.pk, assistant=assistant,
+        payload={"input": {}, "multitask_strategy": strategy, "metadata": {"owner": "request", "x": 3}},
+    )
+    expected = {
+        "owner": "request", "from_assistant": 1, "from_thread": 2, "x": 3,
+        "graph_id": "echo", "assistant_id": str(assistant.pk),
+    }
+    assert run.metadata == expected
+    assert Run.objects.get(pk=run.pk).metadata == expected
+    thread.refresh_from_db()
+    assert thread.metadata == {"owner": "thread", "from_thread": 2, "graph_id": "echo", "assistant_id": str(assistant.pk)}
+    assert thread.status == ThreadStatus.BUSY
+    if active is not None:
+        assert not Run.objects.filter(pk=active.pk, status__in=["pending", "running"]).exists()
+
+
+def test_a_run_on_a_missing_thread_is_404_unless_asked_to_create_it(assistant) -> None:
+    missing = uuid.uuid4()
+    with pytest.raises(NotFound):
+        services.run_create(thread_id=missing, assistant=assistant, payload={"input": {}})
+    assert not Run.objects.exists()
+    run = services.run_create(thread_id=missing, assistant=assistant, payload={"input": {}}, if_not_exists="create")
+    assert Thread.objects.get(pk=missing).status == ThreadStatus.BUSY
+    assert Run.objects.get(pk=run.pk).thread_id == missing
