@@ -27,6 +27,9 @@ from threads.services import thread_delete, thread_update, thread_update_state
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HOLD_SECONDS = 0.5
+# Concurrent writers need row locks: SQLite's shared in-memory test database answers
+# "table is locked" instead of queueing them.
+needs_row_locks = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
 
 
 def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
@@ -80,6 +83,7 @@ def test_lock_thread_returns_the_row_as_committed() -> None:
     assert locked.metadata == {"a": 2}
 
 
+@needs_row_locks
 @pytest.mark.parametrize(
     "write",
     [
@@ -106,6 +110,7 @@ def test_a_thread_write_waits_for_the_lock_holder(write: Callable[[uuid.UUID], A
     assert written["finished_at"] >= released_at
 
 
+@needs_row_locks
 def test_update_state_waits_for_the_lock_and_sees_a_run_created_meanwhile() -> None:
     thread = Thread.objects.create(metadata={"graph_id": "echo"})
     locked, release = threading.Event(), threading.Event()
@@ -139,6 +144,7 @@ def test_update_state_waits_for_the_lock_and_sees_a_run_created_meanwhile() -> N
     assert Thread.objects.get(pk=thread.pk).values is None
 
 
+@needs_row_locks
 def test_deleting_a_busy_thread_stops_its_run_and_refuses_its_late_writes(settings: Any) -> None:
     settings.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
     thread = Thread.objects.create(metadata={"graph_id": "echo"})
