@@ -244,6 +244,8 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         configurable = config["configurable"]
         thread_id = str(configurable["thread_id"])
         ns = configurable.get("checkpoint_ns") or ""
+        # The checkpoint and its pending writes in one statement (one snapshot): a row per
+        # write, or one row with no write.
         sql = (
             f"SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM {_CHECKPOINTS}"
             " WHERE thread_id = %s AND checkpoint_ns = %s"
@@ -254,14 +256,25 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             params.append(checkpoint_id)
         else:
             sql += " ORDER BY checkpoint_id DESC LIMIT 1"
+        sql = (
+            "SELECT c.checkpoint_id, c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata,"
+            " w.task_path, w.task_id, w.idx, w.channel, w.type, w.blob"
+            f" FROM ({sql}) c LEFT JOIN {_WRITES} w ON w.thread_id = %s AND w.checkpoint_ns = %s"
+            " AND w.checkpoint_id = c.checkpoint_id"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            found = cursor.fetchone()
-        if found is None:
+            cursor.execute(sql, [*params, thread_id, ns])
+            found = cursor.fetchall()
+        if not found:
             return None
-        checkpoint_id, parent_id, type_, data, metadata = found
+        checkpoint_id, parent_id, type_, data, metadata = found[0][:5]
         row = _Row(thread_id, ns, checkpoint_id, parent_id, type_, _as_bytes(data), from_db_json(metadata))
-        return self._build_tuples([row], remember=True)[0]
+        writes = [
+            (task_path, task_id, idx, channel, w_type, _as_bytes(blob))
+            for *_checkpoint, task_path, task_id, idx, channel, w_type, blob in found
+            if task_id is not None
+        ]
+        return self._build_tuples([row], remember=True, writes={(thread_id, ns, checkpoint_id): writes})[0]
 
     def list(
         self,
@@ -332,10 +345,17 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             ]
         return self._build_tuples(page), next_cursor
 
-    def _build_tuples(self, rows: Sequence[Any], *, remember: bool = False) -> list[CheckpointTuple]:
+    def _build_tuples(
+        self,
+        rows: Sequence[Any],
+        *,
+        remember: bool = False,
+        writes: dict[tuple[str, str, str], list[tuple[str, str, int, str, str, bytes]]] | None = None,
+    ) -> list[CheckpointTuple]:
         """Checkpoint tuples for checkpoint rows (model instances or _Row).
 
         `remember`: keep each list value next to its serialized form (see _Recent).
+        `writes`: the rows' pending writes, already read (else they are read here).
         """
         checkpoints = [
             self.serde.loads_typed((row.type, _as_bytes(row.checkpoint))) for row in rows
@@ -344,24 +364,24 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         for position, row in enumerate(rows):
             by_scope[(row.thread_id, row.checkpoint_ns)].append(position)
 
-        writes: dict[tuple[str, str, str], list[tuple[str, str, int, str, str, bytes]]] = (
-            defaultdict(list)
-        )
+        prefetched = writes is not None
+        writes = defaultdict(list, writes or {})
         values: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
         for (thread_id, ns), positions in by_scope.items():
-            checkpoint_ids = sorted({rows[p].checkpoint_id for p in positions})
-            marks = ", ".join(["%s"] * len(checkpoint_ids))
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT task_path, task_id, idx, channel, type, blob, checkpoint_id"
-                    f" FROM {_WRITES} WHERE thread_id = %s AND checkpoint_ns = %s"
-                    f" AND checkpoint_id IN ({marks})",
-                    [thread_id, ns, *checkpoint_ids],
-                )
-                for task_path, task_id, idx, channel, type_, blob, checkpoint_id in cursor.fetchall():
-                    writes[(thread_id, ns, checkpoint_id)].append(
-                        (task_path, task_id, idx, channel, type_, _as_bytes(blob))
+            if not prefetched:
+                checkpoint_ids = sorted({rows[p].checkpoint_id for p in positions})
+                marks = ", ".join(["%s"] * len(checkpoint_ids))
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT task_path, task_id, idx, channel, type, blob, checkpoint_id"
+                        f" FROM {_WRITES} WHERE thread_id = %s AND checkpoint_ns = %s"
+                        f" AND checkpoint_id IN ({marks})",
+                        [thread_id, ns, *checkpoint_ids],
                     )
+                    for task_path, task_id, idx, channel, type_, blob, checkpoint_id in cursor.fetchall():
+                        writes[(thread_id, ns, checkpoint_id)].append(
+                            (task_path, task_id, idx, channel, type_, _as_bytes(blob))
+                        )
             wanted = {
                 (channel, str(version))
                 for p in positions
