@@ -43,6 +43,8 @@ async def run_wait(
     outcome: dict[str, Any] | None = None
     while row is not None and row["status"] in ACTIVE_STATUSES:
         ended, outcome = await streams.await_end(str(run_id), block_seconds=RECHECK_SECONDS)
+        if ended and (answered := _row_from_outcome(row, outcome)) is not None:
+            return answered
         row = await _run_row(run_id, with_values=with_values)
         if ended:
             # The marker is written only after the commit that ended the run; a run still
@@ -61,6 +63,20 @@ async def run_wait(
             return {"status": outcome["status"], "error": outcome.get("error"), "outcome": outcome}
         return None
     return row
+
+
+def _row_from_outcome(row: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The final row of a run whose end was just seen, from its end marker: the worker
+    writes the marker after the commit that ended the run, with the values it stored on
+    the thread, so no second read is needed. None when the marker lacks them (the
+    sweeper ended the run, a pending run was interrupted, or it was rolled back)."""
+    if not outcome or outcome.get("status") in (None, "deleted"):
+        return None
+    if outcome["status"] == RunStatus.ERROR and outcome.get("error"):
+        return {**row, "status": RunStatus.ERROR, "error": outcome["error"], "thread__values": None}
+    if "values" not in outcome:
+        return None
+    return {**row, "status": outcome["status"], "error": outcome.get("error"), "thread__values": outcome["values"]}
 
 
 async def run_join_body(thread_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, Any]:
