@@ -6,9 +6,13 @@ import asyncio
 import uuid
 from typing import Any
 
+from django.db import connection
+
 from config.asyncdb import db
+from config.sql import db_uuid, from_db_json, from_db_uuid
 from runs import streams
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
+from threads.models import Thread
 
 RUN_NOT_FOUND = {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
 # Between waits on Redis the database is read again, so a run ended without an end
@@ -17,12 +21,25 @@ RECHECK_SECONDS = 5.0
 
 
 def _run_row_sync(run_id: uuid.UUID, with_values: bool) -> dict[str, Any] | None:
-    """The run's status, error and thread; with the thread's cached values if asked
-    (one query: the values are what a join answers)."""
-    fields = ["status", "error", "thread_id"]
+    """The run's status, error and thread; with `with_values`, also the thread's cached
+    values once the run is final (what a join answers), in the same query."""
+    values = "NULL"
     if with_values:
-        fields.append("thread__values")
-    return Run.objects.filter(pk=run_id).values(*fields).first()
+        values = f"CASE WHEN r.status IN ('{RunStatus.PENDING}', '{RunStatus.RUNNING}') THEN NULL ELSE t.\"values\" END"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.status, r.error, r.thread_id, {values} FROM {Run._meta.db_table} r"
+            f" JOIN {Thread._meta.db_table} t ON t.thread_id = r.thread_id WHERE r.run_id = %s",
+            [db_uuid(run_id)],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    status, error, thread_id, thread_values = found
+    row = {"status": status, "error": from_db_json(error), "thread_id": from_db_uuid(thread_id)}
+    if with_values and status not in ACTIVE_STATUSES:
+        row["thread__values"] = from_db_json(thread_values)
+    return row
 
 
 async def _run_row(run_id: uuid.UUID, *, with_values: bool = False) -> dict[str, Any] | None:
@@ -38,7 +55,7 @@ async def run_wait(
     the final row carries the thread's cached values under "thread__values".
     When the run's thread was temporary and is already gone, the end marker's outcome
     stands in for the row (key "outcome")."""
-    if row is None or (with_values and row["status"] not in ACTIVE_STATUSES):
+    if row is None or (with_values and row["status"] not in ACTIVE_STATUSES and "thread__values" not in row):
         row = await _run_row(run_id, with_values=with_values)
     outcome: dict[str, Any] | None = None
     while row is not None and row["status"] in ACTIVE_STATUSES:
@@ -82,8 +99,9 @@ def _row_from_outcome(row: dict[str, Any], outcome: dict[str, Any] | None) -> di
 async def run_join_body(thread_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, Any]:
     """What join and wait answer: the thread's values, or the run's error.
 
-    Two database reads: the run's row, and once it is final, the row with the values."""
-    row = await _run_row(run_id)
+    One database read: the run's row, with the thread's values if it is already final;
+    otherwise the end marker it waits for carries them."""
+    row = await _run_row(run_id, with_values=True)
     if row is not None and row["thread_id"] != thread_id:
         return RUN_NOT_FOUND
     if row is None:

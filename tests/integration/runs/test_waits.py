@@ -80,3 +80,19 @@ async def test_the_sweepers_marker_answers_the_worker_lost_error() -> None:
     await end_in_database(run, RunStatus.ERROR, None, WORKER_LOST_ERROR)
     streams.publish_end(str(run.pk), {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
     assert await asyncio.wait_for(joining, 5) == {"__error__": WORKER_LOST_ERROR}
+
+
+async def test_a_join_on_a_finished_run_reads_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = await running_run({"messages": ["old"]})
+    await end_in_database(run, RunStatus.SUCCESS, {"messages": ["old", "new"]})
+    reads = []
+    real = waits._run_row_sync
+    monkeypatch.setattr(waits, "_run_row_sync", lambda *a: reads.append(a) or real(*a))
+    assert await waits.run_join_body(run.thread_id, run.pk) == {"messages": ["old", "new"]}
+    assert len(reads) == 1
+
+
+async def test_a_join_on_another_threads_run_or_a_missing_one_is_not_found() -> None:
+    run = await running_run({})
+    assert await waits.run_join_body(uuid.uuid4(), run.pk) == waits.RUN_NOT_FOUND
+    assert await waits.run_join_body(run.thread_id, uuid.uuid4()) == waits.RUN_NOT_FOUND
