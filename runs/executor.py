@@ -35,6 +35,10 @@ class Outcome:
     paused: bool = False
     error: dict[str, Any] | None = None
     deleted: bool = False
+    # values, interrupts and paused were read from the thread's state as the run left it;
+    # without that (the graph never loaded, or the state could not be read) the thread
+    # keeps the values it had.
+    snapshot: bool = False
 
 
 def execute_run(run_id: str) -> None:
@@ -138,9 +142,13 @@ class RunExecution:
         try:
             outcome = self.loop.run_until_complete(self._execute())
             self.done.set()
-            if outcome.status == RunStatus.INTERRUPTED and not outcome.deleted and self.graph is not None:
-                # The checkpoints written before the cancel stay: cache that state.
-                self.loop.run_until_complete(self._snapshot(outcome))
+            if not outcome.snapshot and not outcome.deleted and self.graph is not None:
+                # Interrupted, failed or timed out: the checkpoints written so far stay,
+                # and the thread shows that state, as the official server's does.
+                try:
+                    self.loop.run_until_complete(self._snapshot(outcome))
+                except Exception:
+                    logger.exception("Run %s: could not read the state it left", self.run_id)
             if self.cancel_action and not self._drain_node_threads():
                 # A synchronous node is still running in a thread: only ending the
                 # process stops it.
@@ -171,6 +179,12 @@ class RunExecution:
             settings.SPINDLE_CANCEL_GRACE_SECONDS,
             os.getpid(),
         )
+        if not outcome.snapshot and not outcome.deleted and self.graph is not None:
+            # The event loop is blocked: read the state it left from this thread.
+            try:
+                self._fill(outcome, self.graph.get_state(self.thread_config))
+            except Exception:
+                logger.exception("Run %s: could not read the state it left", self.run_id)
         self._finish(outcome)
         connection.close()
         # The Celery prefork pool replaces this child; the message was revoked, and a
@@ -188,13 +202,14 @@ class RunExecution:
                 values=outcome.values,
                 interrupts=outcome.interrupts,
                 paused=outcome.paused,
+                update_values=outcome.snapshot,
             )
             logger.info("Run %s: ended %s", self.run_id, outcome.status)
-        end = {"status": "deleted"} if outcome.deleted else {
-            "status": outcome.status,
-            "values": outcome.values,
-            "error": outcome.error,
-        }
+        end: dict[str, Any] = {"status": "deleted"}
+        if not outcome.deleted:
+            end = {"status": outcome.status, "error": outcome.error}
+            if outcome.snapshot:
+                end["values"] = outcome.values
         # The end marker also wakes the watcher thread (stop_watcher), which then exits.
         self._quietly(partial(streams.publish_end, stop_watcher=True), self.run_id, end)
 
@@ -269,7 +284,9 @@ class RunExecution:
 
     async def _snapshot(self, outcome: Outcome) -> Outcome:
         """Fill the outcome with the thread's state as the run left it."""
-        state = await self.graph.aget_state(self.thread_config)
+        return self._fill(outcome, await self.graph.aget_state(self.thread_config))
+
+    def _fill(self, outcome: Outcome, state: Any) -> Outcome:
         values = to_jsonable(state.values)
         interrupts = {
             task.id: [to_jsonable(i) for i in task.interrupts] for task in state.tasks if task.interrupts
@@ -279,6 +296,7 @@ class RunExecution:
         outcome.values = values
         outcome.interrupts = interrupts
         outcome.paused = bool(state.next)
+        outcome.snapshot = True
         return outcome
 
     # -- events ------------------------------------------------------------------

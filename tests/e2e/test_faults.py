@@ -97,6 +97,29 @@ async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(p
         await client.runs.get(tid, stuck["run_id"])
 
 
+@pytest.mark.parametrize("graph", ["sleeper", "blocker"], ids=["sync-node-thread", "blocked-event-loop"])
+async def test_an_interrupted_graph_stuck_in_sync_code_leaves_the_thread_the_state_it_wrote(
+    private, graph: str
+) -> None:
+    stack, _ = private
+    stack.start_worker()
+    client = get_client(url=stack.url, timeout=60)
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
+    await until_running(client, tid, stuck["run_id"])
+    await asyncio.sleep(0.5)
+    await client.runs.cancel(tid, stuck["run_id"])  # interrupt: the worker is terminated after 2 s
+    assert await wait_status(client, tid, stuck["run_id"], {"interrupted", "error", "success"}) == "interrupted"
+    after = await client.threads.get(tid)
+    state = await client.threads.get_state(tid)
+    assert contents(after["values"]) == contents(state["values"])
+    # The first node's checkpoint is written in the background (durability "async"): a
+    # blocked event loop never gets to write it.
+    assert contents(state["values"])[0] == ("human", "sleep")
+    assert after["status"] == "interrupted"
+
+
 async def test_runs_queued_across_a_redis_restart_all_complete(private) -> None:
     stack, redis_server = private
     client = get_client(url=stack.url, timeout=60)

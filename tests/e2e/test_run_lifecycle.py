@@ -40,6 +40,9 @@ async def test_a_graph_that_raises_ends_the_run_as_error(client) -> None:
     assert (await client.runs.get(tid, run["run_id"]))["status"] == "error"
     after = await client.threads.get(tid)
     assert after["status"] == "error"
+    # The thread shows the state the run left (its input), as the official server's does.
+    state = await client.threads.get_state(tid)
+    assert contents(after["values"]) == contents(state["values"]) == [("human", "hi")]
     with pytest.raises(Exception, match="ValueError"):
         await client.runs.wait(tid, "raiser", input=human("again"))
 
