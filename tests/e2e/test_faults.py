@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -72,16 +73,21 @@ async def test_a_worker_killed_mid_run_ends_the_run_and_the_thread_moves_on(priv
     assert stack.sql("select count(*) from runs_run where status in ('running', 'pending')") == [(0,)]
 
 
+async def start_stuck_run(stack: Stack, graph: str) -> tuple[Any, str, dict]:
+    """A worker, and a run of `graph` stuck in synchronous code after its first node."""
+    stack.start_worker()
+    client = get_client(url=stack.url, timeout=60)
+    tid = (await client.threads.create())["thread_id"]
+    stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
+    await until_running(client, tid, stuck["run_id"])
+    await asyncio.sleep(0.5)  # past the first node
+    return client, tid, stuck
+
+
 @pytest.mark.parametrize("graph", ["sleeper", "blocker"], ids=["sync-node-thread", "blocked-event-loop"])
 async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(private, graph: str) -> None:
     stack, _ = private
-    stack.start_worker()
-    client = get_client(url=stack.url, timeout=60)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
-    stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
-    await until_running(client, tid, stuck["run_id"])
-    await asyncio.sleep(0.5)
+    client, tid, stuck = await start_stuck_run(stack, graph)
     assert stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"])[0][0] > 0
     new = await client.runs.create(tid, "echo", input=human("hello"), multitask_strategy="rollback")
     await client.runs.join(tid, new["run_id"])
@@ -102,13 +108,7 @@ async def test_an_interrupted_graph_stuck_in_sync_code_leaves_the_thread_the_sta
     private, graph: str
 ) -> None:
     stack, _ = private
-    stack.start_worker()
-    client = get_client(url=stack.url, timeout=60)
-    thread = await client.threads.create()
-    tid = thread["thread_id"]
-    stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
-    await until_running(client, tid, stuck["run_id"])
-    await asyncio.sleep(0.5)
+    client, tid, stuck = await start_stuck_run(stack, graph)
     await client.runs.cancel(tid, stuck["run_id"])  # interrupt: the worker is terminated after 2 s
     assert await wait_status(client, tid, stuck["run_id"], {"interrupted", "error", "success"}) == "interrupted"
     after = await client.threads.get(tid)

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
 
 from runs import sse, streams
 from runs.models import Run, RunStatus
@@ -23,11 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_fresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis (set REDIS_URL)")
-    # One async Redis client per event loop; every test has a new loop.
-    monkeypatch.setattr(streams, "_async_clients", {})
+def _fast_and_fresh(monkeypatch: pytest.MonkeyPatch, fresh_redis_clients: None) -> None:
     monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 0.3)
     monkeypatch.setattr(sse, "RECHECK_SECONDS", 0.2)
     monkeypatch.setattr(sse, "END_GRACE_SECONDS", 0.2)

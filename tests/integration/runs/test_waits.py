@@ -8,21 +8,13 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
 
 from runs import streams, waits
 from runs.models import Run, RunStatus
 from runs.services import WORKER_LOST_ERROR
 from threads.models import Thread
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis (set REDIS_URL)")
-    monkeypatch.setattr(streams, "_async_clients", {})
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_redis_clients")]
 
 
 @sync_to_async
