@@ -169,6 +169,10 @@ async def main(args: argparse.Namespace) -> None:
                 shares = {part: (after[part] - before[part]) * 1000 / runs for part in after}
                 print("  CPU per run: " + ", ".join(f"{part} {ms:.1f} ms" for part, ms in shares.items())
                       + f" (total {sum(shares.values()):.1f} ms on {os.cpu_count()} cores)")
+                server = sum(ms for part, ms in shares.items() if part != "bench client")
+                print(f"  server parts alone: {server:.1f} ms per run, so at most "
+                      f"{1000 * (os.cpu_count() or 1) / server:.0f} runs/s on these cores with the clients elsewhere"
+                      " (an estimate from CPU time, not a measurement)")
         roll = await rollback_to_running(stack.url, args.rollbacks)
         print(f"agent rollback request -> new run running (n={args.rollbacks}): "
               f"p50 {pct(roll, 0.5):.1f} ms  p95 {pct(roll, 0.95):.1f} ms")
