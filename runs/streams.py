@@ -40,6 +40,12 @@ def events_key(run_id: str) -> str:
     return f"spindle:run:{run_id}:events"
 
 
+def end_key(run_id: str) -> str:
+    """A stream holding one entry, the run's outcome (status, error and, when the worker
+    read them, the values): joins wait here without reading the run's events."""
+    return f"spindle:run:{run_id}:end"
+
+
 def control_channel(run_id: str) -> str:
     return f"spindle:run:{run_id}:control"
 
@@ -112,13 +118,17 @@ def publish_event(run_id: str, event: str, data: Any, *, client: redis.Redis | N
 
 
 def publish_end(run_id: str, outcome: dict[str, Any], *, stop_watcher: bool = False) -> None:
-    """Append the end marker (status, values or error) and let the stream expire;
-    `stop_watcher` also tells the run's worker-side watcher to stop (one round trip)."""
+    """Append the end marker to the run's events and its outcome to the end key, and let
+    both expire; `stop_watcher` also tells the run's worker-side watcher to stop (one
+    round trip). The events carry only the status and error: streams need no values."""
     client = sync_client()
-    key = events_key(run_id)
+    key, end = events_key(run_id), end_key(run_id)
+    marker = {k: v for k, v in outcome.items() if k != "values"}
     with client.pipeline(transaction=False) as pipe:
-        pipe.xadd(key, {"event": END_EVENT, "data": dumps(outcome)}, maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.expire(key, settings.SPINDLE_STREAM_TTL_SECONDS)
+        pipe.xadd(key, {"event": END_EVENT, "data": dumps(marker)}, maxlen=STREAM_MAXLEN, approximate=True)
+        pipe.xadd(end, {"data": dumps(outcome)}, maxlen=1)
+        for expiring in (key, end):
+            pipe.expire(expiring, settings.SPINDLE_STREAM_TTL_SECONDS)
         if stop_watcher:
             pipe.publish(control_channel(run_id), STOP_MESSAGE)
         pipe.execute()
@@ -153,43 +163,25 @@ def send_cancel(run_id: str, action: str) -> None:
 
 
 async def aread_end(run_id: str) -> dict[str, Any] | None:
-    """The end marker's outcome if the run's stream already has one."""
-    entries = await _cancellable(async_client().xrevrange(events_key(run_id), count=1))
-    for _entry_id, fields in entries:
-        if fields.get(b"event") == END_EVENT.encode():
-            return json.loads(fields[b"data"])
+    """The run's outcome if it has ended (and its end has not expired yet)."""
+    for _entry_id, fields in await _cancellable(async_client().xrevrange(end_key(run_id), count=1)):
+        return json.loads(fields[b"data"])
     return None
 
 
 async def await_end(run_id: str, *, block_seconds: float) -> tuple[bool, dict[str, Any] | None]:
-    """Block (without polling) until the end marker arrives or `block_seconds` pass.
+    """Block (without polling) until the run's outcome arrives or `block_seconds` pass.
 
     Returns (ended, outcome). The caller re-checks the database between waits, so a
-    run ended by the sweeper without a marker is still seen. Events before the marker
-    (metadata, values, ...) are skipped here, so a join wakes its caller once.
+    run ended by the sweeper without a marker is still seen. Only the end key is read:
+    the run's events, however many, never reach a join.
     """
-    client = async_client()
-    key = events_key(run_id)
-    end = END_EVENT.encode()
-    last = await _cancellable(client.xrevrange(key, count=1))
-    if last:
-        entry_id, fields = last[0]
-        if fields.get(b"event") == end:
+    reply = await _cancellable(
+        async_client().xread({end_key(run_id): "0-0"}, block=max(1, int(block_seconds * 1000)), count=1)
+    )
+    for _key, entries in reply or []:
+        for _entry_id, fields in entries:
             return True, json.loads(fields[b"data"])
-        cursor = entry_id
-    else:
-        cursor = b"0-0"
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + block_seconds
-    while (remaining := deadline - loop.time()) > 0:
-        reply = await _cancellable(client.xread({key: cursor}, block=max(1, int(remaining * 1000)), count=1000))
-        if not reply:
-            break
-        for _key, entries in reply:
-            for entry_id, fields in entries:
-                if fields.get(b"event") == end:
-                    return True, json.loads(fields[b"data"])
-                cursor = entry_id
     return False, None
 
 

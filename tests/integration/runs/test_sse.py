@@ -211,3 +211,14 @@ async def test_await_end_gives_up_after_its_block_time_without_a_marker() -> Non
     streams.publish_event(rid, "values", {"i": 0})
     assert await asyncio.wait_for(waiting, 2) == (False, None)
     assert loop.time() - started >= 0.35
+
+
+async def test_the_outcome_with_values_goes_to_the_end_key_and_the_events_get_status_and_error() -> None:
+    rid = str(uuid.uuid4())
+    outcome = {"status": "success", "values": {"messages": ["a", "b"]}, "error": None}
+    streams.publish_end(rid, outcome)
+    last = await streams.alast_entry(rid)
+    assert last is not None and last.is_end
+    assert json.loads(last.data) == {"status": "success", "error": None}
+    assert await streams.aread_end(rid) == outcome
+    assert await streams.await_end(rid, block_seconds=1) == (True, outcome)
