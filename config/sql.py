@@ -12,6 +12,7 @@ import json
 import uuid
 from typing import Any
 
+import orjson
 from django.db import connection, models
 from psycopg.pq import TransactionStatus
 
@@ -34,8 +35,14 @@ def db_datetime(value: datetime.datetime) -> Any:
 
 
 def db_json(value: Any) -> str | None:
-    """A JSONField value: SQL NULL for None, as the ORM writes it."""
-    return None if value is None else json.dumps(value)
+    """A JSONField value: SQL NULL for None, as the ORM writes it. Encoded with orjson: a
+    thread's cached values hold its whole message history."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
+        return json.dumps(value)
 
 
 def from_db_json(value: Any) -> Any:

@@ -83,3 +83,14 @@ def test_messages_and_interrupts_take_the_fast_path(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(config.jsonable, "_walk", lambda value: pytest.fail("fell back to the Python walk"))
     for name, reference in expected.items():
         assert to_jsonable(CASES[name]) == reference
+
+
+def test_db_json_writes_what_the_orm_would_read_back() -> None:
+    import json
+
+    from config.sql import db_json
+
+    value = {"messages": [{"content": "héllo ✓", "n": 1.5}], 3: "int key", "big": 2**70, "t": (1, 2)}
+    assert db_json(None) is None
+    assert json.loads(db_json(value)) == json.loads(json.dumps(value))
+    assert json.loads(db_json({"a": [1, 2]})) == {"a": [1, 2]}
