@@ -147,9 +147,15 @@ async def main(args: argparse.Namespace) -> None:
     db_url = fresh_database(f"spindle_bench_{os.getpid()}")
     log_dir = Path(tempfile.mkdtemp(prefix="spindle-bench-"))
     stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=stack_env(redis_url=redis_url, db_url=db_url), log_dir=log_dir)
-    stack.env["LOG_LEVEL"] = "WARNING"
-    stack.env["SPINDLE_HEARTBEAT_SECONDS"] = "5"
-    stack.env["SPINDLE_STALE_AFTER_SECONDS"] = "30"
+    # The defaults of a real deployment, not the end-to-end tests' fast timers.
+    stack.env.update({
+        "LOG_LEVEL": "WARNING",
+        "SPINDLE_HEARTBEAT_SECONDS": "5",
+        "SPINDLE_STALE_AFTER_SECONDS": "30",
+        "SPINDLE_SWEEP_SECONDS": "10",
+        "SPINDLE_REDISPATCH_AFTER_SECONDS": "30",
+        "SPINDLE_CANCEL_GRACE_SECONDS": "5",
+    })
     try:
         stack.start_web()
         stack.start_worker(concurrency=args.concurrency)
