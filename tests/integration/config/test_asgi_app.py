@@ -1,0 +1,64 @@
+"""The ASGI application as uvicorn serves it (pooled connections): request_started's
+synchronous receivers are skipped, and synchronous views still hand every connection back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+
+from tests.e2e.stack import ROOT, drop_database, fresh_database
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the web process pools PostgreSQL connections")
+
+SCRIPT = """
+import asyncio, json
+import config.asgi
+from django.core import signals
+from django.db import close_old_connections, reset_queries
+
+receivers = [r[1]() for r in signals.request_started.receivers]
+assert close_old_connections not in receivers and reset_queries not in receivers, receivers
+
+async def call(method, path, body=b""):
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"x"), (b"content-type", b"application/json")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    sent, messages = [], [{"type": "http.request", "body": body, "more_body": False}]
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)
+    async def send(message):
+        sent.append(message)
+    await config.asgi.application(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+async def main():
+    status, body = await call("POST", "/threads", b"{}")
+    thread_id = json.loads(body)["thread_id"]
+    # Three times the pool's size: a connection left behind by any request would run it dry.
+    for _ in range(60):
+        assert (await call("GET", f"/threads/{thread_id}"))[0] == 200          # a sync DRF view
+        assert (await call("GET", f"/threads/{thread_id}/runs"))[0] == 200     # an async view
+    print("served")
+
+asyncio.run(main())
+"""
+
+
+def test_requests_hand_their_connections_back_without_request_started_receivers() -> None:
+    url = fresh_database(f"spindle_asgi_{os.getpid()}")
+    try:
+        env = {**os.environ, "DATABASE_URL": url, "SPINDLE_DB_POOL_SIZE": "20", "LOG_LEVEL": "WARNING"}
+        result = subprocess.run(
+            [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip().endswith("served")
+    finally:
+        drop_database(url)
