@@ -149,9 +149,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # and closes a connection that raised, so connections are reused while they work.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Longer than the longest run: a message is unacknowledged only between its delivery
-# and its ack, but Redis must never hand it to a second worker meanwhile.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # With acks on receipt, kombu's emulated acks (each message parked in an "unacked"
+    # hash, then removed) only cost Redis round trips: a message is taken with BRPOP and
+    # gone. One lost between BRPOP and the task (the worker died) leaves its run pending,
+    # and the sweeper dispatches it again.
+    "ack_emulation": False,
+    # Only read with ack emulation; kept longer than the longest run should it be turned on.
     "visibility_timeout": SPINDLE_RUN_TIMEOUT_SECONDS + 600,
     "socket_timeout": 10,
     "socket_connect_timeout": 5,
