@@ -59,3 +59,17 @@ def test_a_foreign_key_refused_at_commit_raises_and_the_connection_goes_on() -> 
         ])
     assert not Thread.objects.exists()
     assert run_statements([("SELECT 1", [])]) == [[(1,)]]
+
+
+def test_inside_a_transaction_the_statements_join_it_and_roll_back_with_it() -> None:
+    from django.db import transaction
+
+    kept, undone = uuid.uuid4(), uuid.uuid4()
+    run_statements([_insert_thread(kept)])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert run_statements([_insert_thread(undone), ("SELECT count(*) FROM threads_thread", [])])[1] == [(2,)]
+        raise RuntimeError("the caller's transaction fails")
+    assert list(Thread.objects.values_list("pk", flat=True)) == [kept]
+    with transaction.atomic():
+        run_statements([_insert_thread(undone)])
+    assert Thread.objects.count() == 2
