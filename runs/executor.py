@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -142,13 +143,9 @@ class RunExecution:
         try:
             outcome = self.loop.run_until_complete(self._execute())
             self.done.set()
-            if not outcome.snapshot and not outcome.deleted and self.graph is not None:
-                # Interrupted, failed or timed out: the checkpoints written so far stay,
-                # and the thread shows that state, as the official server's does.
-                try:
-                    self.loop.run_until_complete(self._snapshot(outcome))
-                except Exception:
-                    logger.exception("Run %s: could not read the state it left", self.run_id)
+            # Interrupted, failed or timed out: the checkpoints written so far stay, and
+            # the thread shows that state, as the official server's does.
+            self._keep_state(outcome, lambda: self.loop.run_until_complete(self.graph.aget_state(self.thread_config)))
             if self.cancel_action and not self._drain_node_threads():
                 # A synchronous node is still running in a thread: only ending the
                 # process stops it.
@@ -179,12 +176,8 @@ class RunExecution:
             settings.SPINDLE_CANCEL_GRACE_SECONDS,
             os.getpid(),
         )
-        if not outcome.snapshot and not outcome.deleted and self.graph is not None:
-            # The event loop is blocked: read the state it left from this thread.
-            try:
-                self._fill(outcome, self.graph.get_state(self.thread_config))
-            except Exception:
-                logger.exception("Run %s: could not read the state it left", self.run_id)
+        # The event loop is blocked: read the state it left from this thread.
+        self._keep_state(outcome, lambda: self.graph.get_state(self.thread_config))
         self._finish(outcome)
         connection.close()
         # The Celery prefork pool replaces this child; the message was revoked, and a
@@ -285,6 +278,16 @@ class RunExecution:
     async def _snapshot(self, outcome: Outcome) -> Outcome:
         """Fill the outcome with the thread's state as the run left it."""
         return self._fill(outcome, await self.graph.aget_state(self.thread_config))
+
+    def _keep_state(self, outcome: Outcome, read_state: Callable[[], Any]) -> None:
+        """Fill an outcome that has no snapshot yet with the state the run left, if the
+        graph loaded and the state can be read; otherwise the thread keeps its values."""
+        if outcome.snapshot or outcome.deleted or self.graph is None:
+            return
+        try:
+            self._fill(outcome, read_state())
+        except Exception:
+            logger.exception("Run %s: could not read the state it left", self.run_id)
 
     def _fill(self, outcome: Outcome, state: Any) -> Outcome:
         values = to_jsonable(state.values)

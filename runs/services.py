@@ -104,17 +104,9 @@ def run_create(
                 action = CancelAction.ROLLBACK if strategy == MultitaskStrategy.ROLLBACK else CancelAction.INTERRUPT
                 _stop_runs([Run(run_id=from_db_uuid(pk), status=status) for pk, status in active], action)
 
-        graph_meta = {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
-        now = timezone.now()
-        run = Run(
-            run_id=uuid7(),
-            thread_id=thread.pk,
-            assistant_id=assistant.assistant_id,
-            status=RunStatus.PENDING,
-            multitask_strategy=strategy,
-            created_at=now,
-            updated_at=now,
-        )
+        graph_meta = _graph_meta(assistant)
+        run = _new_run(thread.pk, assistant, strategy)
+        now = run.created_at
         run.metadata = {**assistant.metadata, **thread.metadata, **(payload.get("metadata") or {}), **graph_meta}
         run.kwargs = _run_kwargs(run, thread, assistant, payload, temporary=temporary)
         cursor.execute(
@@ -143,17 +135,9 @@ def _run_create_at_once(
     insert the run (with every strategy but enqueue only if no run is active) and mark
     the thread busy. None when run_create's general path must decide: the thread does
     not exist, or active runs must be rolled back or interrupted first."""
-    graph_meta = {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
-    now = timezone.now()
-    run = Run(
-        run_id=uuid7(),
-        thread_id=thread_id,
-        assistant_id=assistant.assistant_id,
-        status=RunStatus.PENDING,
-        multitask_strategy=strategy,
-        created_at=now,
-        updated_at=now,
-    )
+    graph_meta = _graph_meta(assistant)
+    run = _new_run(thread_id, assistant, strategy)
+    now = run.created_at
     run.kwargs = _run_kwargs(run, Thread(thread_id=thread_id), assistant, payload, temporary=False)
     tid, rid = db_uuid(thread_id), db_uuid(run.run_id)
     when_idle = ""
@@ -190,6 +174,24 @@ def _run_create_at_once(
     countdown = payload.get("after_seconds") or None
     transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
     return run
+
+
+def _new_run(thread_id: uuid.UUID, assistant: Any, strategy: str) -> Run:
+    now = timezone.now()
+    return Run(
+        run_id=uuid7(),
+        thread_id=thread_id,
+        assistant_id=assistant.assistant_id,
+        status=RunStatus.PENDING,
+        multitask_strategy=strategy,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _graph_meta(assistant: Any) -> dict[str, str]:
+    """What a run adds to its thread's metadata (and its own)."""
+    return {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
 
 
 def _lock_or_create_thread(cursor: Any, thread_id: uuid.UUID, *, if_not_exists: str) -> Thread:
