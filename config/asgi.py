@@ -2,11 +2,49 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import iscoroutinefunction
+from django.core.handlers.asgi import ASGIHandler
+from django.urls import Resolver404, get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SPINDLE_DB_POOL", "1")
-application = get_asgi_application()
+
+
+class SpindleASGIHandler(ASGIHandler):
+    """Django's ASGI handler, without a thread of its own for requests to async views.
+
+    Django runs every request in a ThreadSensitiveContext: the request's synchronous
+    work gets a new thread, started and joined per request. For an async view that work
+    is only `response.close()` (it sends request_finished), yet the thread cost half of
+    a plain request's CPU. The run endpoints are async views that reach the database
+    through config.asyncdb, which hands connections back itself, so their requests skip
+    that context and close on asgiref's one shared thread, where request_finished still
+    closes whatever was opened there. Requests to synchronous views keep a thread each,
+    as before: one slow view must not hold up the others.
+    """
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and _serves_async_view(scope):
+            await self.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def _serves_async_view(scope: dict) -> bool:
+    path = scope["path"]
+    root = scope.get("root_path") or ""
+    if root and path.startswith(root):
+        path = path[len(root):]
+    try:
+        match = get_resolver().resolve(path)
+    except Resolver404:
+        return False
+    return iscoroutinefunction(match.func)
+
+
+django.setup(set_prefix=False)
+application = SpindleASGIHandler()
 
 
 def _skip_request_started_hop() -> None:

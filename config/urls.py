@@ -7,11 +7,11 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 
-def ok(request: HttpRequest) -> JsonResponse:
+async def ok(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "services": {}})
 
 
-def info(request: HttpRequest) -> JsonResponse:
+async def info(request: HttpRequest) -> JsonResponse:
     from importlib.metadata import PackageNotFoundError, version
 
     def installed(name: str) -> str | None:

@@ -1,5 +1,6 @@
 """The ASGI application as uvicorn serves it (pooled connections): request_started's
-synchronous receivers are skipped, and synchronous views still hand every connection back."""
+synchronous receivers are skipped, requests to async views start no thread of their own,
+and synchronous views (the API's and the admin's) still hand every connection back."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.e2e.stack import ROOT, drop_database, fresh_database
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the web process pools PostgreSQL connections")
 
 SCRIPT = """
-import asyncio, json
+import asyncio, json, threading
 import config.asgi
 from django.core import signals
 from django.db import close_old_connections, reset_queries
@@ -45,6 +46,20 @@ async def main():
     for _ in range(60):
         assert (await call("GET", f"/threads/{thread_id}"))[0] == 200          # a sync DRF view
         assert (await call("GET", f"/threads/{thread_id}/runs"))[0] == 200     # an async view
+        assert (await call("GET", "/admin/login/"))[0] == 200                  # the admin, sync
+    # Django gives each request a ThreadSensitiveContext, which starts a thread for it;
+    # requests to async views go without one.
+    started = []
+    original_start = threading.Thread.start
+    def counting_start(self):
+        started.append(self.name)
+        original_start(self)
+    threading.Thread.start = counting_start
+    for _ in range(30):
+        assert (await call("GET", f"/threads/{thread_id}/runs"))[0] == 200
+        assert (await call("GET", "/ok"))[0] == 200
+    threading.Thread.start = original_start
+    assert started == [], started
     print("served")
 
 asyncio.run(main())
