@@ -105,6 +105,46 @@ def _release(control: Any, run_id: str, *, reusable: bool) -> None:
     _drop_control()
 
 
+class DatabaseThread(ThreadPoolExecutor):
+    """The thread a worker process gives the checkpointer's database calls: one thread,
+    so one connection, kept from run to run like the main thread's.
+
+    As with the claim, the connection is not pinged before use: a call that meets a dead
+    one (the database restarted while it was idle) is run once more on a new connection.
+    The checkpointer's writes are upserts, so running one twice changes nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="run-db")
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return super().submit(_once_more_on_a_new_connection, fn, *args, **kwargs)
+
+
+def _once_more_on_a_new_connection(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except (OperationalError, InterfaceError) as exc:
+        if connection.in_atomic_block or connection.is_usable():
+            raise  # the database answered: not a dropped connection
+        logger.warning("Checkpointer call failed on a stale database connection (%s); retrying", exc)
+        connection.close()
+        return fn(*args, **kwargs)
+
+
+_db_thread: DatabaseThread | None = None
+_db_thread_pid = 0
+
+
+def db_executor() -> DatabaseThread:
+    """This process's DatabaseThread (made lazily: threads do not survive the pool's fork)."""
+    global _db_thread, _db_thread_pid
+    if _db_thread is None or _db_thread_pid != os.getpid():
+        _db_thread = DatabaseThread()
+        _db_thread_pid = os.getpid()
+    return _db_thread
+
+
 def _drop_control() -> None:
     global _control
     if _control is not None:
@@ -239,7 +279,8 @@ class RunExecution:
         config = dict(kwargs.get("config") or {})
         config["metadata"] = {**(config.get("metadata") or {}), **self.run.metadata, "run_id": self.run_id}
         graph_id = self.run.metadata.get("graph_id") or config["configurable"]["graph_id"]
-        graph = await aget_graph(graph_id, config=config, checkpointer=DjangoSaver(bind_runs=True))
+        saver = DjangoSaver(bind_runs=True, executor=db_executor())
+        graph = await aget_graph(graph_id, config=config, checkpointer=saver)
         self.graph = graph
 
         command = kwargs.get("command")

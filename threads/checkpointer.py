@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import secrets
 import struct
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
@@ -37,6 +39,8 @@ from config.sql import db_datetime, db_uuid, from_db_json, run_statements
 from threads.blob_cache import BlobKey, blob_cache
 from threads.models import Checkpoint as CheckpointRow
 from threads.models import CheckpointBlob, CheckpointWrite
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -214,13 +218,29 @@ class DjangoSaver(BaseCheckpointSaver[str]):
     breaks a later run's state.
 
     Sync methods use the ORM directly; the async ones run the same code through
-    `sync_to_async(thread_sensitive=True)`.
+    `sync_to_async(thread_sensitive=True)`, or on `executor` when one is given (the run
+    engine's: one thread per worker process, so one database connection, without
+    asgiref's per-call bookkeeping).
     """
 
-    def __init__(self, *, bind_runs: bool = False, serde: SerializerProtocol | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        bind_runs: bool = False,
+        serde: SerializerProtocol | None = None,
+        executor: Executor | None = None,
+    ) -> None:
         super().__init__(serde=serde)
         self.bind_runs = bind_runs
+        self.executor = executor
         self._recent: dict[tuple[str, str, str], _Recent] = {}
+
+    async def _off_loop(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        if self.executor is None:
+            return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.executor, partial(fn, *args, **kwargs)
+        )
 
     # --- versions ---------------------------------------------------------------
 
@@ -936,7 +956,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
     # --- async --------------------------------------------------------------------
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await sync_to_async(self.get_tuple, thread_sensitive=True)(config)
+        return await self._off_loop(self.get_tuple, config)
 
     async def alist(
         self,
@@ -946,11 +966,12 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        fetch_page = sync_to_async(self._list_page, thread_sensitive=True)
         remaining = limit
         cursor: tuple[str, int] | None = None
         while True:
-            page, cursor = await fetch_page(config, filter, before, remaining, cursor)
+            page, cursor = await self._off_loop(
+                self._list_page, config, filter, before, remaining, cursor
+            )
             for item in page:
                 yield item
                 if remaining is not None:
@@ -967,9 +988,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        return await sync_to_async(self.put, thread_sensitive=True)(
-            config, checkpoint, metadata, new_versions
-        )
+        return await self._off_loop(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self,
@@ -978,23 +997,19 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        await sync_to_async(self.put_writes, thread_sensitive=True)(
-            config, writes, task_id, task_path
-        )
+        await self._off_loop(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        await sync_to_async(self.delete_thread, thread_sensitive=True)(thread_id)
+        await self._off_loop(self.delete_thread, thread_id)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        await sync_to_async(self.delete_for_runs, thread_sensitive=True)(run_ids)
+        await self._off_loop(self.delete_for_runs, run_ids)
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await sync_to_async(self.copy_thread, thread_sensitive=True)(
-            source_thread_id, target_thread_id
-        )
+        await self._off_loop(self.copy_thread, source_thread_id, target_thread_id)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        await sync_to_async(self.prune, thread_sensitive=True)(thread_ids, strategy=strategy)
+        await self._off_loop(self.prune, thread_ids, strategy=strategy)
 
     # --- helpers --------------------------------------------------------------------
 
