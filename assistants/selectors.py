@@ -20,6 +20,7 @@ from assistants.graphs import (
 )
 from assistants.models import Assistant, AssistantVersion
 from config.errors import InvalidInput, NotFound
+from config.sql import model_by_pk
 
 SORT_FIELDS = ("assistant_id", "created_at", "updated_at", "name", "graph_id")
 SORT_ORDERS = ("asc", "desc")
@@ -38,7 +39,7 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
 def assistant_get(assistant_id: uuid.UUID | str, *, detail: str | None = None) -> Assistant:
     """The assistant with this id; NotFound (404, `detail` or "Not Found") otherwise."""
     parsed = parse_uuid(assistant_id)
-    assistant = Assistant.objects.filter(pk=parsed).first() if parsed else None
+    assistant = model_by_pk(Assistant, parsed) if parsed else None
     if assistant is None:
         raise NotFound(detail)
     return assistant

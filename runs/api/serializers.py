@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.api import BodySerializer
 from runs.models import CancelAction, MultitaskStrategy, Run
 
 STREAM_MODES = ["values", "messages", "messages-tuple", "tasks", "checkpoints", "updates", "events", "debug", "custom"]
@@ -55,7 +56,7 @@ class CommandSerializer(serializers.Serializer):
     goto = serializers.JSONField(required=False, allow_null=True)
 
 
-class RunCreateInputSerializer(serializers.Serializer):
+class RunCreateInputSerializer(BodySerializer):
     assistant_id = serializers.CharField()
     input = serializers.JSONField(required=False, allow_null=True)
     command = CommandSerializer(required=False, allow_null=True)
