@@ -77,6 +77,13 @@ def run_statements(statements: list[tuple[str, list[Any]]]) -> list[list[tuple[A
                 results.append(cursor.fetchall() if cursor.description is not None else [])
             return results
 
+    if len(statements) == 1:
+        # One statement is a transaction of its own (deferred foreign keys are checked at
+        # its end): no BEGIN, COMMIT or pipeline needed for the one round trip.
+        with connection.cursor() as cursor:
+            cursor.execute(*statements[0])
+            return [cursor.fetchall() if cursor.description is not None else []]
+
     connection.ensure_connection()
     raw = connection.connection
     own = not connection.in_atomic_block  # autocommit: this call is the whole transaction

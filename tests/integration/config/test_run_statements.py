@@ -73,3 +73,19 @@ def test_inside_a_transaction_the_statements_join_it_and_roll_back_with_it() -> 
     with transaction.atomic():
         run_statements([_insert_thread(undone)])
     assert Thread.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="deferred foreign keys")
+def test_a_single_statement_is_its_own_transaction_and_its_foreign_keys_are_checked() -> None:
+    orphan = (
+        "INSERT INTO runs_run (run_id, thread_id, assistant_id, status, multitask_strategy, metadata,"
+        " kwargs, attempt, worker, created_at, updated_at) VALUES (%s, %s, %s, 'pending', 'enqueue',"
+        " '{}', '{}', 0, '', now(), now())",
+        [db_uuid(uuid.uuid4()), db_uuid(uuid.uuid4()), db_uuid(uuid.uuid4())],
+    )
+    with pytest.raises(IntegrityError, match="foreign key"):
+        run_statements([orphan])
+    assert connection.connection.info.transaction_status == 0  # idle: nothing left open
+    thread = uuid.uuid4()
+    assert run_statements([_insert_thread(thread)]) == [[(thread,)]]
+    assert Thread.objects.filter(pk=thread).exists()
