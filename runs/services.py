@@ -420,9 +420,10 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         ),
         (
             # Still pending but not the head, with nothing running: the head must start.
-            f"SELECT h.run_id FROM {_RUNS} r JOIN {_RUNS} h ON h.run_id = ({_head_of('r')})"
-            f" WHERE r.run_id = %s AND r.status = %s AND h.run_id <> r.run_id AND NOT {_running_on('r')}",
-            [rid, RunStatus.PENDING],
+            f"SELECT head FROM (SELECT ({_head_of('r')}) AS head FROM {_RUNS} r"
+            f" WHERE r.run_id = %s AND r.status = %s AND NOT {_running_on('r')}) AS waiting"
+            " WHERE head <> %s",
+            [rid, RunStatus.PENDING, rid],
         ),
     ])
     if waiting:

@@ -7,7 +7,10 @@ import logging
 from celery import shared_task
 from django.db import close_old_connections
 
+from config.db_stats import analyze_grown_tables
 from runs import executor, services
+from runs.models import Run
+from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +30,8 @@ def sweep_runs() -> None:
     result = services.runs_sweep()
     if result["lost"] or result["redispatched"]:
         logger.info("Sweep: %(lost)d lost runs ended, %(redispatched)d pending runs re-dispatched", result)
+    analyze_grown_tables(ENGINE_TABLES)
+
+
+# The tables a run writes to on every step (see config.db_stats).
+ENGINE_TABLES = [Run, Thread, Checkpoint, CheckpointBlob, CheckpointWrite]

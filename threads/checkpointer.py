@@ -727,6 +727,13 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         """
         values_sql, values_params = _values_list(sorted(pairs))
         not_mine = " AND owner_run_id <> %s" if owner_run is not None else ""
+        # On PostgreSQL the update finds its rows by primary key, never by scanning the
+        # table: `id IN (SELECT ...)` was planned as a hash semi-join over all its rows.
+        ids_of_shared = (
+            "id = ANY(ARRAY(SELECT id FROM shared))"
+            if connection.vendor == "postgresql"
+            else "id IN (SELECT id FROM shared)"
+        )
         sql = (
             "WITH RECURSIVE shared (id, channel, owner_run_id, base_version) AS ("
             f" SELECT id, channel, owner_run_id, base_version FROM {_BLOBS}"
@@ -737,7 +744,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             " JOIN shared s ON b.channel = s.channel AND b.version = s.base_version"
             " AND b.owner_run_id = s.owner_run_id"
             " WHERE b.thread_id = %s AND b.checkpoint_ns = %s"
-            f") UPDATE {_BLOBS} SET owner_run_id = NULL WHERE id IN (SELECT id FROM shared)"
+            f") UPDATE {_BLOBS} SET owner_run_id = NULL WHERE {ids_of_shared}"
         )
         params: list[Any] = [thread_id, ns]
         if owner_run is not None:
