@@ -112,6 +112,47 @@ def _chain_digest(previous: bytes, element: tuple[str, bytes]) -> bytes:
     return hashlib.sha256(previous + _frame([element])).digest()
 
 
+class _Release(NamedTuple):
+    """The recursive CTE `shared` (the blobs to release) and the update that releases them."""
+
+    shared: str
+    update: str
+    params: list[Any]
+
+
+def _put_statements(
+    insert_blobs: tuple[str, list[Any]] | None,
+    insert_checkpoint: tuple[str, list[Any]],
+    release: _Release | None,
+) -> list[tuple[str, list[Any]]]:
+    """The statements of one put; the blob insert, whose rows are the inserted channels,
+    comes first.
+
+    On PostgreSQL outside a transaction they are one statement, its parts in WITH: one
+    statement is a transaction of its own (no BEGIN and COMMIT to send), and its deferred
+    foreign keys are checked at its end. Its parts see the same snapshot, which changes
+    nothing here: the release walks blobs that existed before this put, and the inserts
+    add new versions only.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        statements = [insert_blobs] if insert_blobs else []
+        statements.append(insert_checkpoint)
+        if release:
+            statements.append((f"WITH RECURSIVE {release.shared} {release.update}", release.params))
+        return statements
+    parts: list[str] = []
+    params: list[Any] = []
+    if release:
+        parts += [release.shared, f"released AS ({release.update})"]
+        params += release.params
+    if insert_blobs is None:
+        with_clause = f"WITH RECURSIVE {', '.join(parts)} " if parts else ""
+        return [(with_clause + insert_checkpoint[0], params + insert_checkpoint[1])]
+    parts += [f"saved AS ({insert_checkpoint[0]})", f"inserted AS ({insert_blobs[0]})"]
+    params += insert_checkpoint[1] + insert_blobs[1]
+    return [(f"WITH RECURSIVE {', '.join(parts)} SELECT channel FROM inserted", params)]
+
+
 def _values_list(pairs: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
     """SQL `(VALUES (%s, %s), ...)` and its parameters, for a row-value IN."""
     sql = ", ".join(["(%s, %s)"] * len(pairs))
@@ -618,17 +659,17 @@ class DjangoSaver(BaseCheckpointSaver[str]):
                 blobs.append((channel, version, type_, data, None, None, None))
                 cached.append((key, (type_, data)))
 
-        statements: list[tuple[str, list[Any]]] = []
+        insert_blobs = None
         if blobs:
-            statements.append((
+            insert_blobs = (
                 f"INSERT INTO {_BLOBS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
                 " owner_run_id, channel, version, type, blob, base_version, length, digest)"
                 f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(blobs))}"
                 " ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING"
                 " RETURNING channel",
                 [item for blob in blobs for item in (thread_id, ns, *owner, *blob)],
-            ))
-        statements.append((
+            )
+        insert_checkpoint = (
             f"INSERT INTO {_CHECKPOINTS} (thread_id, checkpoint_ns, run_id, owner_thread_id,"
             " owner_run_id, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata,"
             " channel_versions, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -640,9 +681,9 @@ class DjangoSaver(BaseCheckpointSaver[str]):
                 checkpoint_bytes, json.dumps(stored_metadata),
                 json.dumps(dict(checkpoint["channel_versions"])), db_datetime(timezone.now()),
             ],
-        ))
-        if reused:
-            statements.append(self._release_shared_blobs(thread_id, ns, reused, owner[2]))
+        )
+        release = self._release_shared_blobs(thread_id, ns, reused, owner[2]) if reused else None
+        statements = _put_statements(insert_blobs, insert_checkpoint, release)
         def remember(inserted_rows: list[tuple[str]]) -> None:
             # Only what committed may serve later reads or be the base of a later delta,
             # and only what this put inserted: a version written before keeps its first
@@ -717,9 +758,9 @@ class DjangoSaver(BaseCheckpointSaver[str]):
 
     def _release_shared_blobs(
         self, thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run: Any
-    ) -> tuple[str, list[Any]]:
-        """The statement that detaches blobs this checkpoint reuses from the other run
-        that owns them.
+    ) -> _Release:
+        """The update that detaches blobs this checkpoint reuses from the other run that
+        owns them.
 
         A released list delta takes its bases along. A run's delta builds on its own
         rows or on released ones, so the walk stops at the first row the owner does
@@ -734,8 +775,8 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             if connection.vendor == "postgresql"
             else "id IN (SELECT id FROM shared)"
         )
-        sql = (
-            "WITH RECURSIVE shared (id, channel, owner_run_id, base_version) AS ("
+        shared = (
+            "shared (id, channel, owner_run_id, base_version) AS ("
             f" SELECT id, channel, owner_run_id, base_version FROM {_BLOBS}"
             " WHERE thread_id = %s AND checkpoint_ns = %s AND owner_run_id IS NOT NULL"
             f"{not_mine} AND (channel, version) IN {values_sql}"
@@ -743,13 +784,13 @@ class DjangoSaver(BaseCheckpointSaver[str]):
             f" SELECT b.id, b.channel, b.owner_run_id, b.base_version FROM {_BLOBS} b"
             " JOIN shared s ON b.channel = s.channel AND b.version = s.base_version"
             " AND b.owner_run_id = s.owner_run_id"
-            " WHERE b.thread_id = %s AND b.checkpoint_ns = %s"
-            f") UPDATE {_BLOBS} SET owner_run_id = NULL WHERE {ids_of_shared}"
+            " WHERE b.thread_id = %s AND b.checkpoint_ns = %s)"
         )
+        update = f"UPDATE {_BLOBS} SET owner_run_id = NULL WHERE {ids_of_shared}"
         params: list[Any] = [thread_id, ns]
         if owner_run is not None:
             params.append(owner_run)
-        return sql, [*params, *values_params, thread_id, ns]
+        return _Release(shared, update, [*params, *values_params, thread_id, ns])
 
     def put_writes(
         self,
