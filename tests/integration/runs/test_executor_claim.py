@@ -29,14 +29,8 @@ def test_a_claim_on_a_connection_the_database_dropped_is_retried(monkeypatch: py
         assistant=Assistant.objects.get(pk=default_assistant_id("echo")),
         payload={"input": {}},
     )
-    connection.ensure_connection()
-    backend = connection.connection.info.backend_pid
-    params = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], password=params["PASSWORD"],
-        dbname=connection.settings_dict["NAME"], autocommit=True,
-    ) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    backend = _backend_pid()
+    _terminate_backend(backend)
 
     claimed = executor._claim(run.pk)
 
