@@ -14,6 +14,10 @@ from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 
 logger = logging.getLogger(__name__)
 
+# The tables a run writes to on every step: their statistics are kept fresh while they
+# are young (config/db_stats.py).
+ENGINE_TABLES = [Run, Thread, Checkpoint, CheckpointBlob, CheckpointWrite]
+
 
 @shared_task(name="runs.execute_run", ignore_result=True)
 def execute_run(run_id: str) -> None:
@@ -31,7 +35,3 @@ def sweep_runs() -> None:
     if result["lost"] or result["redispatched"]:
         logger.info("Sweep: %(lost)d lost runs ended, %(redispatched)d pending runs re-dispatched", result)
     analyze_grown_tables(ENGINE_TABLES)
-
-
-# The tables a run writes to on every step (see config.db_stats).
-ENGINE_TABLES = [Run, Thread, Checkpoint, CheckpointBlob, CheckpointWrite]

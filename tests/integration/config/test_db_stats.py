@@ -56,3 +56,18 @@ def test_below_the_minimum_nothing_is_analyzed() -> None:
     _changes_since_analyze("threads_thread")
 
     assert analyze_grown_tables([Thread]) == []
+
+
+def test_the_sweep_task_analyzes_the_run_engine_tables() -> None:
+    from runs.tasks import sweep_runs
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE threads_thread")
+    Thread.objects.bulk_create([Thread() for _ in range(600)])
+    deadline = time.monotonic() + 10
+    while _changes_since_analyze("threads_thread") < 600 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    sweep_runs()
+
+    assert _planner_rows("threads_thread") >= 600
