@@ -46,6 +46,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Spindle serving on http://{host}:{port}")
         import uvicorn
 
+        # uvicorn shuts down on SIGTERM and then raises the signal again with the handler
+        # it found: the default one would end this process before the worker is stopped.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             uvicorn.run("config.asgi:application", host=host, port=port, log_level="info", lifespan="off")
         finally:
@@ -55,6 +58,10 @@ class Command(BaseCommand):
                     worker.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     worker.kill()
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _check_port_free(host: str, port: int) -> None:

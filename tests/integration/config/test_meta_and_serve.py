@@ -83,3 +83,64 @@ def test_serve_says_clearly_when_the_port_is_taken(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "PORT=" in result.stderr
+
+
+def test_serve_stops_its_worker_when_it_is_terminated(tmp_path: Path) -> None:
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        import pytest
+
+        pytest.skip("the worker needs REDIS_URL")
+    port = _free_port()
+    env = {**_embedded_env(tmp_path, port), "REDIS_URL": redis_url}
+    manage = str(ROOT / "manage.py")
+    subprocess.run([sys.executable, manage, "migrate", "--no-input", "-v", "0"], cwd=tmp_path, env=env, check=True, timeout=120)
+    proc = subprocess.Popen(
+        [sys.executable, manage, "serve", "--concurrency", "1"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    worker_pid = None
+    try:
+        for line in proc.stdout:
+            if "Started a Celery worker and beat (pid" in line:
+                worker_pid = int(line.rsplit("pid", 1)[1].strip(" )\n"))
+            if "Spindle serving on" in line:
+                break
+        assert worker_pid is not None
+        deadline = time.monotonic() + 60
+        while True:  # serving: uvicorn has installed its signal handlers
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/ok", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "serve never answered /ok"
+                time.sleep(0.2)
+
+        proc.terminate()
+        proc.wait(timeout=30)
+
+        deadline = time.monotonic() + 30
+        while _alive(worker_pid):
+            assert time.monotonic() < deadline, f"worker {worker_pid} outlived serve"
+            time.sleep(0.2)
+        assert proc.returncode == 128 + 15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if worker_pid is not None and _alive(worker_pid):
+            os.kill(worker_pid, 15)  # a warm shutdown takes the pool's children along
+            time.sleep(5)
+            if _alive(worker_pid):
+                os.kill(worker_pid, 9)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (ended, not yet reaped by its parent) counts as gone.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
