@@ -1108,9 +1108,9 @@ class DjangoSaver(BaseCheckpointSaver[str]):
         """Run the statements of one put as one transaction; once it committed, call
         `on_commit` with the rows the first statement returned.
 
-        On PostgreSQL outside a transaction they go pipelined (run_statements): one
-        transaction, deferred foreign keys checked at its end, so a put costs one round
-        trip instead of BEGIN, each statement, COMMIT.
+        On PostgreSQL outside a transaction they go through run_statements: a put and a
+        put_writes are one statement each there (see _put_statements), a transaction of
+        its own with its deferred foreign keys checked at its end: one round trip.
         """
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             returned = run_statements(statements)[0]
