@@ -86,9 +86,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     else:
         # Workers run one task after another on the same threads: keep connections.
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("SPINDLE_DB_CONN_MAX_AGE", 60, minimum=0)
-        # No ping before every task: the executor retries a run's claim once on a new
-        # connection when the kept one has died (database restarted), and a connection
-        # that raised is closed before the next task.
+        # No ping before every task: the executor retries a run's claim, and the
+        # checkpointer's thread (runs.executor.DatabaseThread) a call, once on a new
+        # connection when the kept one has died (database restarted); a connection that
+        # raised is closed before the next task.
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -18,6 +18,8 @@ class RunStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+# The same, as a SQL list for the hand-written statements: `status IN {ACTIVE_SQL}`.
+ACTIVE_SQL = "(" + ", ".join(f"'{status}'" for status in ACTIVE_STATUSES) + ")"
 
 
 class MultitaskStrategy(models.TextChoices):

@@ -25,7 +25,7 @@ from config.sql import (
     run_statements,
 )
 from runs import streams
-from runs.models import ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
+from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_queue_head
 from threads.locks import lock_thread
 from threads.models import Thread, ThreadStatus
@@ -144,7 +144,7 @@ def _run_create_at_once(
     if strategy != MultitaskStrategy.ENQUEUE:
         when_idle = (
             f" AND NOT EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = t.thread_id"
-            f" AND q.status IN ('{RunStatus.PENDING}', '{RunStatus.RUNNING}'))"
+            f" AND q.status IN {ACTIVE_SQL})"
         )
     found, inserted, _thread = run_statements([
         (f"SELECT 1 FROM {_THREADS} t WHERE t.thread_id = %s{for_no_key_update('t')}", [tid]),
@@ -505,7 +505,7 @@ def run_finish(
     ended_now = f"SELECT e.thread_id FROM {_RUNS} e WHERE e.run_id = %s AND e.status = %s AND e.ended_at = %s"
     sets = (
         f"status = CASE WHEN EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = {_THREADS}.thread_id"
-        f" AND q.status IN ('{RunStatus.PENDING}', '{RunStatus.RUNNING}')) THEN '{ThreadStatus.BUSY}' ELSE %s END,"
+        f" AND q.status IN {ACTIVE_SQL}) THEN '{ThreadStatus.BUSY}' ELSE %s END,"
         " updated_at = %s, error = %s"
     )
     params = [

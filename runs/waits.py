@@ -11,7 +11,7 @@ from django.db import connection
 from config.asyncdb import db
 from config.sql import db_uuid, from_db_json, from_db_uuid
 from runs import streams
-from runs.models import ACTIVE_STATUSES, Run, RunStatus
+from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, Run, RunStatus
 from threads.models import Thread
 
 RUN_NOT_FOUND = {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
@@ -25,7 +25,7 @@ def _run_row_sync(run_id: uuid.UUID, with_values: bool) -> dict[str, Any] | None
     values once the run is final (what a join answers), in the same query."""
     values = "NULL"
     if with_values:
-        values = f"CASE WHEN r.status IN ('{RunStatus.PENDING}', '{RunStatus.RUNNING}') THEN NULL ELSE t.\"values\" END"
+        values = f"CASE WHEN r.status IN {ACTIVE_SQL} THEN NULL ELSE t.\"values\" END"
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT r.status, r.error, r.thread_id, {values} FROM {Run._meta.db_table} r"

@@ -16,8 +16,9 @@ def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = 
 
     Must be called inside `transaction.atomic()`: outside one the lock would end with
     its statement (Django refuses `select_for_update` there on PostgreSQL; SQLite has no
-    row locks, so the check is made here for both). Lock order is always the thread first, then its runs, so two
-    requests on one thread serialize here and never deadlock on each other.
+    row locks, so the check is made here for both). Lock order is always the thread
+    first, then its runs, so two requests on one thread serialize here and never
+    deadlock on each other.
     """
     # FOR NO KEY UPDATE, not FOR UPDATE: a worker committing a checkpoint takes FOR KEY
     # SHARE on the thread (foreign key check) while holding its run's row; FOR UPDATE
