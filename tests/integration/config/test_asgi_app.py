@@ -16,7 +16,7 @@ from tests.e2e.stack import ROOT, drop_database, fresh_database
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the web process pools PostgreSQL connections")
 
 SCRIPT = """
-import asyncio, json, threading
+import asyncio, concurrent.futures, json, threading
 import config.asgi
 from django.core import signals
 from django.db import close_old_connections, reset_queries
@@ -40,6 +40,11 @@ async def call(method, path, body=b""):
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 async def main():
+    # Async views run their database calls on the loop's default executor. Bounded to one
+    # thread, it cannot race into starting a second one (a worker thread marks itself idle
+    # only after its result is delivered), so the count below sees only per-request threads.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="asyncio"))
     status, body = await call("POST", "/threads", b"{}")
     thread_id = json.loads(body)["thread_id"]
     # Three times the pool's size: a connection left behind by any request would run it dry.
