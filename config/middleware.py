@@ -1,11 +1,11 @@
-"""AdminOnlyMiddleware: the admin's middleware stack, run for /admin/ requests only."""
+"""AdminOnlyMiddleware: the admin's middleware stack, run for /admin/ (and /static/) requests only."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
@@ -19,7 +19,8 @@ class AdminOnlyMiddleware:
     Under ASGI every classic middleware hook runs in a worker thread, so each API
     request would pay a dozen thread hops for middleware it does not use. This one
     wraps the view in SPINDLE_ADMIN_MIDDLEWARE (outermost first, as in MIDDLEWARE) for
-    paths under /admin/ and calls it directly otherwise. The admin's views protect
+    paths under /admin/ and the admin's static files (served by WhiteNoise, the first of
+    that stack), and calls it directly otherwise. The admin's views protect
     themselves against CSRF with their own decorators, so running CsrfViewMiddleware
     without its process_view hook loses nothing there.
     """
@@ -32,17 +33,33 @@ class AdminOnlyMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
-        admin = get_response
-        for path in reversed(settings.SPINDLE_ADMIN_MIDDLEWARE):
-            admin = import_string(path)(admin)
-        self.admin = admin
+        self.admin = _chain(get_response, settings.SPINDLE_ADMIN_MIDDLEWARE, is_async=self.is_async)
+        self.prefixes = (ADMIN_PREFIX, "/" + settings.STATIC_URL.lstrip("/"))
 
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if self.is_async:
             return self._acall(request)
-        handler = self.admin if request.path.startswith(ADMIN_PREFIX) else self.get_response
+        handler = self.admin if request.path.startswith(self.prefixes) else self.get_response
         return handler(request)
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        handler = self.admin if request.path.startswith(ADMIN_PREFIX) else self.get_response
+        handler = self.admin if request.path.startswith(self.prefixes) else self.get_response
         return await handler(request)
+
+
+def _chain(handler: Callable[[HttpRequest], Any], paths: list[str], *, is_async: bool) -> Any:
+    """Wrap `handler` in the middleware at `paths`, adapting sync and async as Django's
+    own load_middleware does (WhiteNoise's middleware, for one, is synchronous only)."""
+    handler_is_async = is_async
+    for path in reversed(paths):
+        factory = import_string(path)
+        can_sync = getattr(factory, "sync_capable", True)
+        can_async = getattr(factory, "async_capable", False)
+        middleware_is_async = can_async and (handler_is_async or not can_sync)
+        if middleware_is_async != handler_is_async:
+            handler = sync_to_async(handler, thread_sensitive=True) if middleware_is_async else async_to_sync(handler)
+        handler = factory(handler)
+        handler_is_async = middleware_is_async
+    if handler_is_async != is_async:
+        handler = sync_to_async(handler, thread_sensitive=True) if is_async else async_to_sync(handler)
+    return handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from config.env import env_bool, env_database, env_float, env_int, env_redis_url, env_str
@@ -29,6 +30,9 @@ MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]
 # Run only for /admin/ (config/middleware.py): the API needs none of it.
 SPINDLE_ADMIN_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (the admin's CSS and JavaScript) under every server: uvicorn has
+    # no static handler of its own.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,7 +103,17 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+# `manage.py collectstatic` copies every app's files here; WhiteNoise serves them
+# (with far-future caching of the hashed names it finds there).
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Without collectstatic (make dev, tests) WhiteNoise finds the files in the apps
+# themselves, so the admin is styled from a fresh checkout.
+WHITENOISE_USE_FINDERS = True
+if not STATIC_ROOT.is_dir():
+    # WhiteNoise warns at start-up about a STATIC_ROOT that collectstatic has not made.
+    warnings.filterwarnings("ignore", message="No directory at")
+# Timestamps to the second in the admin (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SPINDLE_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
 

@@ -1,0 +1,1 @@
+"""English formats for FORMAT_MODULE_PATH (config.formats)."""
