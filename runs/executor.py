@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from traceback import format_exc
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,8 @@ class Outcome:
     interrupts: dict[str, Any] = field(default_factory=dict)
     paused: bool = False
     error: dict[str, Any] | None = None
+    # Stored with the run's error for the admin, never sent to clients.
+    traceback: str | None = None
     deleted: bool = False
     # values, interrupts and paused were read from the thread's state as the run left it;
     # without that (the graph never loaded, or the state could not be read) the thread
@@ -236,6 +239,7 @@ class RunExecution:
                 interrupts=outcome.interrupts,
                 paused=outcome.paused,
                 update_values=outcome.snapshot,
+                traceback=outcome.traceback,
             )
             logger.info("Run %s: ended %s", self.run_id, outcome.status)
         end: dict[str, Any] = {"status": "deleted"}
@@ -264,7 +268,7 @@ class RunExecution:
             logger.exception("Run %s: the graph raised", self.run_id)
             error = {"error": type(exc).__name__, "message": str(exc)}
             self._publish("error", error)
-            return Outcome(status=RunStatus.ERROR, error=error)
+            return Outcome(status=RunStatus.ERROR, error=error, traceback=format_exc())
 
     def _cancelled_outcome(self) -> Outcome:
         return Outcome(status=RunStatus.INTERRUPTED, deleted=self.cancel_action == CancelAction.ROLLBACK)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from config.errors import NotFound
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
@@ -72,3 +72,31 @@ def thread_runs_to_stream(
         .values_list("pk", "status")
     )
     return [(pk, status in ACTIVE_STATUSES) for pk, status in rows]
+
+
+def runs_pending_since(*, before: datetime) -> list[Run]:
+    """Pending runs created before `before`, oldest first (for the stuck-runs report)."""
+    return list(Run.objects.filter(status=RunStatus.PENDING, created_at__lt=before).order_by("created_at"))
+
+
+def runs_running_silent_since(*, before: datetime) -> list[Run]:
+    """Running runs whose last heartbeat (or start) is older than `before`: their worker
+    may be gone."""
+    return list(
+        Run.objects.filter(status=RunStatus.RUNNING)
+        .filter(Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, started_at__lt=before))
+        .order_by("created_at")
+    )
+
+
+def threads_busy_without_active_run() -> list[uuid.UUID]:
+    """Threads marked busy that have no pending or running run: nothing will free them."""
+    from threads.models import Thread, ThreadStatus
+
+    active = Run.objects.filter(thread_id=OuterRef("pk"), status__in=ACTIVE_STATUSES)
+    return list(
+        Thread.objects.filter(status=ThreadStatus.BUSY)
+        .exclude(Exists(active))
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )

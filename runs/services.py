@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -27,6 +28,7 @@ from config.sql import (
 from runs import streams
 from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_queue_head
+from threads.counts import DeletedCounts, add_counts, deleted_counts
 from threads.locks import lock_thread
 from threads.models import Thread, ThreadStatus
 
@@ -257,24 +259,25 @@ def _run_kwargs(
 # --- stop (interrupt / rollback) ---------------------------------------------------
 
 
-def _stop_runs(runs: list[Run], action: str) -> None:
+def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
     """Stop active runs of one locked thread; side effects run after commit.
 
     rollback deletes the runs with every checkpoint and write they produced, so a
     worker still executing one can never write a checkpoint that survives (its run
     row is gone and the database refuses the foreign key). interrupt ends pending
     runs at once and flags a running one; its worker ends it once it has stopped.
+    Returns what a rollback deleted.
     """
     if not runs:
-        return
+        return deleted_counts()
     if action == CancelAction.ROLLBACK:
-        _delete_runs([r.pk for r in runs])
+        deleted = _delete_runs([r.pk for r in runs])
         for run in runs:
             transaction.on_commit(
                 partial(_after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True),
                 robust=True,
             )
-        return
+        return deleted
     now = timezone.now()
     for run in runs:
         if run.status == RunStatus.PENDING:
@@ -285,16 +288,18 @@ def _stop_runs(runs: list[Run], action: str) -> None:
         else:
             Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_action=action, updated_at=now)
             transaction.on_commit(partial(_after_stop, run.pk, action, was_running=True, deleted=False), robust=True)
+    return deleted_counts()
 
 
-def _delete_runs(run_ids: list[uuid.UUID]) -> None:
+def _delete_runs(run_ids: list[uuid.UUID]) -> DeletedCounts:
     from threads.checkpointer import DjangoSaver
 
-    Run.objects.filter(pk__in=run_ids).delete()
+    _, cascaded = Run.objects.filter(pk__in=run_ids).delete()
     # Django's collector deletes children before the parent: a checkpoint a worker
     # committed in between would survive. With the run rows now deleted (and locked
     # until commit), no new child can commit, so one more pass catches the rest.
-    DjangoSaver().delete_for_runs([str(r) for r in run_ids])
+    unbound = DjangoSaver().delete_for_runs([str(r) for r in run_ids])
+    return deleted_counts(cascaded, unbound)
 
 
 def _settle_thread(thread: Thread, *, outcome: str | None = None) -> None:
@@ -350,20 +355,53 @@ def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelA
     return run
 
 
-def run_delete(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
-    """Delete a run with its checkpoints; an active run is rolled back, never left running."""
+def run_delete(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> DeletedCounts:
+    """Delete a run with its checkpoints; an active run is rolled back, never left running.
+    Returns what was deleted."""
     with transaction.atomic():
         thread = lock_thread(thread_id)
         run = Run.objects.filter(pk=run_id, thread_id=thread.pk).first()
         if run is None:
             raise NotFound("Run not found")
-        if run.status in ACTIVE_STATUSES:
-            _stop_runs([run], CancelAction.ROLLBACK)
-        else:
-            _delete_runs([run.pk])
-        _settle_thread(thread)
-        transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
-        transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
+        deleted = _delete_locked(thread, [run])
+    return deleted
+
+
+def runs_purge(*, run_ids: Sequence[uuid.UUID]) -> DeletedCounts:
+    """Delete a batch of runs (any threads) with their checkpoints, in one transaction.
+
+    Active runs are rolled back, as by run_delete. The threads are locked in id order
+    (two purges over the same threads never deadlock), then each thread's runs go
+    together. Ids of runs already gone are skipped: the counts say what was deleted.
+    """
+    with transaction.atomic():
+        by_thread: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for run_id, thread_id in Run.objects.filter(pk__in=list(run_ids)).values_list("pk", "thread_id"):
+            by_thread.setdefault(thread_id, []).append(run_id)
+        deleted = deleted_counts()
+        for thread_id in sorted(by_thread):
+            try:
+                thread = lock_thread(thread_id)
+            except NotFound:
+                continue  # deleted with its runs meanwhile
+            runs = list(Run.objects.filter(pk__in=by_thread[thread_id], thread_id=thread.pk))
+            if runs:
+                deleted = add_counts(deleted, _delete_locked(thread, runs))
+    return deleted
+
+
+def _delete_locked(thread: Thread, runs: list[Run]) -> DeletedCounts:
+    """Delete runs of one locked thread: active ones rolled back, the rest with their
+    checkpoints; then settle the thread and, after commit, move its queue on."""
+    active = [run for run in runs if run.status in ACTIVE_STATUSES]
+    finished = [run.pk for run in runs if run.status not in ACTIVE_STATUSES]
+    deleted = _stop_runs(active, CancelAction.ROLLBACK)
+    if finished:
+        deleted = add_counts(deleted, _delete_runs(finished))
+    _settle_thread(thread)
+    transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
+    transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
+    return deleted
 
 
 def _dispatch_head(thread_id: uuid.UUID) -> None:
@@ -492,9 +530,11 @@ def run_finish(
     interrupts: dict[str, Any] | None = None,
     paused: bool = False,
     update_values: bool = True,
+    traceback: str | None = None,
 ) -> bool:
     """End a running run and move its thread on. False if the run was no longer running
-    (rolled back, or ended by the sweeper): then nothing changes.
+    (rolled back, or ended by the sweeper): then nothing changes. A `traceback` is kept
+    with the run's error only (the admin shows it; the API never does).
 
     One round trip on PostgreSQL: lock the thread, end the run, set the thread's status
     and values, and find the next run to dispatch. The statements after the run's own
@@ -502,6 +542,7 @@ def run_finish(
     """
     rid = db_uuid(run_id)
     now = db_datetime(timezone.now())
+    run_error = {**error, "traceback": traceback} if error and traceback else error
     ended_now = f"SELECT e.thread_id FROM {_RUNS} e WHERE e.run_id = %s AND e.status = %s AND e.ended_at = %s"
     sets = (
         f"status = CASE WHEN EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = {_THREADS}.thread_id"
@@ -525,7 +566,7 @@ def run_finish(
         (
             f"UPDATE {_RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
             " WHERE run_id = %s AND status = %s RETURNING thread_id, kwargs",
-            [status, now, now, db_json(error), rid, RunStatus.RUNNING],
+            [status, now, now, db_json(run_error), rid, RunStatus.RUNNING],
         ),
         (f"UPDATE {_THREADS} SET {sets} WHERE thread_id = ({ended_now})", [*params, rid, status, now]),
         (
@@ -553,6 +594,37 @@ def _delete_temporary_thread(thread_id: uuid.UUID) -> None:
         thread_delete(thread_id=thread_id)
     except NotFound:
         pass
+
+
+# --- repairs (the stuck_runs command) ----------------------------------------------
+
+
+def run_redispatch(*, run_id: uuid.UUID) -> bool:
+    """Send a pending run's message again if it heads its thread's queue and nothing runs
+    there (its message was lost). False when it must wait, or is no longer pending."""
+    run = Run.objects.filter(pk=run_id).only("thread_id", "status").first()
+    if run is None or run.status != RunStatus.PENDING:
+        return False
+    if Run.objects.filter(thread_id=run.thread_id, status=RunStatus.RUNNING).exists():
+        return False
+    head = run_queue_head(thread_id=run.thread_id)
+    if head is None or head.pk != run.pk:
+        return False
+    _dispatch(run.pk)
+    logger.info("Run %s: dispatched again", run.pk)
+    return True
+
+
+def thread_settle(*, thread_id: uuid.UUID) -> str:
+    """Set a thread's status from its runs (a busy thread with no active run becomes
+    idle); returns the status it has now."""
+    with transaction.atomic():
+        thread = lock_thread(thread_id)
+        before = thread.status
+        _settle_thread(thread)
+    if before != thread.status:
+        logger.info("Thread %s: status %s -> %s", thread_id, before, thread.status)
+    return thread.status
 
 
 # --- sweeper ----------------------------------------------------------------------

@@ -36,7 +36,10 @@ def _run_row_sync(run_id: uuid.UUID, with_values: bool) -> dict[str, Any] | None
     if found is None:
         return None
     status, error, thread_id, thread_values = found
-    row = {"status": status, "error": from_db_json(error), "thread_id": from_db_uuid(thread_id)}
+    error = from_db_json(error)
+    if isinstance(error, dict):
+        error.pop("traceback", None)  # kept for the admin; clients never see a traceback
+    row = {"status": status, "error": error, "thread_id": from_db_uuid(thread_id)}
     if with_values and status not in ACTIVE_STATUSES:
         row["thread__values"] = from_db_json(thread_values)
     return row

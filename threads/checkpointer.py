@@ -851,24 +851,26 @@ class DjangoSaver(BaseCheckpointSaver[str]):
                 model.objects.filter(thread_id=thread_id).delete()
         logger.info("Deleted checkpoints of thread %s", thread_id)
 
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+    def delete_for_runs(self, run_ids: Sequence[str]) -> dict[str, int]:
         """Delete the checkpoints, writes and blobs recorded with these run ids.
 
         A blob of these runs that a remaining checkpoint of its thread and namespace
         still needs (directly or as the base of a list delta) is kept and released from
-        its owner run, so deleting the Run row later cannot take it away.
+        its owner run, so deleting the Run row later cannot take it away. Returns the
+        rows deleted per model, as Django's `delete()` counts them.
         """
         run_ids = [str(run_id) for run_id in run_ids]
+        deleted: dict[str, int] = {}
         if not run_ids:
-            return
+            return deleted
         with transaction.atomic():
             scopes = set(
                 CheckpointBlob.objects.filter(run_id__in=run_ids)
                 .values_list("thread_id", "checkpoint_ns")
                 .distinct()
             )
-            CheckpointRow.objects.filter(run_id__in=run_ids).delete()
-            CheckpointWrite.objects.filter(run_id__in=run_ids).delete()
+            for model in (CheckpointRow, CheckpointWrite):
+                deleted.update(model.objects.filter(run_id__in=run_ids).delete()[1])
             for thread_id, ns in scopes:
                 needed = self._needed_blobs(
                     thread_id,
@@ -887,6 +889,7 @@ class DjangoSaver(BaseCheckpointSaver[str]):
                 if keep:
                     CheckpointBlob.objects.filter(pk__in=keep).update(owner_run=None)
         logger.info("Deleted checkpoints of runs %s", ", ".join(run_ids))
+        return deleted
 
     def _needed_blobs(self, thread_id: str, ns: str, channel_versions: Any) -> set[tuple[str, str]]:
         """(channel, version) of every blob these checkpoints read, bases of deltas included."""

@@ -19,6 +19,7 @@ from config.jsonable import to_jsonable
 from runs.models import ACTIVE_STATUSES, CancelAction, Run
 from runs.services import run_cancel
 from threads.checkpointer import DjangoSaver
+from threads.counts import DeletedCounts
 from threads.locks import lock_thread
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread, ThreadStatus
 from threads.selectors import thread_graph, thread_graph_id
@@ -124,7 +125,7 @@ def thread_update(*, thread_id: uuid.UUID, metadata: Mapping[str, Any] | None) -
     return thread
 
 
-def thread_delete(*, thread_id: uuid.UUID) -> None:
+def thread_delete(*, thread_id: uuid.UUID) -> DeletedCounts:
     """Delete the thread with its runs and checkpoints, even while a run is active.
 
     Active runs are rolled back first through run_cancel, the one way to stop a run:
@@ -132,14 +133,23 @@ def thread_delete(*, thread_id: uuid.UUID) -> None:
     goes on running unseen. The remaining Run rows and the checkpoint rows bound to
     them or to the thread cascade. Checkpoints written without a binding (by callers
     that used the saver on its own with this thread id) are deleted by the saver.
+    Returns the runs, checkpoints and writes deleted with the thread.
     """
     with transaction.atomic():
         thread = lock_thread(thread_id)
-        for run_id in _active_run_ids(thread.pk):
+        active = _active_run_ids(thread.pk)
+        # Counted before: the rollbacks and the cascade below do not report their rows.
+        deleted = DeletedCounts(
+            runs=Run.objects.filter(thread_id=thread.pk).count(),
+            checkpoints=Checkpoint.objects.filter(thread_id=str(thread.pk)).count(),
+            writes=CheckpointWrite.objects.filter(thread_id=str(thread.pk)).count(),
+        )
+        for run_id in active:
             run_cancel(thread_id=thread.pk, run_id=run_id, action=CancelAction.ROLLBACK)
         thread.delete()
         DjangoSaver().delete_thread(str(thread_id))
     logger.info("Deleted thread %s", thread_id)
+    return deleted
 
 
 def thread_copy(*, thread_id: uuid.UUID) -> Thread:
