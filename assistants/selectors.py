@@ -154,3 +154,8 @@ def assistant_subgraphs(
     return graph_subgraphs(
         assistant.graph_id, _compiled(assistant), namespace=namespace, recurse=recurse
     )
+
+
+def assistant_mermaid(assistant: Assistant) -> str:
+    """The assistant's graph as a Mermaid drawing (the admin renders it)."""
+    return _compiled(assistant).get_graph().draw_mermaid()

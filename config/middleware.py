@@ -1,7 +1,9 @@
-"""AdminOnlyMiddleware: the admin's middleware stack, run for /admin/ (and /static/) requests only."""
+"""AdminOnlyMiddleware, the admin's middleware stack run for /admin/ (and /static/) requests
+only, and StaticFilesMiddleware, which serves /static/."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -9,6 +11,7 @@ from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefuncti
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 ADMIN_PREFIX = "/admin/"
 
@@ -63,3 +66,13 @@ def _chain(handler: Callable[[HttpRequest], Any], paths: list[str], *, is_async:
     if handler_is_async != is_async:
         handler = sync_to_async(handler, thread_sensitive=True) if is_async else async_to_sync(handler)
     return handler
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, quiet about a STATIC_ROOT that collectstatic has not made: without it
+    (make dev, the tests) the files come from the apps through the finders."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No directory at")
+            super().__init__(get_response)

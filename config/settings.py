@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 from config.env import env_bool, env_database, env_float, env_int, env_redis_url, env_str
@@ -32,7 +31,7 @@ SPINDLE_ADMIN_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (the admin's CSS and JavaScript) under every server: uvicorn has
     # no static handler of its own.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -48,7 +47,7 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -109,9 +108,6 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Without collectstatic (make dev, tests) WhiteNoise finds the files in the apps
 # themselves, so the admin is styled from a fresh checkout.
 WHITENOISE_USE_FINDERS = True
-if not STATIC_ROOT.is_dir():
-    # WhiteNoise warns at start-up about a STATIC_ROOT that collectstatic has not made.
-    warnings.filterwarnings("ignore", message="No directory at")
 # Timestamps to the second in the admin (config/formats/en/formats.py).
 FORMAT_MODULE_PATH = ["config.formats"]
 

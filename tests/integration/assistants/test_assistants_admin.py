@@ -1,6 +1,8 @@
-"""The assistants admin: read-only pages, search by id and name, deletes through the service."""
+"""The assistants admin: search by id and name, edits and deletes through the service, the graph drawn."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.test import Client
@@ -28,13 +30,55 @@ def test_changelist_lists_and_searches_by_name_and_id(staff: Client) -> None:
     assert [a.graph_id for a in by_id.context["cl"].result_list] == ["echo"]
 
 
-def test_assistants_are_read_only_in_the_admin(staff: Client) -> None:
-    assistant_id = default_assistant_id("agent")
-    assert staff.get("/admin/assistants/assistant/add/").status_code == 403
-    change = staff.get(f"/admin/assistants/assistant/{assistant_id}/change/")
-    assert change.status_code == 200
-    staff.post(f"/admin/assistants/assistant/{assistant_id}/change/", {"name": "hacked"})
-    assert Assistant.objects.get(pk=assistant_id).name == "agent"
+def _hidden_inputs(staff: Client, url: str) -> dict[str, str]:
+    """The form's hidden fields (the versions inline's management form), as a browser sends them."""
+    page = staff.get(url)
+    assert page.status_code == 200
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.content.decode()))
+
+
+def test_edit_writes_a_new_version_through_the_service(staff: Client) -> None:
+    mine = assistant_create(graph_id="agent", name="mine", metadata={"team": "a"})
+    url = f"/admin/assistants/assistant/{mine.pk}/change/"
+    response = staff.post(
+        url,
+        {
+            **_hidden_inputs(staff, url),
+            "graph_id": "agent",
+            "name": "renamed",
+            "description": "",
+            "config": '{"configurable": {"delay": 0.1}}',
+            "context": "{}",
+            "metadata": '{"team": "b"}',
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    mine.refresh_from_db()
+    assert (mine.name, mine.version, mine.metadata) == ("renamed", 2, {"team": "b"})
+    assert mine.config == {"configurable": {"delay": 0.1}}
+    assert list(mine.versions.order_by("version").values_list("name", flat=True)) == ["mine", "renamed"]
+
+
+def test_edit_with_malformed_json_writes_nothing(staff: Client) -> None:
+    mine = assistant_create(graph_id="echo", name="mine")
+    url = f"/admin/assistants/assistant/{mine.pk}/change/"
+    page = staff.post(
+        url,
+        {**_hidden_inputs(staff, url), "graph_id": "echo", "name": "x", "config": "{not json", "context": "{}", "metadata": "{}"},
+    )
+    assert page.status_code == 200
+    assert b"Enter a valid JSON" in page.content
+    mine.refresh_from_db()
+    assert (mine.name, mine.version) == ("mine", 1)
+
+
+def test_change_page_draws_the_graph_with_the_vendored_mermaid(staff: Client) -> None:
+    page = staff.get(f"/admin/assistants/assistant/{default_assistant_id('agent')}/change/")
+    html = page.content.decode()
+    assert '<pre class="mermaid spindle-graph">' in html
+    assert "agent --&gt; tools" in html or "agent -.-&gt; tools" in html
+    assert "/static/assistants/mermaid.min.js" in html
+    assert "cdn" not in html.lower()
 
 
 def test_deletes_go_through_the_service_and_take_the_versions(staff: Client) -> None:
