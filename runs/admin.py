@@ -256,7 +256,8 @@ class RunAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Run) -> None:
         deleted = services.run_delete(thread_id=obj.thread_id, run_id=obj.run_id)
-        self.message_user(request, f"Deleted {describe_counts(deleted)}.")
+        verb = "Rolled back and deleted" if obj.status in ACTIVE_STATUSES else "Deleted"
+        self.message_user(request, f"{verb} {describe_counts(deleted)}.")
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
         wanted = list(queryset.values_list("pk", flat=True))
