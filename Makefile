@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services bench bench-inprocess clean
+.PHONY: dev test lint services browser bench bench-inprocess clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,13 @@ dev: $(VENV)/.installed
 services:
 	bash scripts/ensure-services.sh
 
+browser:
+	bash scripts/ensure-browser.sh
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-test: $(VENV)/.installed services lint
+test: $(VENV)/.installed services browser lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed services
