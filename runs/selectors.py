@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from config.errors import NotFound
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
+from threads.models import Thread, ThreadStatus
+from threads.selectors import json_containment
 
 
 def run_get(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
@@ -91,8 +95,6 @@ def runs_running_silent_since(*, before: datetime) -> list[Run]:
 
 def threads_busy_without_active_run() -> list[uuid.UUID]:
     """Threads marked busy that have no pending or running run: nothing will free them."""
-    from threads.models import Thread, ThreadStatus
-
     active = Run.objects.filter(thread_id=OuterRef("pk"), status__in=ACTIVE_STATUSES)
     return list(
         Thread.objects.filter(status=ThreadStatus.BUSY)
@@ -100,3 +102,24 @@ def threads_busy_without_active_run() -> list[uuid.UUID]:
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
+
+
+def runs_select(
+    *,
+    older_than: timedelta | None = None,
+    statuses: Sequence[str] = (),
+    metadata: Mapping[str, Any] | None = None,
+    thread_ids: Sequence[uuid.UUID] = (),
+) -> QuerySet[Run]:
+    """Runs for bulk maintenance (purge_runs): created before now - `older_than`, with one
+    of `statuses`, whose metadata contains `metadata`, on `thread_ids`; in id order."""
+    runs = Run.objects.all()
+    if older_than is not None:
+        runs = runs.filter(created_at__lt=timezone.now() - older_than)
+    if statuses:
+        runs = runs.filter(status__in=list(statuses))
+    if thread_ids:
+        runs = runs.filter(thread_id__in=list(thread_ids))
+    if metadata:
+        runs = json_containment(runs, "metadata", metadata)
+    return runs.order_by("run_id")

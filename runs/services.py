@@ -615,6 +615,16 @@ def run_redispatch(*, run_id: uuid.UUID) -> bool:
     return True
 
 
+def run_end_lost(*, run_id: uuid.UUID) -> bool:
+    """End a running run whose worker is gone as error (WorkerLost), moving its thread on.
+    False if it was no longer running."""
+    if not run_finish(run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False):
+        return False
+    logger.warning("Run %s: worker lost, run ended as error", run_id)
+    _publish_end_quietly(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
+    return True
+
+
 def thread_settle(*, thread_id: uuid.UUID) -> str:
     """Set a thread's status from its runs (a busy thread with no active run becomes
     idle); returns the status it has now."""
@@ -639,10 +649,8 @@ def runs_sweep() -> dict[str, int]:
     for run_id in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before).values_list(
         "pk", flat=True
     ):
-        if run_finish(run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False):
+        if run_end_lost(run_id=run_id):
             lost += 1
-            logger.warning("Run %s: worker lost, run ended as error", run_id)
-            _publish_end_quietly(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
     redispatched = 0
     waiting_since = now - timedelta(seconds=settings.SPINDLE_REDISPATCH_AFTER_SECONDS)
     thread_ids = (

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import F, QuerySet
 from django.db.models.fields.json import KeyTransform
+from django.utils import timezone
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
@@ -292,3 +294,24 @@ async def athread_history(
         thread, limit=limit, before=before, metadata=metadata, checkpoint=checkpoint
     )
     return [snapshot_to_thread_state(s) async for s in graph.aget_state_history(**args)]
+
+
+def threads_select(
+    *,
+    ids: Sequence[uuid.UUID] = (),
+    idle_for: timedelta | None = None,
+    statuses: Sequence[str] = (),
+    metadata: Mapping[str, Any] | None = None,
+) -> QuerySet[Thread]:
+    """Threads for bulk maintenance (prune_threads): by id, by time since their last
+    update, by status and by metadata (each given criterion must hold), in id order."""
+    threads = Thread.objects.all()
+    if ids:
+        threads = threads.filter(pk__in=list(ids))
+    if idle_for is not None:
+        threads = threads.filter(updated_at__lt=timezone.now() - idle_for)
+    if statuses:
+        threads = threads.filter(status__in=list(statuses))
+    if metadata:
+        threads = json_containment(threads, "metadata", metadata)
+    return threads.order_by("thread_id")

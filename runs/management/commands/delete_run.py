@@ -1,31 +1,37 @@
-"""Delete a run with its checkpoints; an active run is rolled back."""
+"""Delete runs of a thread with their checkpoints; an active run is rolled back."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from config.commands import SpindleCommand, plural
 from config.errors import SpindleError
 from runs import services
+from threads.counts import add_counts, deleted_counts, describe_counts
 
 
-class Command(BaseCommand):
-    help = "Delete a run and every checkpoint it wrote (an active run is rolled back)."
+class Command(SpindleCommand):
+    help = "Delete runs of a thread and every checkpoint they wrote (an active run is rolled back)."
+    destructive = True
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("thread_id", type=uuid.UUID)
-        parser.add_argument("run_id", type=uuid.UUID)
-        parser.add_argument("--no-input", action="store_true", help="do not ask for confirmation")
+        parser.add_argument("thread_id", type=uuid.UUID, help="the thread the runs belong to")
+        parser.add_argument("run_ids", nargs="+", type=uuid.UUID, metavar="run_id", help="a run to delete")
 
-    def handle(self, *args: Any, thread_id: uuid.UUID, run_id: uuid.UUID, no_input: bool, **options: Any) -> None:
-        if not no_input:
-            answer = input(f"Delete run {run_id} and its checkpoints? [y/N] ")
-            if answer.strip().lower() not in {"y", "yes"}:
-                raise CommandError("Aborted")
-        try:
-            services.run_delete(thread_id=thread_id, run_id=run_id)
-        except SpindleError as exc:
-            raise CommandError(exc.detail) from None
-        self.stdout.write(f"Run {run_id}: deleted")
+    def handle(self, *args: Any, thread_id: uuid.UUID, run_ids: list[uuid.UUID], **options: Any) -> None:
+        self.confirm(f"Delete {plural(len(run_ids), 'run')} of thread {thread_id} with their checkpoints?", options)
+        total, failed = deleted_counts(), []
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                deleted = services.run_delete(thread_id=thread_id, run_id=run_id)
+            except SpindleError as exc:
+                failed.append(f"run {run_id}: {exc.detail}")
+                continue
+            total = add_counts(total, deleted)
+            self.stdout.write(f"Run {run_id}: deleted")
+        self.stdout.write(f"Deleted {describe_counts(total)}.")
+        if failed:
+            raise CommandError(f"{plural(len(failed), 'run')} not deleted: " + "; ".join(failed))

@@ -10,7 +10,10 @@ from runs import services
 
 
 class Command(BaseCommand):
-    help = "End runs with a stale heartbeat and re-dispatch pending runs whose message was lost."
+    help = (
+        "Run the sweeper once (beat runs it every SPINDLE_SWEEP_SECONDS): end runs with a stale "
+        "heartbeat as error and re-dispatch pending runs whose message was lost."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = services.runs_sweep()

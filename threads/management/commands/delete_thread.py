@@ -5,34 +5,31 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from config.commands import SpindleCommand, plural
 from config.errors import SpindleError
 from threads import services
+from threads.counts import add_counts, deleted_counts, describe_counts
 
 
-class Command(BaseCommand):
+class Command(SpindleCommand):
     help = "Delete threads, their runs and every checkpoint (active runs are rolled back)."
+    destructive = True
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("thread_ids", nargs="+", type=uuid.UUID, metavar="thread_id")
-        parser.add_argument("--no-input", action="store_true", help="do not ask for confirmation")
+        parser.add_argument("thread_ids", nargs="+", type=uuid.UUID, metavar="thread_id", help="a thread to delete")
 
-    def handle(
-        self, *args: Any, thread_ids: list[uuid.UUID], no_input: bool, **options: Any
-    ) -> None:
-        if not no_input:
-            answer = input(
-                f"Delete {len(thread_ids)} thread(s) with their runs and checkpoints? [y/N] "
-            )
-            if answer.strip().lower() not in {"y", "yes"}:
-                raise CommandError("Aborted")
-        failed = []
-        for thread_id in thread_ids:
+    def handle(self, *args: Any, thread_ids: list[uuid.UUID], **options: Any) -> None:
+        self.confirm(f"Delete {plural(len(thread_ids), 'thread')} with their runs and checkpoints?", options)
+        total, done, failed = deleted_counts(), 0, []
+        for thread_id in dict.fromkeys(thread_ids):
             try:
-                services.thread_delete(thread_id=thread_id)
+                total = add_counts(total, services.thread_delete(thread_id=thread_id))
             except SpindleError as exc:
-                failed.append(exc.detail)
+                failed.append(f"thread {thread_id}: {exc.detail}")
+                continue
+            done += 1
+        self.stdout.write(f"Deleted {plural(done, 'thread')} with {describe_counts(total)}.")
         if failed:
-            raise CommandError("; ".join(failed))
-        self.stdout.write(f"Deleted {len(thread_ids)} thread(s)")
+            raise CommandError(f"{plural(len(failed), 'thread')} not deleted: " + "; ".join(failed))
