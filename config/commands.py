@@ -76,7 +76,7 @@ class SpindleCommand(BaseCommand):
             return
         try:
             answer = input(f"{question} [y/N] ")
-        except EOFError:
+        except (EOFError, OSError):  # stdin closed, or not readable at all
             raise CommandError(
                 "Nothing done: confirmation needed but there is no input to read it from "
                 "(no terminal). Pass --no-input to go ahead without asking."

@@ -39,7 +39,9 @@ def test_cancel_run_interrupts_a_pending_run() -> None:
 
 def test_cancel_run_rollback_deletes_it() -> None:
     run = _pending_run()
-    call_command("cancel_run", str(run.thread_id), str(run.pk), "--action", "rollback", stdout=io.StringIO())
+    call_command(
+        "cancel_run", str(run.thread_id), str(run.pk), "--action", "rollback", "--no-input", stdout=io.StringIO()
+    )
     assert not Run.objects.filter(pk=run.pk).exists()
 
 
@@ -53,7 +55,10 @@ def test_delete_run_without_input() -> None:
     run = _pending_run()
     out = io.StringIO()
     call_command("delete_run", str(run.thread_id), str(run.pk), "--no-input", stdout=out)
-    assert out.getvalue().strip() == f"Run {run.pk}: deleted"
+    assert out.getvalue().splitlines() == [
+        f"Run {run.pk}: deleted",
+        "Deleted 1 run, 0 checkpoints and 0 pending writes.",
+    ]
     assert not Run.objects.filter(pk=run.pk).exists()
     assert Thread.objects.get(pk=run.thread_id).status == "idle"
 

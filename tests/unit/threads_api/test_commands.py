@@ -22,7 +22,7 @@ def test_delete_thread_deletes_threads_and_their_checkpoints() -> None:
 
     call_command("delete_thread", *(str(t.pk) for t in threads), "--no-input", stdout=out)
 
-    assert out.getvalue() == "Deleted 2 thread(s)\n"
+    assert out.getvalue() == "Deleted 2 threads with 0 runs, 1 checkpoint and 0 pending writes.\n"
     assert not Thread.objects.exists()
     assert not Checkpoint.objects.exists()
 
@@ -34,11 +34,24 @@ def test_delete_thread_of_unknown_thread_fails() -> None:
         call_command("delete_thread", str(thread_id), "--no-input")
 
 
-def test_prune_threads_reports_how_many_were_pruned() -> None:
+def test_prune_threads_reports_how_many_were_pruned_and_which_were_missing() -> None:
     thread = Thread.objects.create()
+    missing = uuid.uuid4()
     out = StringIO()
 
-    call_command("prune_threads", str(thread.pk), str(uuid.uuid4()), stdout=out)
+    with pytest.raises(CommandError, match="1 thread not found"):
+        call_command("prune_threads", str(thread.pk), str(missing), "--no-input", stdout=out)
 
-    assert out.getvalue() == "Pruned 1 of 2 thread(s) (delete)\n"
+    assert out.getvalue() == (
+        "Pruned 1 thread of 1 (delete): deleted 0 runs, 0 checkpoints and 0 pending writes.\n"
+    )
     assert not Thread.objects.exists()
+
+
+def test_delete_thread_without_input_to_confirm_does_nothing() -> None:
+    thread = Thread.objects.create()
+
+    with pytest.raises(CommandError, match="Pass --no-input"):
+        call_command("delete_thread", str(thread.pk))
+
+    assert Thread.objects.filter(pk=thread.pk).exists()

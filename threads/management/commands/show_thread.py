@@ -29,7 +29,7 @@ class Command(BaseCommand):
         try:
             thread = thread_get(thread_id)
         except SpindleError as exc:
-            raise CommandError(f"Thread {thread_id}: {exc.detail}") from None
+            raise CommandError(exc.detail) from None
         latest = run_list(thread_id=thread.pk, limit=max(runs, 0))
         values = thread.values if isinstance(thread.values, dict) else {}
         messages = values.get("messages") if isinstance(values.get("messages"), list) else []
