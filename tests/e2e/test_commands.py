@@ -122,6 +122,7 @@ def test_delete_run_reports_counts_on_partial_failure(stack: Stack, sdk) -> None
     _, other_run = finished_run(sdk, thread_id=thread_id)
     checkpoints = rows(stack, "threads_checkpoint", "owner_run_id", run_id)
     assert checkpoints >= 4
+    conversation = [m["content"] for m in sdk.threads.get_state(thread_id)["values"]["messages"]]
     unknown = str(uuid.uuid4())
     result = manage(stack, "delete_run", thread_id, run_id, unknown, "--noinput")
     assert_clean_failure(result)
@@ -130,6 +131,9 @@ def test_delete_run_reports_counts_on_partial_failure(stack: Stack, sdk) -> None
     assert rows(stack, "runs_run", "run_id", run_id) == 0
     assert rows(stack, "threads_checkpoint", "run_id", run_id) == 0
     assert rows(stack, "runs_run", "run_id", other_run) == 1, "the other run of the thread stays"
+    # The later run's checkpoints still read the values the deleted run's steps had written.
+    state = sdk.threads.get_state(thread_id)
+    assert [m["content"] for m in state["values"]["messages"]] == conversation
 
 
 def test_wrong_ids_are_a_clear_error(stack: Stack, sdk) -> None:

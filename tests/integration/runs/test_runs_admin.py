@@ -82,3 +82,53 @@ def test_delete_goes_through_the_service(admin_client: Client) -> None:
     assert response.status_code == 200
     assert not Run.objects.filter(pk=run.pk).exists()
     assert Thread.objects.get(pk=run.thread_id).status == "idle", "an active run was rolled back, not left busy"
+
+
+def test_runs_list_filters_and_searches_by_thread_assistant_and_metadata(admin_client: Client) -> None:
+    run = _running_run()
+    Run.objects.filter(pk=run.pk).update(metadata={**run.metadata, "team": "ops"})
+    other = _running_run()
+
+    def listed(params: dict[str, str]) -> set:
+        page = admin_client.get("/admin/runs/run/", params)
+        assert page.status_code == 200, params
+        return {r.pk for r in page.context["cl"].result_list}
+
+    assert listed({"thread_id": str(run.thread_id)}) == {run.pk}
+    assert listed({"q": str(run.thread_id)}) == {run.pk}
+    assert listed({"q": str(run.pk)}) == {run.pk}
+    assert listed({"q": "team=ops"}) == {run.pk}
+    assert listed({"q": "ops"}) == {run.pk}
+    assert listed({"assistant_id": str(run.assistant_id)}) == {run.pk, other.pk}
+    assert listed({"graph": "echo"}) == {run.pk, other.pk}
+    assert listed({"graph": "agent"}) == set()
+    assert listed({"thread_id": "not-a-uuid"}) == set()
+
+
+def test_run_page_shows_timings_to_the_millisecond_and_links_checkpoints(admin_client: Client) -> None:
+    run = _running_run()
+    page = admin_client.get(f"/admin/runs/run/{run.pk}/change/").content.decode()
+    started = run.started_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    assert started in page
+    assert f"/admin/threads/checkpoint/?run_id={run.pk}" in page
+    assert f"/admin/threads/thread/{run.thread_id}/change/" in page
+
+
+def test_a_failed_run_shows_its_traceback_but_the_api_does_not(admin_client: Client) -> None:
+    run = _running_run()
+    services.run_finish(
+        run_id=run.pk, status=RunStatus.ERROR, error={"error": "ValueError", "message": "boom"},
+        traceback='Traceback (most recent call last):\n  File "graph.py", line 1\nValueError: boom',
+    )
+    page = admin_client.get(f"/admin/runs/run/{run.pk}/change/").content.decode()
+    assert "ValueError</strong>: boom" in page
+    assert "File &quot;graph.py&quot;, line 1" in page
+    thread = Thread.objects.get(pk=run.thread_id)
+    assert thread.error == {"error": "ValueError", "message": "boom"}, "the thread (API) has no traceback"
+
+
+def test_thread_search_with_text_that_is_no_id_finds_nothing(admin_client: Client) -> None:
+    _running_run()
+    page = admin_client.get("/admin/threads/thread/", {"q": "nope"})
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 0
