@@ -45,6 +45,7 @@ SPINDLE_COMMANDS = {
     "show_thread": False,
     "sweep_runs": False,
     "ensure_assistants": False,
+    "serve": False,
 }
 
 

@@ -18,10 +18,17 @@ class Command(BaseCommand):
     help = "Serve the LangGraph API on HOST:PORT (default 127.0.0.1:2024); with REDIS_URL also run a worker and beat."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "2024")))
+        parser.add_argument(
+            "--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (default $HOST or 127.0.0.1)"
+        )
+        parser.add_argument(
+            "--port", type=int, default=int(os.environ.get("PORT", "2024")), help="port to listen on (default $PORT or 2024)"
+        )
         parser.add_argument("--no-worker", action="store_true", help="serve the API only")
-        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")),
+            help="worker processes to start (default $SPINDLE_WORKER_CONCURRENCY or 2)",
+        )
 
     def handle(self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, **options: Any) -> None:
         _check_port_free(host, port)
