@@ -207,3 +207,13 @@ def test_an_assistant_graph_is_drawn_offline(browser_page, stack: Stack, sdk) ->
     _shot(page, "12-assistant-graph")
     labels = page.eval_on_selector("pre.mermaid svg", "e => e.textContent")
     assert "agent" in labels and "tools" in labels
+
+
+def test_static_files_are_served_by_uvicorn(stack: Stack) -> None:
+    import httpx
+
+    css = httpx.get(f"{stack.url}/static/admin/css/base.css", timeout=10)
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    mermaid = httpx.get(f"{stack.url}/static/assistants/mermaid.min.js", timeout=10)
+    assert mermaid.status_code == 200 and b'globalThis["mermaid"]' in mermaid.content
+    assert httpx.get(f"{stack.url}/static/admin/css/nope.css", timeout=10).status_code == 404
