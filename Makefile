@@ -1,6 +1,7 @@
 # Spindle: `make dev` serves the API, `make test` runs the whole suite.
 PYTHON ?= python3
-VENV := .venv
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV := $(ROOT)/.venv
 BIN := $(VENV)/bin
 PORT ?= 2024
 HOST ?= 127.0.0.1
@@ -14,16 +15,18 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: $(ROOT)/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '$(ROOT)[dev]'
 	touch $@
 
 install: $(VENV)/.installed
 
+# Serves the working directory's langgraph.json (or LANGGRAPH_CONFIG), so another project can
+# run `make -f path/to/spindle/Makefile dev` from its own folder.
 dev: $(VENV)/.installed
-	$(BIN)/python manage.py migrate --no-input
-	PORT=$(PORT) HOST=$(HOST) $(BIN)/python manage.py serve
+	$(BIN)/python $(ROOT)/manage.py migrate --no-input -v 0
+	PORT=$(PORT) HOST=$(HOST) $(BIN)/python $(ROOT)/manage.py serve --reload
 
 services:
 	bash scripts/ensure-services.sh

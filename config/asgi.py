@@ -1,6 +1,7 @@
 """ASGI entry point served by uvicorn."""
 
 import os
+import sys
 
 import django
 from asgiref.sync import iscoroutinefunction
@@ -43,7 +44,32 @@ def _serves_async_view(scope: dict) -> bool:
     return iscoroutinefunction(match.func)
 
 
-django.setup(set_prefix=False)
+def _exit_on_startup_error(exc: BaseException) -> None:
+    """A startup problem (a malformed setting, a graph that fails to import, an unmigrated
+    or unreachable database) ends the process with one line, not a traceback."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
+
+    if isinstance(exc, ImproperlyConfigured):
+        message = str(exc)
+    elif isinstance(exc, DatabaseError):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "no such table" in first or "does not exist" in first:
+            message = f"The database is not migrated ({first}): run `python manage.py migrate`"
+        else:
+            message = f"Cannot use the database: {first}"
+    else:
+        return
+    sys.stderr.write(f"Spindle cannot start: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(1) from None
+
+
+try:
+    django.setup(set_prefix=False)
+except Exception as exc:
+    _exit_on_startup_error(exc)
+    raise
 application = SpindleASGIHandler()
 
 
@@ -71,4 +97,8 @@ def _ensure_default_assistants() -> None:
     assistant_ensure_defaults()
 
 
-_ensure_default_assistants()
+try:
+    _ensure_default_assistants()
+except Exception as exc:
+    _exit_on_startup_error(exc)
+    raise

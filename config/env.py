@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -59,11 +59,7 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
 
     raw = os.environ.get(name, "").strip()
     if not raw:
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": default_sqlite_path,
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": default_sqlite_path, "OPTIONS": sqlite_options()}
     scheme = urlparse(raw).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(
@@ -75,7 +71,21 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
         raise ImproperlyConfigured(f"{name}={_redact(raw)!r} is malformed: {exc}") from None
     if scheme != "sqlite" and not config.get("NAME"):
         raise ImproperlyConfigured(f"{name}={_redact(raw)!r} names no database")
+    if scheme == "sqlite":
+        config["OPTIONS"] = {**sqlite_options(), **config.get("OPTIONS", {})}
     return config
+
+
+def sqlite_options() -> dict:
+    """The web process and the worker's processes all write one SQLite file: WAL lets
+    readers go on while one writes, IMMEDIATE transactions take the write lock at BEGIN
+    (no deadlock between two readers that both want to write), and a writer waits up to
+    20 s for the lock instead of failing at once ("database is locked")."""
+    return {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000",
+    }
 
 
 def env_redis_url(name: str) -> str | None:
@@ -92,6 +102,15 @@ def env_redis_url(name: str) -> str | None:
     if parsed.scheme != "unix" and not parsed.hostname:
         raise ImproperlyConfigured(f"{name}={_redact(raw)!r} names no host")
     return raw
+
+
+def broker_url(redis_url: str) -> str:
+    """The Celery broker URL of a Redis URL: kombu spells a Unix socket redis+socket://."""
+    parsed = urlparse(redis_url)
+    if parsed.scheme != "unix":
+        return redis_url
+    db = parse_qs(parsed.query).get("db", ["0"])[0]
+    return f"redis+socket://{parsed.path}?virtual_host={db}"
 
 
 def _redact(url: str) -> str:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.env import env_bool, env_database, env_float, env_int, env_redis_url, env_str
+from config.env import (
+    broker_url,
+    env_bool,
+    env_database,
+    env_float,
+    env_int,
+    env_redis_url,
+    env_str,
+)
+from config.project import cors_settings, read_document
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,6 +75,7 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {"default": env_database("DATABASE_URL", str(Path.cwd() / "spindle.sqlite3"))}
 # Services own their transactions; SSE responses must not hold one open.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+SPINDLE_DB_POOL_SIZE = env_int("SPINDLE_DB_POOL_SIZE", 20, minimum=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters travel apart from the SQL, and psycopg prepares a statement once it has
     # run a few times on a connection: PostgreSQL then skips parsing and planning, which
@@ -83,7 +93,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 2,
-            "max_size": env_int("SPINDLE_DB_POOL_SIZE", 20, minimum=1),
+            "max_size": SPINDLE_DB_POOL_SIZE,
             "timeout": 10,
         }
     else:
@@ -124,6 +134,12 @@ REST_FRAMEWORK = {
 
 # --- Spindle ---------------------------------------------------------------
 LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", str(Path.cwd() / "langgraph.json"))
+# Cross-origin access (LangGraph Studio in a browser) as langgraph.json's "http.cors" allows it.
+_CORS = cors_settings(read_document(LANGGRAPH_CONFIG), LANGGRAPH_CONFIG)
+if _CORS:
+    globals().update(_CORS)
+    INSTALLED_APPS.append("corsheaders")
+    MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
 REDIS_URL = env_redis_url("REDIS_URL")
 SPINDLE_HEARTBEAT_SECONDS = env_float("SPINDLE_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 SPINDLE_STALE_AFTER_SECONDS = env_float("SPINDLE_STALE_AFTER_SECONDS", 30.0, minimum=1.0)
@@ -136,8 +152,9 @@ SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=
 SPINDLE_CHECKPOINT_CACHE_MB = env_int("SPINDLE_CHECKPOINT_CACHE_MB", 64, minimum=0)
 
 # --- Celery ------------------------------------------------------------------
-# No REDIS_URL: an in-memory broker for the embedded mode (one process only).
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# No REDIS_URL: `manage.py serve` starts an embedded Redis and sets it for its processes;
+# elsewhere (tests, management commands) Celery falls back to an in-memory broker.
+CELERY_BROKER_URL = broker_url(REDIS_URL) if REDIS_URL else "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

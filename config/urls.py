@@ -6,9 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-
-async def ok(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True, "services": {}})
+from config.health import ok
 
 
 async def info(request: HttpRequest) -> JsonResponse:

@@ -1,4 +1,5 @@
-"""Serve the API with uvicorn, and (with REDIS_URL) a Celery worker and beat beside it."""
+"""Serve the API with uvicorn and run a Celery worker and beat beside it, on the configured
+Redis or, with no REDIS_URL, on an embedded one."""
 
 from __future__ import annotations
 
@@ -6,65 +7,168 @@ import errno
 import os
 import signal
 import socket
-import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.env import _redact as redact
+from config.project import read_document, unsupported_keys
+from config.serving import Child, EmbeddedRedis, StartupFailed, Supervisor, watch_targets
+
 
 class Command(BaseCommand):
-    help = "Serve the LangGraph API on HOST:PORT (default 127.0.0.1:2024); with REDIS_URL also run a worker and beat."
+    help = (
+        "Serve the LangGraph API on HOST:PORT (default 127.0.0.1:2024) with a Celery worker and "
+        "beat; with no REDIS_URL, on an embedded Redis. `make dev` runs it with --reload."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (default $HOST or 127.0.0.1)"
-        )
-        parser.add_argument(
-            "--port", type=int, default=int(os.environ.get("PORT", "2024")), help="port to listen on (default $PORT or 2024)"
-        )
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (env HOST)")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "2024")), help="port to listen on (env PORT)")
         parser.add_argument("--no-worker", action="store_true", help="serve the API only")
         parser.add_argument(
             "--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")),
-            help="worker processes to start (default $SPINDLE_WORKER_CONCURRENCY or 2)",
+            help="worker processes (env SPINDLE_WORKER_CONCURRENCY)",
+        )
+        parser.add_argument(
+            "--reload", action="store_true",
+            help="restart web and worker when a graph's code or langgraph.json changes",
         )
 
-    def handle(self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, reload: bool, **options: Any
+    ) -> None:
         _check_port_free(host, port)
-        worker: subprocess.Popen | None = None
-        if settings.REDIS_URL and not no_worker:
-            worker = subprocess.Popen(
-                [
-                    sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
-                    "--concurrency", str(concurrency), "--loglevel", settings.LOG_LEVEL,
-                    "--schedule", os.path.join(os.getcwd(), ".celerybeat-schedule"),
-                    "--without-gossip", "--without-mingle",
-                ]
-            )
-            self.stdout.write(f"Started a Celery worker and beat (pid {worker.pid})")
-        elif not settings.REDIS_URL:
-            self.stdout.write(
-                self.style.WARNING(
-                    "REDIS_URL is not set: serving the API without a worker; creating runs "
-                    "answers 503 until REDIS_URL names a Redis server."
-                )
-            )
-        self.stdout.write(f"Spindle serving on http://{host}:{port}")
-        import uvicorn
+        _check_database()
+        config_path = Path(settings.LANGGRAPH_CONFIG).expanduser().resolve()
+        document = read_document(config_path)
+        if document is None:
+            raise CommandError(f"Graph registry {config_path} not found (set LANGGRAPH_CONFIG)")
 
-        # uvicorn shuts down on SIGTERM and then raises the signal again with the handler
-        # it found: the default one would end this process before the worker is stopped.
+        redis: EmbeddedRedis | None = None
+        redis_url = settings.REDIS_URL
+        if not redis_url and not no_worker:
+            redis = EmbeddedRedis()
+            try:
+                redis.start()
+            except Exception as exc:
+                redis.stop()
+                raise CommandError(f"The embedded Redis did not start: {exc}") from None
+            redis_url = redis.url
+        env = _child_env(redis_url)
+        web = Child("web", _web_command(host, port), {**env, "SPINDLE_DB_POOL": os.environ.get("SPINDLE_DB_POOL", "1")})
+        worker = None if no_worker else Child("worker", _worker_command(concurrency), env)
+        watch_paths, watch_files = watch_targets(config_path, document)
+        supervisor = Supervisor(
+            web=web, worker=worker, ready_url=f"http://{_client_host(host)}:{port}/ok",
+            say=self._say, watch_paths=watch_paths, watch_files=watch_files,
+        )
+
+        # uvicorn is a child now, yet `serve` must still stop the others on SIGTERM.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            uvicorn.run("config.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+            try:
+                supervisor.start()
+            except StartupFailed as failed:
+                raise SystemExit(failed.returncode) from None
+            self._banner(host, port, redis, worker, concurrency, document, config_path, reload, watch_paths)
+            code = supervisor.run(reload=reload)
+            raise SystemExit(code)
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            supervisor.stop()
+            if redis is not None:
+                redis.stop()
+
+    def _say(self, message: str) -> None:
+        self.stdout.write(message)
+        self.stdout.flush()
+
+    def _banner(
+        self, host: str, port: int, redis: EmbeddedRedis | None, worker: Child | None, concurrency: int,
+        document: dict, config_path: Path, reload: bool, watch_paths: list[Path],
+    ) -> None:
+        db = settings.DATABASES["default"]
+        if db["ENGINE"].endswith("sqlite3"):
+            database = f"SQLite {os.path.relpath(db['NAME'])} (WAL)"
+        else:
+            database = f"PostgreSQL {db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']} (web pool of at most {settings.SPINDLE_DB_POOL_SIZE})"
+        if redis is not None:
+            broker = f"embedded {redis.version} on {redis.socket} (removed on exit)"
+        elif settings.REDIS_URL:
+            broker = redact(settings.REDIS_URL)
+        else:
+            broker = "none: creating runs answers 503 (set REDIS_URL, or drop --no-worker)"
+        mode = "embedded mode (no DATABASE_URL or REDIS_URL needed)" if redis is not None and database.startswith("SQLite") else (
+            "with an embedded Redis" if redis is not None else "configured services"
+        )
+        graphs = document.get("graphs")
+        lines = [
+            f"Spindle serving on http://{host}:{port} ({mode})",
+            f"  database  {database}",
+            f"  redis     {broker}",
+            f"  worker    {'Celery worker and beat, ' + str(concurrency) + ' processes (pid ' + str(worker.pid) + ')' if worker else 'none (--no-worker)'}",
+            f"  graphs    {', '.join(graphs) if isinstance(graphs, dict) else '?'} from {os.path.relpath(config_path)}",
+            f"  reload    {'on: *.py and langgraph.json under ' + ', '.join(os.path.relpath(p) for p in watch_paths) if reload else 'off'}",
+        ]
+        lines += [f"  warning   {w}" for w in unsupported_keys(document)]
+        self._say("\n".join(lines))
+
+
+def _child_env(redis_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # The children import config from this checkout whatever the working directory is.
+    root = str(settings.BASE_DIR)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _web_command(host: str, port: int) -> list[str]:
+    # Imported as config.asgi, which turns the connection pool on before settings are read.
+    return [
+        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", str(port),
+        "--lifespan", "off", "--log-level", settings.LOG_LEVEL.lower(),
+    ]
+
+
+def _worker_command(concurrency: int) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+        "--concurrency", str(concurrency), "--loglevel", settings.LOG_LEVEL,
+        "--schedule", os.path.join(os.getcwd(), ".celerybeat-schedule"),
+        "--without-gossip", "--without-mingle",
+    ]
+
+
+def _check_database() -> None:
+    """One line, not a traceback, when the database is unreachable or not migrated."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.utils import Error as DatabaseError
+
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as exc:
+        raise CommandError(f"Cannot use the database: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        connection.close()
+    if pending:
+        raise CommandError(
+            f"The database is not migrated ({len(pending)} migrations to apply): run "
+            "`python manage.py migrate` (make dev does)"
+        )
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
