@@ -1,15 +1,18 @@
 """AdminOnlyMiddleware, the admin's middleware stack run for /admin/ (and /static/) requests
-only, and StaticFilesMiddleware, which serves /static/."""
+only, StaticFilesMiddleware, which serves /static/, and CorsMiddleware (langgraph.json)."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from corsheaders.conf import conf as cors_conf
+from corsheaders.middleware import CorsMiddleware as BaseCorsMiddleware
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.module_loading import import_string
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -76,3 +79,40 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="No directory at")
             super().__init__(get_response)
+
+
+class CorsMiddleware(BaseCorsMiddleware):
+    """django-cors-headers, configured from langgraph.json's "http.cors", as the official
+    server's (Starlette's) CORS middleware answers: a preflight from an origin that is not
+    allowed gets 400, and "allow_headers": ["*"] allows whatever headers a preflight asks
+    for (a literal "*" means nothing to a browser once credentials are allowed)."""
+
+    def check_preflight(self, request: HttpRequest) -> HttpResponseBase | None:
+        response = super().check_preflight(request)
+        if response is None:
+            return None
+        origin = request.headers.get("origin", "")
+        if origin and not self._allowed(request, origin):
+            return JsonResponse({"detail": "Disallowed CORS origin"}, status=400)
+        return response
+
+    def add_response_headers(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        response = super().add_response_headers(request, response)
+        asked = request.headers.get("access-control-request-headers")
+        if (
+            asked
+            and request.method == "OPTIONS"
+            and "access-control-allow-origin" in response
+            and "*" in cors_conf.CORS_ALLOW_HEADERS
+        ):
+            response["access-control-allow-headers"] = asked
+        return response
+
+    def _allowed(self, request: HttpRequest, origin: str) -> bool:
+        if cors_conf.CORS_ALLOW_ALL_ORIGINS:
+            return True
+        try:
+            url = urlsplit(origin)
+        except ValueError:
+            return False
+        return self.origin_found_in_white_lists(origin, url) or self.check_signal(request)

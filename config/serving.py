@@ -131,10 +131,12 @@ class Supervisor:
 
     def start(self) -> None:
         """Start both; StartupFailed if the web process exits before it answers."""
+        # The web first: a graph that fails to import stops it with one line, before the
+        # worker has printed its banner.
         self.web.start()
+        self._wait_ready()
         if self.worker is not None:
             self.worker.start()
-        self._wait_ready()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -172,7 +174,7 @@ class Supervisor:
         ):
             if not changes:
                 continue
-            names = sorted({os.path.relpath(path) for _, path in changes})
+            names = sorted({os.path.relpath(path) if path.startswith(os.getcwd()) else path for _, path in changes})
             self.say(f"Reloading web and worker: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} changed")
             self.stop(grace=RELOAD_GRACE_SECONDS)
             try:

@@ -139,7 +139,7 @@ _CORS = cors_settings(read_document(LANGGRAPH_CONFIG), LANGGRAPH_CONFIG)
 if _CORS:
     globals().update(_CORS)
     INSTALLED_APPS.append("corsheaders")
-    MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+    MIDDLEWARE.insert(0, "config.middleware.CorsMiddleware")
 REDIS_URL = env_redis_url("REDIS_URL")
 SPINDLE_HEARTBEAT_SECONDS = env_float("SPINDLE_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 SPINDLE_STALE_AFTER_SECONDS = env_float("SPINDLE_STALE_AFTER_SECONDS", 30.0, minimum=1.0)

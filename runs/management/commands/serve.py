@@ -94,7 +94,7 @@ class Command(BaseCommand):
     ) -> None:
         db = settings.DATABASES["default"]
         if db["ENGINE"].endswith("sqlite3"):
-            database = f"SQLite {os.path.relpath(db['NAME'])} (WAL)"
+            database = f"SQLite {_shown(db['NAME'])} (WAL)"
         else:
             database = f"PostgreSQL {db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']} (web pool of at most {settings.SPINDLE_DB_POOL_SIZE})"
         if redis is not None:
@@ -112,8 +112,8 @@ class Command(BaseCommand):
             f"  database  {database}",
             f"  redis     {broker}",
             f"  worker    {'Celery worker and beat, ' + str(concurrency) + ' processes (pid ' + str(worker.pid) + ')' if worker else 'none (--no-worker)'}",
-            f"  graphs    {', '.join(graphs) if isinstance(graphs, dict) else '?'} from {os.path.relpath(config_path)}",
-            f"  reload    {'on: *.py and langgraph.json under ' + ', '.join(os.path.relpath(p) for p in watch_paths) if reload else 'off'}",
+            f"  graphs    {', '.join(graphs) if isinstance(graphs, dict) else '?'} from {_shown(config_path)}",
+            f"  reload    {'on: *.py and langgraph.json under ' + ', '.join(_shown(p) for p in watch_paths) if reload else 'off'}",
         ]
         lines += [f"  warning   {w}" for w in unsupported_keys(document)]
         self._say("\n".join(lines))
@@ -165,6 +165,12 @@ def _check_database() -> None:
             f"The database is not migrated ({len(pending)} migrations to apply): run "
             "`python manage.py migrate` (make dev does)"
         )
+
+
+def _shown(path: str | Path) -> str:
+    """A path relative to the working directory when it lies inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def _client_host(host: str) -> str:
