@@ -111,12 +111,18 @@ class Command(BaseCommand):
             f"Spindle serving on http://{host}:{port} ({mode})",
             f"  database  {database}",
             f"  redis     {broker}",
-            f"  worker    {'Celery worker and beat, ' + str(concurrency) + ' processes (pid ' + str(worker.pid) + ')' if worker else 'none (--no-worker)'}",
+            f"  worker    {_worker_line(worker, concurrency)}",
             f"  graphs    {', '.join(graphs) if isinstance(graphs, dict) else '?'} from {_shown(config_path)}",
             f"  reload    {'on: *.py and langgraph.json under ' + ', '.join(_shown(p) for p in watch_paths) if reload else 'off'}",
         ]
         lines += [f"  warning   {w}" for w in unsupported_keys(document)]
         self._say("\n".join(lines))
+
+
+def _worker_line(worker: Child | None, concurrency: int) -> str:
+    if worker is None:
+        return "none (--no-worker)"
+    return f"Celery worker and beat, {concurrency} process{'es' if concurrency != 1 else ''} (pid {worker.pid})"
 
 
 def _child_env(redis_url: str | None) -> dict[str, str]:

@@ -10,15 +10,35 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.django_db
 def test_ok_and_root_answer_health(client: Client) -> None:
+    from django.conf import settings
+    from django.db import connection
+
+    expected = {"postgres" if connection.vendor == "postgresql" else connection.vendor: "ok"}
+    if settings.REDIS_URL:
+        expected["redis"] = "ok"
     for path in ("/ok", "/"):
         response = client.get(path)
-        assert (response.status_code, response.json()) == (200, {"ok": True, "services": {}})
+        assert (response.status_code, response.json()) == (200, {"ok": True, "services": expected})
+
+
+@pytest.mark.django_db
+def test_ok_names_redis_when_it_is_down(client: Client, settings) -> None:
+    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    response = client.get("/ok")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["ok"] is False
+    assert body["services"]["redis"] == "down"
+    assert body["detail"].startswith("redis is down (")
+    assert list(body["services"].values()).count("ok") == 1  # the database answered
 
 
 def test_info_names_the_versions(client: Client) -> None:
@@ -62,13 +82,17 @@ def test_serve_needs_no_database_or_broker(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 assert time.monotonic() < deadline, "serve never answered /ok"
                 time.sleep(0.2)
-        assert response.json() == {"ok": True, "services": {}}
+        assert response.json() == {"ok": True, "services": {"sqlite": "ok", "redis": "ok"}}
         assert (tmp_path / "spindle.sqlite3").exists(), "embedded mode uses SQLite in the working directory"
         assistants = httpx.post(f"http://127.0.0.1:{port}/assistants/search", json={}, timeout=5).json()
         assert {a["graph_id"] for a in assistants} == {"agent", "echo", "interruptible"}
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
+    output = proc.stdout.read()
+    socket_path = Path(output.split("embedded Valkey ", 1)[1].split(" on ", 1)[1].split(" ", 1)[0])
+    assert not socket_path.parent.exists(), "the embedded Redis and its folder are gone with serve"
+    assert "Traceback" not in output
 
 
 def test_serve_says_clearly_when_the_port_is_taken(tmp_path: Path) -> None:
@@ -88,8 +112,6 @@ def test_serve_says_clearly_when_the_port_is_taken(tmp_path: Path) -> None:
 def test_serve_stops_its_worker_when_it_is_terminated(tmp_path: Path) -> None:
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
-        import pytest
-
         pytest.skip("the worker needs REDIS_URL")
     port = _free_port()
     env = {**_embedded_env(tmp_path, port), "REDIS_URL": redis_url}
@@ -102,9 +124,8 @@ def test_serve_stops_its_worker_when_it_is_terminated(tmp_path: Path) -> None:
     worker_pid = None
     try:
         for line in proc.stdout:
-            if "Started a Celery worker and beat (pid" in line:
+            if "worker    Celery worker and beat" in line:
                 worker_pid = int(line.rsplit("pid", 1)[1].strip(" )\n"))
-            if "Spindle serving on" in line:
                 break
         assert worker_pid is not None
         deadline = time.monotonic() + 60
