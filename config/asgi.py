@@ -97,7 +97,19 @@ def _ensure_default_assistants() -> None:
     assistant_ensure_defaults()
 
 
+def _warn_about_unsupported_keys() -> None:
+    import logging
+
+    from django.conf import settings
+
+    from config.project import read_document, unsupported_keys
+
+    for warning in unsupported_keys(read_document(settings.LANGGRAPH_CONFIG) or {}):
+        logging.getLogger("spindle").warning("%s", warning)
+
+
 try:
+    _warn_about_unsupported_keys()
     _ensure_default_assistants()
 except Exception as exc:
     _exit_on_startup_error(exc)

@@ -124,7 +124,7 @@ def test_startup_says_embedded_mode_and_warns_about_unsupported_keys(dev: DevSer
     assert Path(socket_path).is_socket()
     assert "worker    Celery worker and beat" in out
     assert "graphs    agent, edited from langgraph.json" in out
-    assert 'warning   langgraph.json: "store" is not supported by Spindle yet and is ignored' in out
+    assert 'WARNING spindle: langgraph.json: "store" is not supported by Spindle yet and is ignored' in out
     assert "Traceback" not in out
     assert (dev.project / "spindle.sqlite3").exists()
     with sqlite3.connect(dev.project / "spindle.sqlite3") as db:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.env import _redact as redact
-from config.project import read_document, unsupported_keys
+from config.project import read_document
 from config.serving import Child, EmbeddedRedis, StartupFailed, Supervisor, watch_targets
 
 
@@ -115,7 +115,6 @@ class Command(BaseCommand):
             f"  graphs    {', '.join(graphs) if isinstance(graphs, dict) else '?'} from {_shown(config_path)}",
             f"  reload    {'on: *.py and langgraph.json under ' + ', '.join(_shown(p) for p in watch_paths) if reload else 'off'}",
         ]
-        lines += [f"  warning   {w}" for w in unsupported_keys(document)]
         self._say("\n".join(lines))
 
 
