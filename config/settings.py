@@ -25,7 +25,7 @@ INSTALLED_APPS = [
     "runs",
 ]
 
-MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]
+MIDDLEWARE = ["config.input_gate.InputGateMiddleware", "config.middleware.AdminOnlyMiddleware"]
 # Run only for /admin/ (config/middleware.py): the API needs none of it.
 SPINDLE_ADMIN_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -115,7 +115,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SPINDLE_MAX_BODY_BYTES", 10 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.input_gate.GateJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
