@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -45,6 +44,22 @@ WORKER_LOST_ERROR = {
 
 
 # --- dispatch ---------------------------------------------------------------------
+
+
+def _after_commit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+    """Call fn(*args, **kwargs) once the transaction commits (at once outside one). A
+    failure is logged, never raised: the rows are committed and the request succeeded, and
+    the sweeper makes up for what a side effect missed (a run whose dispatch failed, Redis
+    down, is dispatched again once SPINDLE_REDISPATCH_AFTER_SECONDS have passed). Not
+    Django's robust=True: its log line reads fn.__qualname__, which a partial lacks."""
+
+    def call() -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:
+            logger.warning("After commit, %s%s failed: %s", getattr(fn, "__name__", fn), args, exc)
+
+    transaction.on_commit(call)
 
 
 def _dispatch(run_id: uuid.UUID, countdown: float | None = None) -> None:
@@ -126,7 +141,7 @@ def run_create(
             [db_json({**thread.metadata, **graph_meta}), ThreadStatus.BUSY, db_datetime(now), db_uuid(thread.pk)],
         )
         countdown = payload.get("after_seconds") or None
-        transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
+        _after_commit(_dispatch, run.pk, countdown)
     return run
 
 
@@ -174,7 +189,7 @@ def _run_create_at_once(
         return None
     run.metadata = from_db_json(inserted[0][0])
     countdown = payload.get("after_seconds") or None
-    transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
+    _after_commit(_dispatch, run.pk, countdown)
     return run
 
 
@@ -273,9 +288,8 @@ def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
     if action == CancelAction.ROLLBACK:
         deleted = _delete_runs([r.pk for r in runs])
         for run in runs:
-            transaction.on_commit(
-                partial(_after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True),
-                robust=True,
+            _after_commit(
+                _after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True
             )
         return deleted
     now = timezone.now()
@@ -284,10 +298,10 @@ def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
             Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
                 status=RunStatus.INTERRUPTED, ended_at=now, cancel_action=action, updated_at=now
             )
-            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=False, deleted=False), robust=True)
+            _after_commit(_after_stop, run.pk, action, was_running=False, deleted=False)
         else:
             Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_action=action, updated_at=now)
-            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=True, deleted=False), robust=True)
+            _after_commit(_after_stop, run.pk, action, was_running=True, deleted=False)
     return deleted_counts()
 
 
@@ -350,8 +364,8 @@ def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelA
         _stop_runs([run], action)
         _settle_thread(thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None)
         if action == CancelAction.ROLLBACK:
-            transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
-        transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
+            _after_commit(_resync_thread_values, thread.pk)
+        _after_commit(_dispatch_head, thread.pk)
     return run
 
 
@@ -399,8 +413,8 @@ def _delete_locked(thread: Thread, runs: list[Run]) -> DeletedCounts:
     if finished:
         deleted = add_counts(deleted, _delete_runs(finished))
     _settle_thread(thread)
-    transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
-    transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
+    _after_commit(_resync_thread_values, thread.pk)
+    _after_commit(_dispatch_head, thread.pk)
     return deleted
 
 
@@ -465,7 +479,7 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         ),
     ])
     if waiting:
-        transaction.on_commit(partial(_dispatch, from_db_uuid(waiting[0][0])), robust=True)
+        _after_commit(_dispatch, from_db_uuid(waiting[0][0]))
     if not claimed:
         return None
     thread_id, assistant_id, kwargs, metadata, attempt, strategy = claimed[0]
@@ -578,11 +592,11 @@ def run_finish(
     if not ended:
         return False
     if head:
-        transaction.on_commit(partial(_dispatch, from_db_uuid(head[0][0])), robust=True)
+        _after_commit(_dispatch, from_db_uuid(head[0][0]))
     thread_id, kwargs = ended[0]
     kwargs = from_db_json(kwargs) or {}
     if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
-        transaction.on_commit(partial(_delete_temporary_thread, from_db_uuid(thread_id)), robust=True)
+        _after_commit(_delete_temporary_thread, from_db_uuid(thread_id))
     return True
 
 
