@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --no-input
-	PORT=$(PORT) HOST=$(HOST) $(BIN)/python manage.py serve
+	SPINDLE_DEV=1 PORT=$(PORT) HOST=$(HOST) $(BIN)/python manage.py serve
 
 services:
 	bash scripts/ensure-services.sh

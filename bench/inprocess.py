@@ -110,6 +110,7 @@ def main() -> None:
     db_url = fresh_database(f"spindle_inprocess_{os.getpid()}")
     os.environ["DATABASE_URL"] = db_url
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SPINDLE_DEV", "1")  # measures in-process, not a deployment
     try:
         import django
 

@@ -31,6 +31,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, **options: Any) -> None:
+        from config.deploy import refuse_development_secret_key
+
+        refuse_development_secret_key()
         _check_port_free(host, port)
         worker: subprocess.Popen | None = None
         if settings.REDIS_URL and not no_worker:

@@ -177,3 +177,18 @@ def test_json_endpoints_refuse_other_content_types_with_415(
     # JSON with a charset parameter is JSON.
     response = client.post(f"/threads/{thread.pk}/runs", data=body, content_type="application/json; charset=utf-8")
     assert response.status_code == 200
+
+
+def test_a_request_for_another_host_is_refused_with_json_400(client: Client, row_counts) -> None:
+    before = row_counts()
+    response = client.post("/threads", data="{}", content_type="application/json", headers={"Host": "evil.example"})
+    assert (response.status_code, response.json()) == (400, {"detail": "Invalid Host header"})
+    response = client.get("/admin/login/", headers={"Host": "evil.example"})
+    assert (response.status_code, response.json()) == (400, {"detail": "Invalid Host header"})
+    assert row_counts() == before
+    for host in ("localhost:2024", "127.0.0.1"):
+        assert client.get("/ok", headers={"Host": host}).status_code == 200
+
+
+def test_the_admin_may_not_be_framed(client: Client) -> None:
+    assert client.get("/admin/login/")["X-Frame-Options"] == "DENY"
