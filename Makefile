@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess clean
+.PHONY: dev test lint services browser bench bench-inprocess fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ lint: $(VENV)/.installed
 
 test: $(VENV)/.installed services browser lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# A long, random round of the fuzz test (tests/e2e/test_fuzz.py); FUZZ_EXAMPLES per test.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(VENV)/.installed services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SPINDLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest tests/e2e/test_fuzz.py
 
 bench: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench
