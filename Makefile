@@ -41,7 +41,7 @@ test: $(VENV)/.installed services browser lint
 FUZZ_EXAMPLES ?= 3000
 fuzz: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SPINDLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
-		$(BIN)/pytest tests/e2e/test_fuzz.py
+		$(BIN)/pytest tests/e2e/test_fuzz.py --timeout 0
 
 bench: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench
