@@ -66,6 +66,16 @@ class InvalidInput(SpindleError):
     default_detail = "Invalid input"
 
 
+class UnsupportedMediaType(SpindleError):
+    status_code = 415
+    default_detail = "Unsupported Media Type: the body must be JSON (Content-Type: application/json)"
+
+
+class BadHost(SpindleError):
+    status_code = 400
+    default_detail = "Invalid Host header"
+
+
 class ServiceUnavailable(SpindleError):
     status_code = 503
     default_detail = "Service unavailable"
@@ -86,17 +96,15 @@ def _flatten(errors: Any, loc: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return [{"loc": [bounded(part) for part in loc], "msg": bounded(_message(m))} for m in messages]
 
 
-# DRF messages that quote the client's whole value, which may hold spaces.
-_VALUE_FREE_MESSAGES = {"invalid_choice": "Not a valid choice.", "does_not_exist": "Not found."}
+# DRF's message for a value outside a ChoiceField's choices quotes the whole value.
+_NOT_A_CHOICE = '" is not a valid choice.'
 
 
 def _message(error: Any) -> str:
-    code = getattr(error, "code", None)
-    if code in _VALUE_FREE_MESSAGES:
-        return _VALUE_FREE_MESSAGES[code]
-    if code == "invalid" and str(error).endswith("is not a valid UUID."):
-        return "Must be a UUID."
-    return str(error)
+    text = str(error)
+    if getattr(error, "code", None) == "invalid_choice" and text.startswith('"') and text.endswith(_NOT_A_CHOICE):
+        return f'"{preview(text[1 : -len(_NOT_A_CHOICE)])}{_NOT_A_CHOICE}'
+    return text
 
 
 def _validation_detail(errors: list[dict[str, Any]]) -> str:
@@ -132,7 +140,7 @@ def _payload(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, drf_exceptions.ParseError):
         return 422, {"detail": "Invalid JSON in request body"}
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return 415, {"detail": "Unsupported Media Type: the body must be JSON (Content-Type: application/json)"}
+        return 415, {"detail": UnsupportedMediaType.default_detail}
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return 405, {"detail": "Method Not Allowed"}
     if isinstance(exc, drf_exceptions.NotFound):

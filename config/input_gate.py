@@ -13,7 +13,14 @@ from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.parsers import BaseParser
 
-from config.errors import InvalidInput, SpindleError, error_payload, preview
+from config.errors import (
+    BadHost,
+    InvalidInput,
+    SpindleError,
+    UnsupportedMediaType,
+    error_payload,
+    preview,
+)
 
 # JSON objects and arrays nested deeper than this are refused. LangGraph inputs, states and
 # filters nest a handful of levels; Python's recursion (the serializers, the JSON encoders,
@@ -38,16 +45,6 @@ BODY_ATTRIBUTE = "json_body"
 NO_BODY: Any = object()
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class UnsupportedMediaType(SpindleError):
-    status_code = 415
-    default_detail = "Unsupported Media Type: the body must be JSON (Content-Type: application/json)"
-
-
-class BadHost(SpindleError):
-    status_code = 400
-    default_detail = "Invalid Host header"
 
 
 def text_problem(value: str, *, max_length: int | None = None) -> str | None:
@@ -126,12 +123,17 @@ def _is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == JSON_MEDIA_TYPE
 
 
-def check_request(request: HttpRequest) -> None:
-    """Every check of the gate, in order; raises the error to answer with."""
+def check_host(request: HttpRequest) -> None:
+    """The Host header must name this server (ALLOWED_HOSTS): no DNS rebinding."""
     try:
         request.get_host()
     except DisallowedHost:
         raise BadHost() from None
+
+
+def check_request(request: HttpRequest) -> None:
+    """Every check of the gate, in order; raises the error to answer with."""
+    check_host(request)
     check_text(request.path, "path", max_length=MAX_PATH_LENGTH)
     if len(request.GET) > MAX_QUERY_PARAMS:
         raise InvalidInput(f"query: at most {MAX_QUERY_PARAMS} parameters")
@@ -204,10 +206,7 @@ class InputGateMiddleware:
 
         try:
             if request.path.startswith(ADMIN_PREFIX):
-                try:
-                    request.get_host()
-                except DisallowedHost:
-                    raise BadHost() from None
+                check_host(request)
             else:
                 check_request(request)
         except (SpindleError, RequestDataTooBig) as exc:
