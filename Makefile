@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess clean
+.PHONY: dev test lint services browser bench bench-inprocess fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 # run `make -f path/to/spindle/Makefile dev` from its own folder.
 dev: $(VENV)/.installed
 	$(BIN)/python $(ROOT)/manage.py migrate --no-input -v 0
-	PORT=$(PORT) HOST=$(HOST) $(BIN)/python $(ROOT)/manage.py serve --reload
+	SPINDLE_DEV=1 PORT=$(PORT) HOST=$(HOST) $(BIN)/python $(ROOT)/manage.py serve --reload
 
 services:
 	bash scripts/ensure-services.sh
@@ -39,6 +39,12 @@ lint: $(VENV)/.installed
 
 test: $(VENV)/.installed services browser lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# A long, random round of the fuzz test (tests/e2e/test_fuzz.py); FUZZ_EXAMPLES per test.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(VENV)/.installed services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SPINDLE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest tests/e2e/test_fuzz.py --timeout 0
 
 bench: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench

@@ -19,7 +19,7 @@ from assistants.graphs import (
     graph_subgraphs,
 )
 from assistants.models import Assistant, AssistantVersion
-from config.errors import InvalidInput, NotFound
+from config.errors import InvalidInput, NotFound, preview
 from config.sql import model_by_pk
 
 SORT_FIELDS = ("assistant_id", "created_at", "updated_at", "name", "graph_id")
@@ -52,7 +52,7 @@ def assistant_resolve(assistant_id_or_graph_id: str) -> Assistant:
         known = graph_ids()
         if assistant_id_or_graph_id not in known:
             raise InvalidInput(
-                f"Invalid assistant: '{assistant_id_or_graph_id}'. Must be either:\n"
+                f"Invalid assistant: '{preview(assistant_id_or_graph_id)}'. Must be either:\n"
                 "- A valid assistant UUID, or\n"
                 f"- One of the registered graphs: {', '.join(known)}"
             )

@@ -23,7 +23,7 @@ async def _call(application: Any, method: str, path: str, body: bytes = b"") -> 
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"bench"), (b"content-type", b"application/json")],
+        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json")],
         "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
     }
     messages = [{"type": "http.request", "body": body, "more_body": False}]
@@ -110,6 +110,7 @@ def main() -> None:
     db_url = fresh_database(f"spindle_inprocess_{os.getpid()}")
     os.environ["DATABASE_URL"] = db_url
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SPINDLE_DEV", "1")  # measures in-process, not a deployment
     try:
         import django
 

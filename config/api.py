@@ -8,23 +8,24 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.request import Request
 
 from config.errors import InvalidInput
+from config.input_gate import NO_BODY, request_json
 
 
-def json_body(request: Request, *, required: bool = True) -> Any:
-    """The parsed JSON body; an empty one is as invalid as malformed JSON where the official
-    server needs a body."""
-    # Reading the raw body first keeps it available to DRF's parser afterwards.
-    if not request.body:
+def json_body(request: HttpRequest | Request, *, required: bool = True) -> Any:
+    """The JSON body the input gate parsed and checked; an empty one is as invalid as
+    malformed JSON where the official server needs a body."""
+    body = request_json(getattr(request, "_request", request))
+    if body is NO_BODY:
         if required:
             raise InvalidInput("Invalid JSON in request body")
         return {}
-    return request.data
+    return body
 
 
 class BodySerializer(serializers.Serializer):

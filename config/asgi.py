@@ -73,6 +73,15 @@ except Exception as exc:
 application = SpindleASGIHandler()
 
 
+def _refuse_development_key() -> None:
+    from config.deploy import refuse_development_secret_key
+
+    refuse_development_secret_key()
+
+
+_refuse_development_key()
+
+
 def _skip_request_started_hop() -> None:
     """Under ASGI, Django runs request_started's synchronous receivers on a thread of the
     request's own, a hop that cost a quarter of a plain request's CPU. Both receivers have

@@ -6,13 +6,21 @@ import logging.config
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import beat_init, setup_logging, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("spindle")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@beat_init.connect
+def _refuse_development_key(*args: object, **kwargs: object) -> None:
+    from config.deploy import refuse_development_secret_key
+
+    refuse_development_secret_key()
 
 
 @setup_logging.connect

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +13,24 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
+
+# How much of a client's value an error message may quote, and how long a message may be.
+PREVIEW_LENGTH = 32
+MAX_DETAIL_LENGTH = 1000
+_LONG_WORD = re.compile(rf"\S{{{2 * PREVIEW_LENGTH + 1},}}")
+
+
+def preview(value: str) -> str:
+    """A client's value as an error message may quote it: a short prefix."""
+    return value if len(value) <= PREVIEW_LENGTH else value[:PREVIEW_LENGTH] + "…"
+
+
+def bounded(text: str) -> str:
+    """An error message that quotes at most a short prefix of any value it holds: a word
+    longer than any of ours (or an id) is a client's value and is cut, and so is a long
+    message. Messages that quote a value call preview() themselves; this is the net."""
+    text = _LONG_WORD.sub(lambda m: preview(m[0]), text)
+    return text if len(text) <= MAX_DETAIL_LENGTH else text[:MAX_DETAIL_LENGTH] + "…"
 
 
 class SpindleError(Exception):
@@ -48,6 +66,16 @@ class InvalidInput(SpindleError):
     default_detail = "Invalid input"
 
 
+class UnsupportedMediaType(SpindleError):
+    status_code = 415
+    default_detail = "Unsupported Media Type: the body must be JSON (Content-Type: application/json)"
+
+
+class BadHost(SpindleError):
+    status_code = 400
+    default_detail = "Invalid Host header"
+
+
 class ServiceUnavailable(SpindleError):
     status_code = 503
     default_detail = "Service unavailable"
@@ -65,7 +93,18 @@ def _flatten(errors: Any, loc: tuple[str, ...] = ()) -> list[dict[str, Any]]:
             out.extend(_flatten(value, (*loc, str(index))))
         return out
     messages = errors if isinstance(errors, list) else [errors]
-    return [{"loc": list(loc), "msg": str(m)} for m in messages]
+    return [{"loc": [bounded(part) for part in loc], "msg": bounded(_message(m))} for m in messages]
+
+
+# DRF's message for a value outside a ChoiceField's choices quotes the whole value.
+_NOT_A_CHOICE = '" is not a valid choice.'
+
+
+def _message(error: Any) -> str:
+    text = str(error)
+    if getattr(error, "code", None) == "invalid_choice" and text.startswith('"') and text.endswith(_NOT_A_CHOICE):
+        return f'"{preview(text[1 : -len(_NOT_A_CHOICE)])}{_NOT_A_CHOICE}'
+    return text
 
 
 def _validation_detail(errors: list[dict[str, Any]]) -> str:
@@ -85,7 +124,14 @@ def _is_redis_down(exc: Exception) -> bool:
 
 
 def error_payload(exc: Exception) -> tuple[int, dict[str, Any]]:
-    """Map any exception to (status, body); used by DRF and by plain Django views."""
+    """Map any exception to (status, body); used by DRF and by plain Django views. A
+    message never quotes more than a short prefix of a client's value."""
+    status, body = _payload(exc)
+    body["detail"] = bounded(body["detail"])
+    return status, body
+
+
+def _payload(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, SpindleError):
         return exc.status_code, {"detail": exc.detail}
     if isinstance(exc, drf_exceptions.ValidationError):
@@ -94,7 +140,7 @@ def error_payload(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, drf_exceptions.ParseError):
         return 422, {"detail": "Invalid JSON in request body"}
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
-        return 415, {"detail": str(exc.detail)}
+        return 415, {"detail": UnsupportedMediaType.default_detail}
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return 405, {"detail": "Method Not Allowed"}
     if isinstance(exc, drf_exceptions.NotFound):
@@ -136,13 +182,3 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Json
 
 def handler500(request: HttpRequest) -> JsonResponse:
     return json_error(500, "Internal server error")
-
-
-def parse_json_body(raw: bytes) -> Any:
-    """Decode a request body for views that do not go through DRF parsers."""
-    if not raw:
-        raise InvalidInput("Invalid JSON in request body")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("Invalid JSON in request body") from None

@@ -12,14 +12,23 @@ from config.env import (
     env_int,
     env_redis_url,
     env_str,
+    is_loopback,
 )
 from config.project import cors_settings, read_document
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = env_str("SECRET_KEY", "spindle-insecure-dev-key-change-me")
+# The key a fresh checkout runs with: serving processes refuse it (config/deploy.py) unless
+# DEBUG is on or SPINDLE_DEV is set (`make dev` sets it).
+DEVELOPMENT_SECRET_KEY = "spindle-insecure-dev-key-change-me"
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+SPINDLE_DEV = env_bool("SPINDLE_DEV", False)
+# Served on a loopback address (the default), only loopback names may reach the server: a
+# web page cannot then make the browser talk to it under another name (DNS rebinding).
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+_DEFAULT_HOSTS = ",".join(LOOPBACK_HOSTS) if is_loopback(env_str("HOST", "127.0.0.1")) else "*"
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", _DEFAULT_HOSTS).split(",") if h.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -34,21 +43,39 @@ INSTALLED_APPS = [
     "runs",
 ]
 
-MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]
+MIDDLEWARE = ["config.input_gate.InputGateMiddleware", "config.middleware.AdminOnlyMiddleware"]
 # Run only for /admin/ (config/middleware.py): the API needs none of it.
 SPINDLE_ADMIN_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (the admin's CSS and JavaScript) under every server: uvicorn has
     # no static handler of its own.
     "config.middleware.StaticFilesMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
-# The admin's checks look for these in MIDDLEWARE; AdminOnlyMiddleware runs them.
-SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
+# The admin's and the deployment checks look for these in MIDDLEWARE; AdminOnlyMiddleware
+# runs them for the admin. The API needs none: it has no cookies or sessions, answers JSON
+# that is never framed, and its input gate refuses every body not declared JSON, so no
+# cross-site form can reach it.
+SILENCED_SYSTEM_CHECKS = [
+    "admin.E408", "admin.E409", "admin.E410", "security.W001", "security.W002", "security.W003",
+]
+X_FRAME_OPTIONS = "DENY"
+# Served behind HTTPS (a proxy that terminates TLS and sets X-Forwarded-Proto): secure
+# cookies, HSTS and a redirect to https for the admin. README: "Production".
+SPINDLE_HTTPS = env_bool("SPINDLE_HTTPS", False)
+if SPINDLE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("SPINDLE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 ROOT_URLCONF = "config.urls"
 APPEND_SLASH = False
@@ -125,7 +152,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SPINDLE_MAX_BODY_BYTES", 10 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.input_gate.GateJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,

@@ -96,13 +96,35 @@ def run_statements(statements: list[tuple[str, list[Any]]]) -> list[list[tuple[A
                     cursor = raw.cursor()
                     cursor.execute(sql, params or None)
                     cursors.append(cursor)
-        except Exception:
-            if own and not raw.closed and raw.info.transaction_status != TransactionStatus.IDLE:
-                raw.execute("ROLLBACK")  # a statement failed before the COMMIT
+        except BaseException:
+            if not raw.closed:
+                _forget_prepared(raw)
+                if own and raw.info.transaction_status != TransactionStatus.IDLE:
+                    raw.execute("ROLLBACK")  # a statement failed before the COMMIT
             raise
     if own:
         cursors = cursors[1:-1]
     return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+
+
+def _forget_prepared(raw: Any) -> None:
+    """Forget, on both sides, every statement psycopg prepared on this connection: after a
+    failed pipeline its cache and the server can disagree.
+
+    psycopg counts a statement's executions and, at the threshold, queues a Parse under a
+    new name ahead of the execution, recording the name as prepared at once: in a
+    pipeline it checks the outcome only for statements new to its cache. When a
+    statement of the pipeline fails, PostgreSQL skips every message queued after it up
+    to the Sync, those Parse messages included, so psycopg then believes in statements
+    the server never made, and every later use of one fails with `prepared statement
+    "_pg3_N" does not exist`. psycopg discards its cache after a ROLLBACK, but only when
+    the ROLLBACK statement is itself new to the cache: from the second failure of a
+    connection on, nothing put the two back in step. Clearing the cache here queues a
+    DEALLOCATE ALL that psycopg sends after the connection's next statement (the
+    ROLLBACK below, or the caller's once its transaction is rolled back); the statements
+    are prepared again after the threshold. psycopg has no public call for this.
+    """
+    raw._prepared.clear()
 
 
 def model_by_pk(model: type[M], pk: Any) -> M | None:

@@ -58,6 +58,9 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # after_seconds: the run starts no earlier, and until then the sweeper does not take
+    # its broker message (sent with that countdown) for lost. Null: due at creation.
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

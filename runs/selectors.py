@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.errors import NotFound
@@ -79,8 +80,13 @@ def thread_runs_to_stream(
 
 
 def runs_pending_since(*, before: datetime) -> list[Run]:
-    """Pending runs created before `before`, oldest first (for the stuck-runs report)."""
-    return list(Run.objects.filter(status=RunStatus.PENDING, created_at__lt=before).order_by("created_at"))
+    """Pending runs due before `before` (at creation, or at their due time with
+    after_seconds), oldest first (for the stuck-runs report)."""
+    return list(
+        Run.objects.alias(due=Coalesce("due_at", "created_at"))
+        .filter(status=RunStatus.PENDING, due__lt=before)
+        .order_by("created_at")
+    )
 
 
 def runs_running_silent_since(*, before: datetime) -> list[Run]:

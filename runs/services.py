@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
-from datetime import timedelta
-from functools import partial
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.errors import NotFound, ThreadBusy
@@ -38,6 +38,9 @@ _RUNS = Run._meta.db_table
 _THREADS = Thread._meta.db_table
 
 RUN_NOT_FOUND_OUTCOME = {"status": "deleted"}
+# A delayed run's message may arrive this much before its due time (the countdown is
+# timed by the worker's clock and timer) and still start it.
+DUE_LEEWAY = timedelta(seconds=1)
 WORKER_LOST_ERROR = {
     "error": "WorkerLost",
     "message": "The worker executing this run stopped responding (killed or crashed).",
@@ -45,6 +48,22 @@ WORKER_LOST_ERROR = {
 
 
 # --- dispatch ---------------------------------------------------------------------
+
+
+def _after_commit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+    """Call fn(*args, **kwargs) once the transaction commits (at once outside one). A
+    failure is logged, never raised: the rows are committed and the request succeeded, and
+    the sweeper makes up for what a side effect missed (a run whose dispatch failed, Redis
+    down, is dispatched again once SPINDLE_REDISPATCH_AFTER_SECONDS have passed). Not
+    Django's robust=True: its log line reads fn.__qualname__, which a partial lacks."""
+
+    def call() -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:
+            logger.warning("After commit, %s%s failed: %s", getattr(fn, "__name__", fn), args, exc)
+
+    transaction.on_commit(call)
 
 
 def _dispatch(run_id: uuid.UUID, countdown: float | None = None) -> None:
@@ -111,14 +130,15 @@ def run_create(
         now = run.created_at
         run.metadata = {**assistant.metadata, **thread.metadata, **(payload.get("metadata") or {}), **graph_meta}
         run.kwargs = _run_kwargs(run, thread, assistant, payload, temporary=temporary)
+        run.due_at = _due_at(now, payload)
         cursor.execute(
             f"INSERT INTO {_RUNS} (run_id, thread_id, assistant_id, status, multitask_strategy,"
-            " metadata, kwargs, attempt, worker, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " metadata, kwargs, attempt, worker, created_at, updated_at, due_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 db_uuid(run.run_id), db_uuid(thread.pk), db_uuid(run.assistant_id), run.status,
                 strategy, db_json(run.metadata), db_json(run.kwargs), 0, "", db_datetime(now),
-                db_datetime(now),
+                db_datetime(now), run.due_at and db_datetime(run.due_at),
             ],
         )
         cursor.execute(
@@ -126,7 +146,7 @@ def run_create(
             [db_json({**thread.metadata, **graph_meta}), ThreadStatus.BUSY, db_datetime(now), db_uuid(thread.pk)],
         )
         countdown = payload.get("after_seconds") or None
-        transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
+        _after_commit(_dispatch, run.pk, countdown)
     return run
 
 
@@ -141,6 +161,7 @@ def _run_create_at_once(
     run = _new_run(thread_id, assistant, strategy)
     now = run.created_at
     run.kwargs = _run_kwargs(run, Thread(thread_id=thread_id), assistant, payload, temporary=False)
+    run.due_at = _due_at(now, payload)
     tid, rid = db_uuid(thread_id), db_uuid(run.run_id)
     when_idle = ""
     if strategy != MultitaskStrategy.ENQUEUE:
@@ -153,13 +174,13 @@ def _run_create_at_once(
         (
             # The run's metadata: the assistant's, the thread's, the request's, the graph's.
             f"INSERT INTO {_RUNS} (run_id, thread_id, assistant_id, status, multitask_strategy,"
-            " metadata, kwargs, attempt, worker, created_at, updated_at)"
-            " SELECT %s, t.thread_id, %s, %s, %s, %s::jsonb || t.metadata || %s::jsonb, %s, 0, '', %s, %s"
+            " metadata, kwargs, attempt, worker, created_at, updated_at, due_at)"
+            " SELECT %s, t.thread_id, %s, %s, %s, %s::jsonb || t.metadata || %s::jsonb, %s, 0, '', %s, %s, %s"
             f" FROM {_THREADS} t WHERE t.thread_id = %s{when_idle} RETURNING metadata",
             [
                 rid, db_uuid(run.assistant_id), run.status, strategy, db_json(assistant.metadata or {}),
                 db_json({**(payload.get("metadata") or {}), **graph_meta}), db_json(run.kwargs),
-                db_datetime(now), db_datetime(now), tid,
+                db_datetime(now), db_datetime(now), run.due_at and db_datetime(run.due_at), tid,
             ],
         ),
         (
@@ -174,8 +195,14 @@ def _run_create_at_once(
         return None
     run.metadata = from_db_json(inserted[0][0])
     countdown = payload.get("after_seconds") or None
-    transaction.on_commit(partial(_dispatch, run.pk, countdown), robust=True)
+    _after_commit(_dispatch, run.pk, countdown)
     return run
+
+
+def _due_at(now: datetime, payload: dict[str, Any]) -> datetime | None:
+    """When a run created now with this payload may start: None for at once."""
+    delay = payload.get("after_seconds")
+    return now + timedelta(seconds=delay) if delay else None
 
 
 def _new_run(thread_id: uuid.UUID, assistant: Any, strategy: str) -> Run:
@@ -273,9 +300,8 @@ def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
     if action == CancelAction.ROLLBACK:
         deleted = _delete_runs([r.pk for r in runs])
         for run in runs:
-            transaction.on_commit(
-                partial(_after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True),
-                robust=True,
+            _after_commit(
+                _after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True
             )
         return deleted
     now = timezone.now()
@@ -284,10 +310,10 @@ def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
             Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
                 status=RunStatus.INTERRUPTED, ended_at=now, cancel_action=action, updated_at=now
             )
-            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=False, deleted=False), robust=True)
+            _after_commit(_after_stop, run.pk, action, was_running=False, deleted=False)
         else:
             Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_action=action, updated_at=now)
-            transaction.on_commit(partial(_after_stop, run.pk, action, was_running=True, deleted=False), robust=True)
+            _after_commit(_after_stop, run.pk, action, was_running=True, deleted=False)
     return deleted_counts()
 
 
@@ -350,8 +376,8 @@ def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelA
         _stop_runs([run], action)
         _settle_thread(thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None)
         if action == CancelAction.ROLLBACK:
-            transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
-        transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
+            _after_commit(_resync_thread_values, thread.pk)
+        _after_commit(_dispatch_head, thread.pk)
     return run
 
 
@@ -399,8 +425,8 @@ def _delete_locked(thread: Thread, runs: list[Run]) -> DeletedCounts:
     if finished:
         deleted = add_counts(deleted, _delete_runs(finished))
     _settle_thread(thread)
-    transaction.on_commit(partial(_resync_thread_values, thread.pk), robust=True)
-    transaction.on_commit(partial(_dispatch_head, thread.pk), robust=True)
+    _after_commit(_resync_thread_values, thread.pk)
+    _after_commit(_dispatch_head, thread.pk)
     return deleted
 
 
@@ -451,10 +477,13 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         (
             f"UPDATE {_RUNS} SET status = %s, started_at = %s, heartbeat_at = %s, updated_at = %s,"
             " attempt = attempt + 1, worker = %s"
-            f" WHERE run_id = %s AND status = %s AND NOT {_running_on(_RUNS)}"
-            f" AND run_id = ({_head_of(_RUNS)})"
+            f" WHERE run_id = %s AND status = %s AND (due_at IS NULL OR due_at <= %s)"
+            f" AND NOT {_running_on(_RUNS)} AND run_id = ({_head_of(_RUNS)})"
             " RETURNING thread_id, assistant_id, kwargs, metadata, attempt, multitask_strategy",
-            [RunStatus.RUNNING, *[db_datetime(now)] * 3, worker, rid, RunStatus.PENDING],
+            [
+                RunStatus.RUNNING, *[db_datetime(now)] * 3, worker, rid, RunStatus.PENDING,
+                db_datetime(now + DUE_LEEWAY),
+            ],
         ),
         (
             # Still pending but not the head, with nothing running: the head must start.
@@ -465,7 +494,7 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         ),
     ])
     if waiting:
-        transaction.on_commit(partial(_dispatch, from_db_uuid(waiting[0][0])), robust=True)
+        _after_commit(_dispatch, from_db_uuid(waiting[0][0]))
     if not claimed:
         return None
     thread_id, assistant_id, kwargs, metadata, attempt, strategy = claimed[0]
@@ -578,11 +607,11 @@ def run_finish(
     if not ended:
         return False
     if head:
-        transaction.on_commit(partial(_dispatch, from_db_uuid(head[0][0])), robust=True)
+        _after_commit(_dispatch, from_db_uuid(head[0][0]))
     thread_id, kwargs = ended[0]
     kwargs = from_db_json(kwargs) or {}
     if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
-        transaction.on_commit(partial(_delete_temporary_thread, from_db_uuid(thread_id)), robust=True)
+        _after_commit(_delete_temporary_thread, from_db_uuid(thread_id))
     return True
 
 
@@ -652,9 +681,12 @@ def runs_sweep() -> dict[str, int]:
         if run_end_lost(run_id=run_id):
             lost += 1
     redispatched = 0
+    # A run's message is taken for lost only once the run has waited this long past its
+    # due time: a delayed run (after_seconds) is not late before it is due.
     waiting_since = now - timedelta(seconds=settings.SPINDLE_REDISPATCH_AFTER_SECONDS)
     thread_ids = (
-        Run.objects.filter(status=RunStatus.PENDING, created_at__lt=waiting_since)
+        Run.objects.alias(due=Coalesce("due_at", "created_at"))
+        .filter(status=RunStatus.PENDING, due__lt=waiting_since)
         .values_list("thread_id", flat=True)
         .distinct()
     )
@@ -662,7 +694,7 @@ def runs_sweep() -> dict[str, int]:
         if Run.objects.filter(thread_id=thread_id, status=RunStatus.RUNNING).exists():
             continue
         head = run_queue_head(thread_id=thread_id)
-        if head is not None and head.created_at < waiting_since:
+        if head is not None and (head.due_at or head.created_at) < waiting_since:
             _dispatch(head.pk)
             redispatched += 1
     return {"lost": lost, "redispatched": redispatched}

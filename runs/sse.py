@@ -40,6 +40,7 @@ CLOCK_SKEW = timedelta(seconds=60)
 REPLAY_ALL = "0-0"
 RUN_NOT_FOUND = {"error": "HTTPException", "message": "404: Run not found"}
 _ENTRY_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+_MAX_ENTRY_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 
 
 def frame(event: str, data: bytes | Any, entry_id: str | None = None) -> bytes:
@@ -61,7 +62,10 @@ def parse_last_event_id(value: str | None) -> str | None:
     if value in ("-1", "-"):
         return REPLAY_ALL
     if _ENTRY_ID.match(value):
-        return value
+        ms, _, seq = value.partition("-")
+        # Redis ids are two 64-bit numbers; the thread stream also reads ms as a date.
+        if int(ms) <= _MAX_ENTRY_MS and int(seq or 0) < 2**64:
+            return value
     logger.info("Ignoring malformed Last-Event-ID %r", value[:64])
     return None
 

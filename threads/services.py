@@ -96,7 +96,7 @@ def _apply_supersteps(thread: Thread, supersteps: list[Mapping[str, Any]]) -> No
     try:
         graph.bulk_update_state(config, steps)
     except (InvalidUpdateError, ValueError, TypeError) as exc:
-        raise ThreadStateError(f"{type(exc).__name__}: {exc}") from exc
+        raise ThreadStateError(str(exc)) from exc
     snapshot = graph.get_state({"configurable": {"thread_id": str(thread.pk)}})
     _store_snapshot(thread, snapshot)
     thread.status = ThreadStatus.INTERRUPTED if snapshot.next else ThreadStatus.IDLE
@@ -256,7 +256,7 @@ def thread_update_state(
                 {"configurable": configurable}, values, as_node=as_node
             )
         except (InvalidUpdateError, ValueError, TypeError) as exc:
-            raise ThreadStateError(f"{type(exc).__name__}: {exc}") from exc
+            raise ThreadStateError(str(exc)) from exc
         snapshot = graph.get_state({"configurable": {"thread_id": str(thread.pk)}})
         _store_snapshot(thread, snapshot)
         # No run is active (checked under the lock), so the status follows the new state.

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from assistants.selectors import SORT_FIELDS, SORT_ORDERS
+from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
 
 SELECT_FIELDS = (
     "assistant_id",
@@ -57,14 +58,14 @@ class InputAssistantUpdateSerializer(serializers.Serializer):
 
 
 class InputAssistantCountSerializer(serializers.Serializer):
-    graph_id = serializers.CharField(required=False, allow_null=True)
+    graph_id = serializers.CharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)
     metadata = JsonObjectField(required=False, allow_null=True)
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
 
 
 class InputAssistantSearchSerializer(InputAssistantCountSerializer):
     limit = serializers.IntegerField(default=10, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(default=0, min_value=0)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
     sort_by = serializers.ChoiceField(choices=SORT_FIELDS, required=False, allow_null=True)
     sort_order = serializers.ChoiceField(choices=SORT_ORDERS, required=False, allow_null=True)
     select = serializers.ListField(
@@ -75,11 +76,11 @@ class InputAssistantSearchSerializer(InputAssistantCountSerializer):
 class InputAssistantVersionsSerializer(serializers.Serializer):
     metadata = JsonObjectField(required=False, allow_null=True)
     limit = serializers.IntegerField(default=10, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(default=0, min_value=0)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
 
 
 class InputAssistantSetLatestSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
 class InputGraphSerializer(serializers.Serializer):

@@ -7,8 +7,11 @@ from typing import Any
 from rest_framework import serializers
 
 from config.api import BodySerializer
+from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
 from runs.models import CancelAction, MultitaskStrategy, Run
 
+# A run may wait this long before it starts (after_seconds): its due time must stay a date.
+MAX_AFTER_SECONDS = 365 * 24 * 3600
 STREAM_MODES = ["values", "messages", "messages-tuple", "tasks", "checkpoints", "updates", "events", "debug", "custom"]
 
 
@@ -20,7 +23,9 @@ class _NodeListField(serializers.Field):
     def to_internal_value(self, data: Any) -> Any:
         if data == "*":
             return data
-        if isinstance(data, list) and all(isinstance(item, str) for item in data):
+        if isinstance(data, list) and all(
+            isinstance(item, str) and len(item) <= MAX_ID_LENGTH for item in data
+        ):
             return data
         self.fail("invalid")
 
@@ -57,14 +62,14 @@ class CommandSerializer(serializers.Serializer):
 
 
 class RunCreateInputSerializer(BodySerializer):
-    assistant_id = serializers.CharField()
+    assistant_id = serializers.CharField(max_length=MAX_ID_LENGTH)
     input = serializers.JSONField(required=False, allow_null=True)
     command = CommandSerializer(required=False, allow_null=True)
     config = _ObjectField(required=False, allow_null=True)
     context = _ObjectField(required=False, allow_null=True)
     metadata = _ObjectField(required=False, allow_null=True)
     checkpoint = _ObjectField(required=False, allow_null=True)
-    checkpoint_id = serializers.CharField(required=False, allow_null=True)
+    checkpoint_id = serializers.CharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)
     checkpoint_during = serializers.BooleanField(required=False, allow_null=True)
     interrupt_before = _NodeListField(required=False, allow_null=True)
     interrupt_after = _NodeListField(required=False, allow_null=True)
@@ -76,9 +81,11 @@ class RunCreateInputSerializer(BodySerializer):
     on_disconnect = serializers.ChoiceField(choices=["cancel", "continue"], required=False, allow_null=True)
     on_completion = serializers.ChoiceField(choices=["delete", "keep"], required=False, allow_null=True)
     durability = serializers.ChoiceField(choices=["sync", "async", "exit"], required=False, allow_null=True)
-    after_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
+    after_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=MAX_AFTER_SECONDS)
     webhook = serializers.CharField(required=False, allow_null=True, max_length=65536)
-    feedback_keys = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+    feedback_keys = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_ID_LENGTH), required=False, allow_null=True
+    )
 
     def validate_command(self, value: dict | None) -> dict | None:
         if value is None:
@@ -88,8 +95,8 @@ class RunCreateInputSerializer(BodySerializer):
 
 class RunListInputSerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
-    status = serializers.CharField(required=False, allow_null=True)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
+    status = serializers.CharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)
 
 
 class RunCancelInputSerializer(serializers.Serializer):

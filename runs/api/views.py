@@ -17,9 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import json_response, validated
+from config.api import json_body, json_response, validated
 from config.asyncdb import db
-from config.errors import InvalidInput, ServiceUnavailable, error_payload, parse_json_body
+from config.errors import InvalidInput, ServiceUnavailable, error_payload, preview
 from config.ids import parse_path_id
 from runs import selectors, services, sse
 from runs.api.serializers import (
@@ -102,7 +102,7 @@ def _list_runs(thread_id: uuid.UUID, params: dict[str, Any]) -> list[dict[str, A
 
 
 async def _create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
-    payload = validated(RunCreateInputSerializer, parse_json_body(request.body))
+    payload = validated(RunCreateInputSerializer, json_body(request))
     run = await db(_create, thread_id, payload)
     return json_response(run_to_json(run), headers=_run_headers(run))
 
@@ -133,7 +133,7 @@ def _method_not_allowed() -> JsonResponse:
 async def _wait_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
-    payload = validated(RunCreateInputSerializer, parse_json_body(request.body))
+    payload = validated(RunCreateInputSerializer, json_body(request))
     run = await db(_create, thread_id, payload)
     try:
         body = await run_join_body(run.thread_id, run.run_id)
@@ -255,7 +255,7 @@ def _query_modes(request: HttpRequest, names: tuple[str, ...], allowed: Any) -> 
             modes.extend(m for m in value.split(",") if m)
     for mode in modes:
         if mode not in allowed:
-            raise InvalidInput(f"Invalid stream_mode {mode!r}: must be one of {', '.join(allowed)}")
+            raise InvalidInput(f"Invalid stream_mode {preview(mode)!r}: must be one of {', '.join(allowed)}")
     return list(dict.fromkeys(modes))
 
 
@@ -271,7 +271,7 @@ def _query_bool(request: HttpRequest, name: str) -> bool:
 async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
-    payload = validated(RunCreateInputSerializer, parse_json_body(request.body))
+    payload = validated(RunCreateInputSerializer, json_body(request))
     run = await db(_create, thread_id, payload)
     # From the very start of the run's stream: a run created here misses nothing.
     frames = sse.follow_run(str(run.run_id), after=sse.REPLAY_ALL, with_ids=bool(payload.get("stream_resumable")))

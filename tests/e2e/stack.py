@@ -146,6 +146,7 @@ def stack_env(*, redis_url: str, db_url: str) -> dict[str, str]:
         {
             "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
+            "SECRET_KEY": "e2e-stack-secret-key-not-the-development-one-0123456789",
             "LANGGRAPH_CONFIG": str(ROOT / "tests" / "e2e" / "langgraph.json"),
             "SPINDLE_HEARTBEAT_SECONDS": "0.5",
             "SPINDLE_STALE_AFTER_SECONDS": "3",

@@ -9,6 +9,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
 from threads.models import Thread, ThreadStatus
 from threads.selectors import SORT_FIELDS
 
@@ -126,7 +127,7 @@ class InputThreadCountSerializer(serializers.Serializer):
 class InputThreadSearchSerializer(InputThreadCountSerializer):
     ids = serializers.ListField(child=StrictUUIDField(), required=False, allow_null=True)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
     sort_by = serializers.ChoiceField(choices=SORT_FIELDS, required=False, allow_null=True)
     sort_order = serializers.ChoiceField(choices=["asc", "desc"], required=False, allow_null=True)
     select = serializers.ListField(
@@ -153,8 +154,10 @@ class InputThreadPruneSerializer(serializers.Serializer):
 
 class InputThreadStateUpdateSerializer(serializers.Serializer):
     values = StateValuesField(required=False, allow_null=True, default=None)
-    as_node = StrictCharField(required=False, allow_null=True)
-    checkpoint_id = StrictCharField(required=False, allow_null=True, allow_blank=True)
+    as_node = StrictCharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)
+    checkpoint_id = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=MAX_ID_LENGTH
+    )
     checkpoint = JsonObjectField()
 
 
@@ -173,7 +176,7 @@ class InputThreadHistorySerializer(serializers.Serializer):
 
 class InputThreadHistoryQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    before = serializers.CharField(required=False, allow_blank=True)
+    before = serializers.CharField(required=False, allow_blank=True, max_length=MAX_ID_LENGTH)
 
 
 class InputThreadStateQuerySerializer(serializers.Serializer):

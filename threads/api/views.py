@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from config.api import json_body, validated
 from config.ids import parse_path_id
+from config.input_gate import MAX_ID_LENGTH, check_text
 from threads import selectors, services
 from threads.api.serializers import (
     InputThreadCountSerializer,
@@ -133,6 +134,7 @@ class ThreadStateCheckpointApi(APIView):
 
     def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
         thread = selectors.thread_get(parse_thread_id(thread_id))
+        check_text(checkpoint_id, "checkpoint_id", max_length=MAX_ID_LENGTH)
         query = validated(InputThreadStateQuerySerializer, request.query_params)
         state = selectors.thread_state_get(
             thread=thread, checkpoint_id=checkpoint_id, subgraphs=query["subgraphs"]

@@ -41,6 +41,9 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, reload: bool, **options: Any
     ) -> None:
+        from config.deploy import refuse_development_secret_key
+
+        refuse_development_secret_key()
         _check_port_free(host, port)
         _check_database()
         config_path = Path(settings.LANGGRAPH_CONFIG).expanduser().resolve()

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def sdk() -> AsyncIterator[LangGraphClient]:
     await sync_to_async(assistant_ensure_defaults)()
     transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://spindle") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         yield LangGraphClient(http)
 
 

@@ -27,7 +27,7 @@ assert close_old_connections not in receivers and reset_queries not in receivers
 async def call(method, path, body=b""):
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "headers": [(b"host", b"x"), (b"content-type", b"application/json")],
+             "root_path": "", "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
              "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
     sent, messages = [], [{"type": "http.request", "body": body, "more_body": False}]
     async def receive():
@@ -74,7 +74,8 @@ asyncio.run(main())
 def test_requests_hand_their_connections_back_without_request_started_receivers() -> None:
     url = fresh_database(f"spindle_asgi_{os.getpid()}")
     try:
-        env = {**os.environ, "DATABASE_URL": url, "SPINDLE_DB_POOL_SIZE": "20", "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "DATABASE_URL": url, "SPINDLE_DB_POOL_SIZE": "20", "LOG_LEVEL": "WARNING",
+               "SPINDLE_DEV": "1"}
         result = subprocess.run(
             [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )

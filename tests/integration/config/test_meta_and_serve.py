@@ -63,6 +63,7 @@ def _free_port() -> int:
 def _embedded_env(tmp_path: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update({"PORT": str(port), "LANGGRAPH_CONFIG": str(ROOT / "langgraph.json"), "PYTHONPATH": str(ROOT)})
+    env["SPINDLE_DEV"] = "1"  # as `make dev` sets it
     return env
 
 

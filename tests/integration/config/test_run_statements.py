@@ -89,3 +89,69 @@ def test_a_single_statement_is_its_own_transaction_and_its_foreign_keys_are_chec
     thread = uuid.uuid4()
     assert run_statements([_insert_thread(thread)]) == [[(thread,)]]
     assert Thread.objects.filter(pk=thread).exists()
+
+
+def _server_prepared_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cursor.fetchall()}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's prepared statements")
+@pytest.mark.parametrize("where", ["own transaction", "caller's transaction", "caller's savepoint"])
+@pytest.mark.parametrize("fail_at", [0, 1, 2])
+def test_failed_pipelines_never_leave_prepared_statements_out_of_step(fail_at: int, where: str) -> None:
+    """psycopg records a statement as prepared when it queues the Parse, and a failed
+    statement makes PostgreSQL skip what follows it in the pipeline, those Parse messages
+    included. Failures before and after the statements reach psycopg's prepare threshold,
+    at each position of a three-statement batch, in run_statements' own transaction or
+    in the caller's, must leave every statement the client believes prepared present on
+    the server, and the next batch working."""
+    from django.db import transaction
+
+    connection.close()  # a new connection: psycopg's counts start at zero
+    thread = uuid.uuid4()
+    run_statements([_insert_thread(thread)])
+    tid = db_uuid(thread)
+
+    def batch(*, fail: bool) -> list[tuple[str, list]]:
+        # Each statement takes a jsonb value; PostgreSQL refuses \u0000 in jsonb, so the
+        # same statement (one psycopg cache entry) fails on the server with a bad value.
+        values = ['"a\\u0000b"' if fail and index == fail_at else '{"k": "v"}' for index in range(3)]
+        return [
+            (
+                "SELECT 1 FROM threads_thread t WHERE t.thread_id = %s AND %s::jsonb IS NOT NULL"
+                " FOR NO KEY UPDATE OF t",
+                [tid, values[0]],
+            ),
+            ("UPDATE threads_thread SET metadata = %s::jsonb WHERE thread_id = %s", [values[1], tid]),
+            ("SELECT metadata::text, %s::jsonb::text FROM threads_thread WHERE thread_id = %s", [values[2], tid]),
+        ]
+
+    def good() -> None:
+        assert run_statements(batch(fail=False))[2] == [('{"k": "v"}', '{"k": "v"}')]
+
+    def bad() -> None:
+        if where == "own transaction":
+            with pytest.raises(DatabaseError):
+                run_statements(batch(fail=True))
+        elif where == "caller's transaction":
+            with pytest.raises(DatabaseError), transaction.atomic():
+                run_statements(batch(fail=True))
+        else:
+            with transaction.atomic():
+                with pytest.raises(DatabaseError), transaction.atomic():
+                    run_statements(batch(fail=True))
+                good()  # the caller's transaction goes on after its savepoint's rollback
+
+    # One failure while nothing is prepared, then enough good batches to reach the
+    # threshold (5), then failures while the statements get prepared, and so on.
+    for round_ in range(12):
+        if round_ in (0, 6, 7, 9):
+            bad()
+        else:
+            good()
+        raw = connection.connection
+        believed = {name.decode() for name in raw._prepared._names.values()}
+        assert believed <= _server_prepared_names(), f"round {round_}"
+        assert raw.info.transaction_status == 0  # idle: nothing left open

@@ -150,15 +150,16 @@ def test_runs_of_an_unknown_thread_answer_404(client: Client) -> None:
 def test_cancel_answers(client: Client) -> None:
     thread = Thread.objects.create()
     run_id = post(client, f"/threads/{thread.pk}/runs", {"assistant_id": "echo"})[1]["run_id"]
-    response = client.post(f"/threads/{thread.pk}/runs/{run_id}/cancel?action=bogus")
+    # As the SDK sends it: no body and no Content-Type (a form post would be refused).
+    response = client.generic("POST", f"/threads/{thread.pk}/runs/{run_id}/cancel?action=bogus")
     assert response.status_code == 422
-    response = client.post(f"/threads/{thread.pk}/runs/{run_id}/cancel")
+    response = client.generic("POST", f"/threads/{thread.pk}/runs/{run_id}/cancel")
     assert (response.status_code, response.content) == (202, b"")
     assert Run.objects.get(pk=run_id).status == "interrupted"
-    response = client.post(f"/threads/{thread.pk}/runs/{run_id}/cancel")
+    response = client.generic("POST", f"/threads/{thread.pk}/runs/{run_id}/cancel")
     assert response.status_code == 404
     assert response.json()["detail"].startswith("No matching runs to cancel.")
-    response = client.post(f"/threads/{thread.pk}/runs/{uuid.uuid4()}/cancel")
+    response = client.generic("POST", f"/threads/{thread.pk}/runs/{uuid.uuid4()}/cancel")
     assert (response.status_code, response.json()) == (404, {"detail": "No runs found to cancel."})
 
 

@@ -196,7 +196,7 @@ def test_update_state_from_a_checkpoint_forks(api: APIClient, echo_thread: Threa
         (
             {"values": human("x"), "as_node": "nope"},
             400,
-            "InvalidUpdateError: Node nope does not exist",
+            "Node nope does not exist",
         ),
         (
             {"values": human("x"), "checkpoint_id": "1f000000-0000-6000-8000-000000000000"},
