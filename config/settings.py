@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "assistants",
     "threads",
     "runs",
+    "store",
 ]
 
 MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]
@@ -134,6 +135,8 @@ SPINDLE_RUN_TIMEOUT_SECONDS = env_int("SPINDLE_RUN_TIMEOUT_SECONDS", 3600, minim
 SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=1)
 # Per process: serialized checkpoint blobs kept in memory (0 turns the cache off).
 SPINDLE_CHECKPOINT_CACHE_MB = env_int("SPINDLE_CHECKPOINT_CACHE_MB", 64, minimum=0)
+# How often beat deletes expired store items (and, later, expired threads).
+SPINDLE_TTL_SWEEP_SECONDS = env_float("SPINDLE_TTL_SWEEP_SECONDS", 60.0, minimum=0.5)
 
 # --- Celery ------------------------------------------------------------------
 # No REDIS_URL: an in-memory broker for the embedded mode (one process only).
@@ -175,6 +178,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS
 CELERY_TASK_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS + 60
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs.sweep_runs", "schedule": SPINDLE_SWEEP_SECONDS},
+    "sweep-store": {"task": "store.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
 }
 
 # --- Logging -----------------------------------------------------------------
