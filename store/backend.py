@@ -52,7 +52,12 @@ class DjangoStore(BaseStore):
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
-        return self._execute(ops, self._embed(ops))
+        embedded = self._embed(ops)
+        if self.executor is not None:
+            # A synchronous node calls this from a thread of its own: the database work
+            # goes to the executor's thread (and connection), not to a new one per thread.
+            return self.executor.submit(self._execute, ops, embedded).result()
+        return self._execute(ops, embedded)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)

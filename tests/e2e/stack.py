@@ -152,6 +152,7 @@ def stack_env(*, redis_url: str, db_url: str) -> dict[str, str]:
             "SPINDLE_SWEEP_SECONDS": "1",
             "SPINDLE_REDISPATCH_AFTER_SECONDS": "3",
             "SPINDLE_CANCEL_GRACE_SECONDS": "2",
+            "SPINDLE_TTL_SWEEP_SECONDS": "1",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
