@@ -164,6 +164,7 @@ class DjangoStore(BaseStore):
                         value=op.value,
                         ttl_minutes=ttl,  # type: ignore[arg-type]
                         embeddings=embedded.get(position),
+                        dims=self.config.index.dims if self.config.index else None,
                     )
                 results.append(None)
             else:

@@ -11,11 +11,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from langgraph.store.base import Item, SearchItem
 
-from store import filters, vectors
+from store import filters, pgvector, vectors
 from store.models import StoreItem, StoreVector, join_namespace, split_namespace
 
 # Rows read per round trip while a filter is applied in Python.
 SCAN_CHUNK = 500
+# The most vectors one ranked search asks pgvector's index for.
+MAX_INDEX_FETCH = 100_000
 
 
 def alive(now: Any = None) -> QuerySet[StoreItem]:
@@ -68,6 +70,8 @@ def items_search(
     if query_vector is None:
         page = _page(_filtered(candidates.order_by("-updated_at", "-id"), filter), offset, limit)
         results = [(row, None) for row in page]
+    elif pgvector.available(len(query_vector)):
+        results = _ranked_by_index(candidates, filter, query_vector, offset + limit)[offset : offset + limit]
     else:
         results = _ranked(candidates, filter, query_vector)[offset : offset + limit]
     if refresh_ttl:
@@ -111,6 +115,38 @@ def _ranked(
             unscored.append((row, None))
     scored.sort(key=lambda pair: pair[1], reverse=True)
     return scored + unscored
+
+
+def _ranked_by_index(
+    candidates: QuerySet[StoreItem], filter: dict[str, Any] | None, query_vector: Sequence[float], want: int
+) -> list[tuple[StoreItem, float | None]]:
+    """pgvector: ask the index for the nearest vectors, more of them while the filter
+    leaves too few; once every embedded item is ranked, the items without embeddings follow."""
+    dims = len(query_vector)
+    subquery = candidates.values("id").query.sql_with_params()
+    count = max(4 * want, 40)
+    while True:
+        pairs = pgvector.nearest(subquery, dims, query_vector, count)
+        rows = StoreItem.objects.in_bulk([item_id for item_id, _ in pairs])
+        scored: list[tuple[StoreItem, float | None]] = [
+            (rows[item_id], score)
+            for item_id, score in pairs
+            if item_id in rows and filters.matches(rows[item_id].value, filter)
+        ]
+        exhausted = len(pairs) < count
+        if len(scored) >= want or exhausted or count >= MAX_INDEX_FETCH:
+            break
+        count *= 4
+    # Equal scores: the newer item first, as in the exact scan.
+    scored.sort(key=lambda pair: (-(pair[1] or 0.0), -pair[0].updated_at.timestamp(), -pair[0].pk))
+    if len(scored) < want and exhausted:
+        embedded = {item_id for item_id, _ in pairs}
+        for row in _filtered(candidates.order_by("-updated_at", "-id"), filter):
+            if row.pk not in embedded and not pgvector.has_vectors([row.pk], dims):
+                scored.append((row, None))
+                if len(scored) >= want:
+                    break
+    return scored
 
 
 def refresh(rows: Sequence[StoreItem]) -> None:

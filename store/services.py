@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from store import vectors
+from store import pgvector, vectors
 from store.models import StoreItem, StoreVector, join_namespace
 
 logger = logging.getLogger(__name__)
@@ -26,9 +26,10 @@ def item_put(
     value: dict[str, Any],
     ttl_minutes: float | None,
     embeddings: list[tuple[str, Sequence[float]]] | None,
+    dims: int | None = None,
 ) -> None:
     """Create or replace an item. `embeddings` (field path, vector) replace the item's
-    vectors; None leaves it without any (not indexed)."""
+    vectors; None leaves it without any (not indexed). `dims`: the index's dimensions."""
     now = timezone.now()
     expires_at = now + timedelta(minutes=ttl_minutes) if ttl_minutes is not None else None
     fields = {"value": value, "updated_at": now, "expires_at": expires_at, "ttl_minutes": ttl_minutes}
@@ -48,17 +49,24 @@ def item_put(
                 else:
                     StoreItem.objects.filter(namespace=joined, key=key).delete()
                     item_id = StoreItem.objects.create(namespace=joined, key=key, created_at=now, **fields).pk
-                StoreVector.objects.filter(item_id=item_id).delete()
-                if embeddings:
-                    StoreVector.objects.bulk_create(
-                        StoreVector(item_id=item_id, field_path=path, embedding=vectors.pack(vector))
-                        for path, vector in embeddings
-                    )
+                _replace_vectors(item_id, embeddings, dims)
             return
         except IntegrityError:
             # Another put created the same item between our update and insert: update it.
             if attempt:
                 raise
+
+
+def _replace_vectors(item_id: int, embeddings: list[tuple[str, Sequence[float]]] | None, dims: int | None) -> None:
+    if dims is not None and pgvector.available(dims):
+        pgvector.replace_vectors(item_id, dims, embeddings)
+        return
+    StoreVector.objects.filter(item_id=item_id).delete()
+    if embeddings:
+        StoreVector.objects.bulk_create(
+            StoreVector(item_id=item_id, field_path=path, embedding=vectors.pack(vector))
+            for path, vector in embeddings
+        )
 
 
 def item_delete(*, namespace: Sequence[str], key: str) -> None:
