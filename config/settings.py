@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "threads",
     "runs",
     "store",
+    "django_celery_beat",
+    "crons",
 ]
 
 MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]
@@ -176,6 +178,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_SOFT_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS
 CELERY_TASK_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS + 60
+# Schedules live in the database (django-celery-beat): crons are periodic tasks that
+# operators see and pause in the admin; the entries below are synced into it at start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs.sweep_runs", "schedule": SPINDLE_SWEEP_SECONDS},
     "sweep-store": {"task": "store.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
