@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "store",
     "django_celery_beat",
     "crons",
+    "webhooks",
 ]
 
 MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]
@@ -137,6 +138,11 @@ SPINDLE_RUN_TIMEOUT_SECONDS = env_int("SPINDLE_RUN_TIMEOUT_SECONDS", 3600, minim
 SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=1)
 # Per process: serialized checkpoint blobs kept in memory (0 turns the cache off).
 SPINDLE_CHECKPOINT_CACHE_MB = env_int("SPINDLE_CHECKPOINT_CACHE_MB", 64, minimum=0)
+# Webhooks: a separate task POSTs the run to its webhook when it ends.
+SPINDLE_WEBHOOK_ALLOW_PRIVATE = env_bool("SPINDLE_WEBHOOK_ALLOW_PRIVATE", False)
+SPINDLE_WEBHOOK_TIMEOUT_SECONDS = env_float("SPINDLE_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+SPINDLE_WEBHOOK_MAX_ATTEMPTS = env_int("SPINDLE_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+SPINDLE_WEBHOOK_BACKOFF_SECONDS = env_float("SPINDLE_WEBHOOK_BACKOFF_SECONDS", 2.0, minimum=0.0)
 # How often beat deletes expired store items (and, later, expired threads).
 SPINDLE_TTL_SWEEP_SECONDS = env_float("SPINDLE_TTL_SWEEP_SECONDS", 60.0, minimum=0.5)
 

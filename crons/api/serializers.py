@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.webhook_urls import webhook_url_check
 from crons.models import Cron, OnRunCompleted
 from crons.selectors import SORTABLE, next_run_date
 from runs.api.serializers import STREAM_MODES
@@ -78,6 +79,12 @@ class _RunFields(serializers.Serializer):
     multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.values, required=False, allow_null=True)
     timezone = serializers.CharField(required=False, allow_null=True)
     enabled = serializers.BooleanField(required=False)
+
+
+    def validate_webhook(self, value: str | None) -> str | None:
+        if value:
+            webhook_url_check(value, resolve=False)
+        return value
 
 
 class InputCronCreateSerializer(_RunFields):

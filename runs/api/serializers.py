@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from config.api import BodySerializer
+from config.webhook_urls import webhook_url_check
 from runs.models import CancelAction, MultitaskStrategy, Run
 
 STREAM_MODES = ["values", "messages", "messages-tuple", "tasks", "checkpoints", "updates", "events", "debug", "custom"]
@@ -79,6 +80,11 @@ class RunCreateInputSerializer(BodySerializer):
     after_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
     webhook = serializers.CharField(required=False, allow_null=True, max_length=65536)
     feedback_keys = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+
+    def validate_webhook(self, value: str | None) -> str | None:
+        if value:
+            webhook_url_check(value, resolve=False)
+        return value
 
     def validate_command(self, value: dict | None) -> dict | None:
         if value is None:
