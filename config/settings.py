@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "crons",
     "webhooks",
+    "thread_ttl",
 ]
 
 MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]
@@ -143,7 +144,7 @@ SPINDLE_WEBHOOK_ALLOW_PRIVATE = env_bool("SPINDLE_WEBHOOK_ALLOW_PRIVATE", False)
 SPINDLE_WEBHOOK_TIMEOUT_SECONDS = env_float("SPINDLE_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 SPINDLE_WEBHOOK_MAX_ATTEMPTS = env_int("SPINDLE_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
 SPINDLE_WEBHOOK_BACKOFF_SECONDS = env_float("SPINDLE_WEBHOOK_BACKOFF_SECONDS", 2.0, minimum=0.0)
-# How often beat deletes expired store items (and, later, expired threads).
+# How often beat deletes expired store items and expired idle threads.
 SPINDLE_TTL_SWEEP_SECONDS = env_float("SPINDLE_TTL_SWEEP_SECONDS", 60.0, minimum=0.5)
 
 # --- Celery ------------------------------------------------------------------
@@ -190,6 +191,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs.sweep_runs", "schedule": SPINDLE_SWEEP_SECONDS},
     "sweep-store": {"task": "store.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
+    "sweep-threads": {"task": "thread_ttl.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
 }
 
 # --- Logging -----------------------------------------------------------------

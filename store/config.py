@@ -5,16 +5,16 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import json
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from langchain_core.embeddings import Embeddings
+
+from config.langgraph_json import langgraph_json_path, langgraph_json_section, reset_langgraph_json
 
 
 class StoreConfigError(ImproperlyConfigured):
@@ -37,22 +37,17 @@ class StoreSettings:
 
 def store_settings() -> StoreSettings:
     """The store settings of the langgraph.json at settings.LANGGRAPH_CONFIG (cached)."""
-    return _load(str(Path(settings.LANGGRAPH_CONFIG).expanduser().resolve()))
+    return _load(str(langgraph_json_path()))
 
 
 def reset_store_settings() -> None:
+    reset_langgraph_json()
     _load.cache_clear()
 
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str) -> StoreSettings:
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        # The graph registry reports a missing or broken langgraph.json; the store
-        # works without one.
-        return StoreSettings(ttl=None, index=None)
-    section = document.get("store") if isinstance(document, dict) else None
+    section = langgraph_json_section("store")
     if section is None:
         return StoreSettings(ttl=None, index=None)
     if not isinstance(section, dict):
