@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.errors import InvalidInput
+from config.errors import InvalidInput, SpindleError
 
 OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
 
 
+class StoreRequestError(SpindleError):
+    """A request the store itself refuses (400, as the official server answers the
+    store's ValueErrors): an empty or reserved namespace, an unknown filter operator."""
+
+    status_code = 400
+    default_detail = "Bad Request"
+
+
 def validate_filter(filter: Any) -> None:
-    """InvalidInput (422) for a filter that is not an object or names an unknown operator."""
+    """InvalidInput (422) for a filter that is not an object; StoreRequestError (400) for an
+    unknown operator, as officially."""
     if not isinstance(filter, dict):
         raise InvalidInput("filter: must be an object")
     for key, condition in filter.items():
@@ -20,9 +29,7 @@ def validate_filter(filter: Any) -> None:
         if isinstance(condition, dict) and any(str(k).startswith("$") for k in condition):
             for operator in condition:
                 if operator not in OPERATORS:
-                    raise InvalidInput(
-                        f"filter.{key}: unsupported operator {operator!r}; use one of {', '.join(OPERATORS)}"
-                    )
+                    raise StoreRequestError(f"Unsupported operator: {operator}")
         elif isinstance(condition, dict):
             validate_filter(condition)
 

@@ -32,8 +32,7 @@ class TTL:
 
 
 def _parse(value: Any, where: str) -> TTL:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = {"ttl": value}
+    # An object, as officially (the SDK turns a number into {"ttl": n, "strategy": "delete"}).
     if not isinstance(value, dict):
         raise InvalidInput(f"{where}: must be an object with ttl (minutes) and strategy")
     minutes = value.get("ttl")

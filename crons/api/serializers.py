@@ -133,7 +133,8 @@ def cron_to_json(cron: Cron, select: list[str] | None = None) -> dict[str, Any]:
         "timezone": cron.timezone,
         "created_at": _iso(cron.created_at),
         "updated_at": _iso(cron.updated_at),
-        "user_id": cron.user_id,
+        # "" without authentication, as the official server shows it.
+        "user_id": cron.user_id or "",
         "payload": cron.payload,
         "next_run_date": _iso(next_run_date(cron)),
         "metadata": cron.metadata,

@@ -13,26 +13,19 @@ from store.filters import validate_filter
 MAX_LIMIT = 1000
 
 
-def validate_labels(labels: Any, *, allow_empty: bool = True) -> tuple[str, ...]:
-    """A namespace: a list of non-empty labels without periods (the API joins them with
-    one), the first of which is not "langgraph" (reserved, as in langgraph's stores)."""
+def validate_labels(labels: Any) -> tuple[str, ...]:
+    """A namespace: a list of non-empty labels without periods (the API joins them with one)."""
     if not isinstance(labels, list | tuple):
         raise serializers.ValidationError("Namespace must be a list of labels")
     for label in labels:
         if not isinstance(label, str) or not label or "." in label or "\x00" in label:
             raise serializers.ValidationError(f"Namespace label {label!r} must be a non-empty string without periods")
-    if not labels and not allow_empty:
-        raise serializers.ValidationError("Namespace cannot be empty.")
     return tuple(labels)
 
 
 class _NamespaceField(serializers.Field):
-    def __init__(self, *, allow_empty: bool = True, **kwargs: Any) -> None:
-        self.allow_empty = allow_empty
-        super().__init__(**kwargs)
-
     def to_internal_value(self, data: Any) -> tuple[str, ...]:
-        return validate_labels(data, allow_empty=self.allow_empty)
+        return validate_labels(data)
 
     def to_representation(self, value: Any) -> Any:
         return list(value)
@@ -40,7 +33,8 @@ class _NamespaceField(serializers.Field):
 
 class _KeyField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(allow_blank=False, trim_whitespace=False, **kwargs)
+        # An empty key is a key, as on the official server.
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -65,16 +59,11 @@ class _IndexField(serializers.Field):
 
 
 class InputStorePutSerializer(serializers.Serializer):
-    namespace = _NamespaceField(allow_empty=False)
+    namespace = _NamespaceField()
     key = _KeyField()
     value = serializers.JSONField()
     index = _IndexField(required=False, allow_null=True)
     ttl = serializers.FloatField(required=False, allow_null=True, min_value=0)
-
-    def validate_namespace(self, value: tuple[str, ...]) -> tuple[str, ...]:
-        if value[0] == "langgraph":
-            raise serializers.ValidationError('The root label "langgraph" is reserved')
-        return value
 
     def validate_value(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -102,6 +91,7 @@ class InputStoreGetSerializer(serializers.Serializer):
 class InputStoreSearchSerializer(serializers.Serializer):
     namespace_prefix = _NamespaceField(required=False, allow_null=True)
     filter = serializers.JSONField(required=False, allow_null=True)
+    # 0 means the default, as on the official server.
     limit = serializers.IntegerField(required=False, default=10, min_value=0, max_value=MAX_LIMIT)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
     query = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)

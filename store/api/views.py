@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import json_body, validated
+from config.api import json_body, json_response, validated
 from config.errors import SpindleError
 from store.api.serializers import (
     InputStoreDeleteSerializer,
@@ -17,6 +18,7 @@ from store.api.serializers import (
     item_to_json,
 )
 from store.backend import DjangoStore
+from store.filters import StoreRequestError
 
 
 def _store() -> DjangoStore:
@@ -26,18 +28,27 @@ def _store() -> DjangoStore:
 class StoreItemApi(APIView):
     def put(self, request: Request) -> Response:
         payload = validated(InputStorePutSerializer, json_body(request))
+        namespace = payload["namespace"]
+        # What langgraph's BaseStore.put refuses, with its words, as the official server answers.
+        if not namespace:
+            raise StoreRequestError("Namespace cannot be empty.")
+        if namespace[0] == "langgraph":
+            raise StoreRequestError(f'Root label for namespace cannot be "langgraph". Got: {namespace!r}')
         put = {"index": payload.get("index")}
         if payload.get("ttl") is not None:
             put["ttl"] = payload["ttl"]
         _store().put(payload["namespace"], payload["key"], payload["value"], **put)
         return Response(status=204)
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | HttpResponse:
         if not request.query_params.get("key"):
             raise KeyRequired()
         params = validated(InputStoreGetSerializer, request.query_params)
         item = _store().get(params["namespace"], params["key"], refresh_ttl=params["refresh_ttl"])
-        return Response(None if item is None else item_to_json(item))
+        if item is None:
+            # `null`, as the official server answers (DRF would send an empty body).
+            return json_response(None)
+        return Response(item_to_json(item))
 
     def delete(self, request: Request) -> Response:
         payload = validated(InputStoreDeleteSerializer, json_body(request))
@@ -59,7 +70,7 @@ class StoreSearchApi(APIView):
             payload.get("namespace_prefix") or (),
             query=payload.get("query") or None,
             filter=payload.get("filter"),
-            limit=payload["limit"],
+            limit=payload["limit"] or 10,
             offset=payload["offset"],
             refresh_ttl=payload["refresh_ttl"],
         )

@@ -37,6 +37,13 @@ async def test_put_get_update_delete_item(sdk: LangGraphClient, store_config) ->
 
     assert await sdk.store.delete_item(["users", "u1"], "prefs") is None
     assert await sdk.store.get_item(["users", "u1"], "prefs") is None
+    missing = await sdk.http.client.get("/store/items", params={"namespace": "users.u1", "key": "prefs"})
+    assert (missing.status_code, missing.content, missing.headers["content-type"]) == (200, b"null", "application/json")
+    # An empty key is a key.
+    await sdk.store.put_item(["users", "u1"], "", {"empty": True})
+    # (GET cannot name it: an empty key there is "Key is required", officially too.)
+    assert [i["key"] for i in (await sdk.store.search_items(["users"]))["items"]] == [""]
+    await sdk.store.delete_item(["users", "u1"], "")
     # Deleting what is not there is not an error.
     await sdk.store.delete_item(["users", "u1"], "prefs")
     assert await sync_to_async(_count)() == 0
@@ -66,6 +73,7 @@ async def test_search_items_filters_and_pages_newest_first(sdk: LangGraphClient,
     assert await keys(namespace_prefix=["food"], filter={"tags": {"fresh": True}}) == ["k2", "k0"]
     assert await keys(namespace_prefix=["food"], filter={"kind": "fruit", "size": {"$gt": 1}}) == ["k3", "k1"]
     assert await keys(namespace_prefix=["food"], limit=2) == ["k3", "k2"]
+    assert len(await keys(namespace_prefix=[], limit=0)) == 5  # 0: the default of 10, officially
     assert await keys(namespace_prefix=["food"], limit=2, offset=2) == ["k1", "k0"]
     assert await keys(namespace_prefix=["food"], filter={"kind": "fruit"}, limit=1, offset=1) == ["k1"]
     assert await keys(namespace_prefix=["fo"]) == []
@@ -91,13 +99,13 @@ async def test_bad_requests_answer_4xx_and_write_nothing(sdk: LangGraphClient, s
     http = sdk.http.client
     cases = [
         ("PUT", "/store/items", {"namespace": ["a.b"], "key": "k", "value": {}}, 422, "namespace"),
-        ("PUT", "/store/items", {"namespace": [], "key": "k", "value": {}}, 422, "Namespace cannot be empty"),
+        ("PUT", "/store/items", {"namespace": [], "key": "k", "value": {}}, 400, "Namespace cannot be empty."),
         ("PUT", "/store/items", {"namespace": ["a"], "key": "k", "value": [1]}, 422, "value: Must be an object"),
         ("PUT", "/store/items", {"namespace": ["a"], "value": {}}, 422, "key"),
-        ("PUT", "/store/items", {"namespace": ["langgraph"], "key": "k", "value": {}}, 422, "reserved"),
+        ("PUT", "/store/items", {"namespace": ["langgraph"], "key": "k", "value": {}}, 400, 'cannot be "langgraph"'),
         ("PUT", "/store/items", {"namespace": ["a"], "key": "k", "value": {"t": "\x00"}}, 422, "NUL"),
         ("PUT", "/store/items", {"namespace": ["a"], "key": "k", "value": {}, "ttl": "soon"}, 422, "ttl"),
-        ("POST", "/store/items/search", {"filter": {"a": {"$regex": "x"}}}, 422, "unsupported operator"),
+        ("POST", "/store/items/search", {"filter": {"a": {"$regex": "x"}}}, 400, "Unsupported operator: $regex"),
         ("POST", "/store/items/search", {"limit": 0.5}, 422, "limit"),
         ("POST", "/store/namespaces", {"prefix": [""]}, 422, "non-empty"),
         ("POST", "/store/namespaces", {"max_depth": 0}, 422, "max_depth"),

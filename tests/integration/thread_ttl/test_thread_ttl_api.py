@@ -53,7 +53,7 @@ async def test_ttl_on_create_and_update(sdk: LangGraphClient) -> None:
 
 async def test_bad_ttls_answer_422_and_write_nothing(sdk: LangGraphClient) -> None:
     http = sdk.http.client
-    for ttl, needle in [({"ttl": -1}, "ttl.ttl"), ({"ttl": 1, "strategy": "archive"}, "ttl.strategy"), ("soon", "ttl")]:
+    for ttl, needle in [({"ttl": -1}, "ttl.ttl"), ({"ttl": 1, "strategy": "archive"}, "ttl.strategy"), ("soon", "ttl"), (5, "must be an object")]:
         response = await http.post("/threads", json={"ttl": ttl})
         assert response.status_code == 422, response.text
         assert needle in response.json()["detail"]
