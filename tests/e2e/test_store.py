@@ -22,7 +22,7 @@ async def test_a_graph_reads_what_the_api_wrote_and_the_api_sees_its_writes(clie
     ]
     written = await client.store.get_item(["memories", "ada"], "from_graph")
     assert written["value"] == {"note": "written by the graph"}
-    found = await client.store.search_items(["memories"])
+    found = await client.store.search_items(["memories", "ada"])
     assert [i["key"] for i in found["items"]] == ["from_graph", "profile"]
 
 
