@@ -14,20 +14,24 @@ import os
 import re
 import sys
 import threading
+import typing
 import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
+from langgraph_sdk.runtime import AccessContext, ServerRuntime, _ExecutionRuntime, _ReadRuntime
 
 from config.errors import NotFound
+from store.backend import DjangoStore
 
 logger = logging.getLogger(__name__)
 
@@ -136,19 +140,24 @@ async def aget_graph(
     *,
     config: dict | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    access_context: AccessContext = "assistants.read",
+    context: Any = None,
 ) -> Pregel:
-    """A compiled graph for `graph_id` with `checkpointer` attached.
+    """A compiled graph for `graph_id` with `checkpointer` and the store attached.
 
     Static graphs are copied, so the shared instance is never mutated; factories are
-    called with `config` on every call.
+    called on every call, with `config` and/or a `ServerRuntime` (its `access_context`
+    says why, `store` is the store, and `context` the run's, when executing).
     """
     spec = graph_spec(graph_id)
+    store = store if store is not None else DjangoStore()
     if spec.factory is None:
-        return _attach(spec.graph, checkpointer)
-    value = spec.factory(*_factory_args(spec, config))
+        return _attach(spec.graph, checkpointer, store)
+    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context)))
     if inspect.isawaitable(value):
         value = await value
-    return _attach(_as_graph(spec, value, produced=True), checkpointer)
+    return _attach(_as_graph(spec, value, produced=True), checkpointer, store)
 
 
 def get_graph(
@@ -156,15 +165,19 @@ def get_graph(
     *,
     config: dict | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    access_context: AccessContext = "assistants.read",
+    context: Any = None,
 ) -> Pregel:
     """The synchronous twin of aget_graph; an async factory is run on its own event loop."""
     spec = graph_spec(graph_id)
+    store = store if store is not None else DjangoStore()
     if spec.factory is None:
-        return _attach(spec.graph, checkpointer)
-    value = spec.factory(*_factory_args(spec, config))
+        return _attach(spec.graph, checkpointer, store)
+    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context)))
     if inspect.isawaitable(value):
         value = _run_coroutine(value)
-    return _attach(_as_graph(spec, value, produced=True), checkpointer)
+    return _attach(_as_graph(spec, value, produced=True), checkpointer, store)
 
 
 # --- loading ----------------------------------------------------------------------
@@ -372,18 +385,59 @@ def _dotted_name(file_path: Path) -> str | None:
 # --- building ---------------------------------------------------------------------
 
 
-def _factory_args(spec: GraphSpec, config: dict | None) -> tuple[Any, ...]:
+def _runtime(access_context: AccessContext, store: BaseStore, context: Any) -> Any:
+    """The ServerRuntime the official server hands a factory: an execution runtime (with
+    the run's context) for threads.create_run, a read runtime otherwise."""
+    if access_context == "threads.create_run":
+        return _ExecutionRuntime(access_context=access_context, user=None, store=store, context=context)
+    return _ReadRuntime(access_context=access_context, user=None, store=store)
+
+
+def _is_runtime_annotation(annotation: Any) -> bool:
+    if annotation is ServerRuntime or get_origin(annotation) is ServerRuntime:
+        return True
+    if isinstance(annotation, type):
+        return issubclass(annotation, _ExecutionRuntime | _ReadRuntime)
+    if isinstance(annotation, str):  # an annotation the hints could not resolve
+        return annotation.split("[", 1)[0].strip() in ("ServerRuntime", "langgraph_sdk.runtime.ServerRuntime")
+    args = get_args(annotation)
+    return bool(args) and get_origin(annotation) is Annotated and _is_runtime_annotation(args[0])
+
+
+def _factory_kwargs(spec: GraphSpec, config: dict | None, runtime: Any) -> dict[str, Any]:
+    """The arguments of a factory call, as the official server classifies factories: none;
+    one (the runtime if annotated ServerRuntime, else the config); or two (the one
+    annotated ServerRuntime gets the runtime, the other the config; unannotated, the
+    second gets the runtime, as in `make_graph(config, runtime)`)."""
     assert spec.factory is not None
     try:
-        parameters = inspect.signature(spec.factory).parameters.values()
+        signature = inspect.signature(spec.factory)
     except (TypeError, ValueError):
-        return (_runnable_config(config),)
-    positional = [
-        p
-        for p in parameters
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        return {}
+    parameters = [
+        p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
-    return (_runnable_config(config),) if positional else ()
+    if any(p.kind == p.POSITIONAL_ONLY for p in parameters):
+        raise GraphRegistryError(f"Graph '{spec.graph_id}': a factory's parameters must not be positional-only")
+    try:
+        hints = typing.get_type_hints(spec.factory, localns={"ServerRuntime": ServerRuntime})
+    except Exception:
+        hints = {}
+    is_runtime = [_is_runtime_annotation(hints.get(p.name, p.annotation)) for p in parameters]
+    if not parameters:
+        return {}
+    if len(parameters) == 1:
+        return {parameters[0].name: runtime if is_runtime[0] else _runnable_config(config)}
+    if len(parameters) == 2:
+        runtime_at = is_runtime.index(True) if is_runtime.count(True) == 1 else 1
+        return {
+            parameters[runtime_at].name: runtime,
+            parameters[1 - runtime_at].name: _runnable_config(config),
+        }
+    raise GraphRegistryError(
+        f"Graph '{spec.graph_id}': a factory takes at most two arguments (config, runtime); "
+        f"{spec.location} takes {[p.name for p in parameters]}"
+    )
 
 
 def _runnable_config(config: dict | None) -> dict[str, Any]:
@@ -409,9 +463,9 @@ def _as_graph(spec: GraphSpec, value: Any, *, produced: bool) -> Pregel:
     )
 
 
-def _attach(graph: Pregel | None, checkpointer: BaseCheckpointSaver | None) -> Pregel:
+def _attach(graph: Pregel | None, checkpointer: BaseCheckpointSaver | None, store: BaseStore) -> Pregel:
     assert graph is not None
-    return graph.copy(update={"checkpointer": checkpointer})
+    return graph.copy(update={"checkpointer": checkpointer, "store": store})
 
 
 def _run_coroutine(awaitable: Any) -> Any:

@@ -41,6 +41,11 @@ INSTALLED_APPS = [
     "assistants",
     "threads",
     "runs",
+    "store",
+    "django_celery_beat",
+    "crons",
+    "webhooks",
+    "thread_ttl",
 ]
 
 MIDDLEWARE = ["config.input_gate.InputGateMiddleware", "config.middleware.AdminOnlyMiddleware"]
@@ -177,6 +182,13 @@ SPINDLE_RUN_TIMEOUT_SECONDS = env_int("SPINDLE_RUN_TIMEOUT_SECONDS", 3600, minim
 SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=1)
 # Per process: serialized checkpoint blobs kept in memory (0 turns the cache off).
 SPINDLE_CHECKPOINT_CACHE_MB = env_int("SPINDLE_CHECKPOINT_CACHE_MB", 64, minimum=0)
+# Webhooks: a separate task POSTs the run to its webhook when it ends.
+SPINDLE_WEBHOOK_ALLOW_PRIVATE = env_bool("SPINDLE_WEBHOOK_ALLOW_PRIVATE", False)
+SPINDLE_WEBHOOK_TIMEOUT_SECONDS = env_float("SPINDLE_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+SPINDLE_WEBHOOK_MAX_ATTEMPTS = env_int("SPINDLE_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+SPINDLE_WEBHOOK_BACKOFF_SECONDS = env_float("SPINDLE_WEBHOOK_BACKOFF_SECONDS", 2.0, minimum=0.0)
+# How often beat deletes expired store items and expired idle threads.
+SPINDLE_TTL_SWEEP_SECONDS = env_float("SPINDLE_TTL_SWEEP_SECONDS", 60.0, minimum=0.5)
 
 # --- Celery ------------------------------------------------------------------
 # No REDIS_URL: `manage.py serve` starts an embedded Redis and sets it for its processes;
@@ -217,8 +229,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_SOFT_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS
 CELERY_TASK_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS + 60
+# Schedules live in the database (django-celery-beat): crons are periodic tasks that
+# operators see and pause in the admin; the entries below are synced into it at start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs.sweep_runs", "schedule": SPINDLE_SWEEP_SECONDS},
+    "sweep-store": {"task": "store.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
+    "sweep-threads": {"task": "thread_ttl.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
 }
 
 # --- Logging -----------------------------------------------------------------

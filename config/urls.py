@@ -22,7 +22,7 @@ async def info(request: HttpRequest) -> JsonResponse:
         {
             "version": installed("spindle"),
             "langgraph_py_version": installed("langgraph"),
-            "flags": {"assistants": True, "crons": False, "langsmith": False, "langsmith_tracing_replicas": False},
+            "flags": {"assistants": True, "crons": True, "langsmith": False, "langsmith_tracing_replicas": False},
             "host": {"kind": "self-hosted", "project_id": None, "host_revision_id": None, "revision_id": None, "tenant_id": None},
         }
     )
@@ -35,7 +35,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("assistants.api.urls")),
     path("", include("threads.api.urls")),
+    path("", include("crons.api.urls")),
     path("", include("runs.api.urls")),
+    path("", include("store.api.urls")),
 ]
 
 handler400 = "config.errors.handler400"

@@ -23,6 +23,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from config.jsonable import to_jsonable
 from runs import events, services, streams
 from runs.models import CancelAction, Run, RunStatus
+from store.backend import DjangoStore
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +285,10 @@ class RunExecution:
         config["metadata"] = {**(config.get("metadata") or {}), **self.run.metadata, "run_id": self.run_id}
         graph_id = self.run.metadata.get("graph_id") or config["configurable"]["graph_id"]
         saver = DjangoSaver(bind_runs=True, executor=db_executor())
-        graph = await aget_graph(graph_id, config=config, checkpointer=saver)
+        graph = await aget_graph(
+            graph_id, config=config, checkpointer=saver, store=DjangoStore(executor=db_executor()),
+            access_context="threads.create_run", context=kwargs.get("context") or None,
+        )
         self.graph = graph
 
         command = kwargs.get("command")

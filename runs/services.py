@@ -28,6 +28,7 @@ from config.sql import (
 from runs import streams
 from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_queue_head
+from runs.signals import run_ended
 from threads.counts import DeletedCounts, add_counts, deleted_counts
 from threads.locks import lock_thread
 from threads.models import Thread, ThreadStatus
@@ -89,6 +90,8 @@ def _after_stop(run_id: uuid.UUID, action: str, *, was_running: bool, deleted: b
     elif deleted or action == CancelAction.INTERRUPT:
         # A pending run never reaches a worker, so nobody else ends its stream.
         streams.publish_end(str(run_id), RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
+        if not deleted:
+            _announce_end(run_id, RunStatus.INTERRUPTED, None, None)
 
 
 # --- create -----------------------------------------------------------------------
@@ -610,9 +613,18 @@ def run_finish(
         _after_commit(_dispatch, from_db_uuid(head[0][0]))
     thread_id, kwargs = ended[0]
     kwargs = from_db_json(kwargs) or {}
+    if kwargs.get("webhook"):
+        # Before a temporary thread's deletion below: receivers read the run's row.
+        transaction.on_commit(
+            partial(_announce_end, run_id, status, error, values if update_values else None), robust=True
+        )
     if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
         _after_commit(_delete_temporary_thread, from_db_uuid(thread_id))
     return True
+
+
+def _announce_end(run_id: uuid.UUID, status: str, error: dict[str, Any] | None, values: Any) -> None:
+    run_ended.send(sender=Run, run_id=run_id, status=status, error=error, values=values)
 
 
 def _delete_temporary_thread(thread_id: uuid.UUID) -> None:

@@ -45,14 +45,16 @@ def thread_graph(thread: Thread) -> Pregel | None:
     graph_id = thread_graph_id(thread)
     if graph_id is None:
         return None
-    return get_graph(graph_id, config=_thread_config(thread), checkpointer=DjangoSaver())
+    return get_graph(graph_id, config=_thread_config(thread), checkpointer=DjangoSaver(), access_context="threads.read")
 
 
 async def athread_graph(thread: Thread) -> Pregel | None:
     graph_id = thread_graph_id(thread)
     if graph_id is None:
         return None
-    return await aget_graph(graph_id, config=_thread_config(thread), checkpointer=DjangoSaver())
+    return await aget_graph(
+        graph_id, config=_thread_config(thread), checkpointer=DjangoSaver(), access_context="threads.read"
+    )
 
 
 def _thread_config(thread: Thread) -> dict[str, Any]:

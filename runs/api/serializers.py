@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from config.api import BodySerializer
 from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
+from config.webhook_urls import webhook_url_check
 from runs.models import CancelAction, MultitaskStrategy, Run
 
 # A run may wait this long before it starts (after_seconds): its due time must stay a date.
@@ -86,6 +87,11 @@ class RunCreateInputSerializer(BodySerializer):
     feedback_keys = serializers.ListField(
         child=serializers.CharField(max_length=MAX_ID_LENGTH), required=False, allow_null=True
     )
+
+    def validate_webhook(self, value: str | None) -> str | None:
+        if value:
+            webhook_url_check(value, resolve=False)
+        return value
 
     def validate_command(self, value: dict | None) -> dict | None:
         if value is None:

@@ -3,12 +3,17 @@ one with a subgraph that writes custom stream events."""
 
 from __future__ import annotations
 
+import operator
 import time
+from typing import Annotated, TypedDict
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.config import get_stream_writer
+from langgraph.config import get_store, get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
+from langgraph_sdk.runtime import ServerRuntime
 
 
 def block(state: MessagesState, config: RunnableConfig) -> dict[str, list]:
@@ -77,3 +82,62 @@ _nested.add_edge(START, "parent_step")
 _nested.add_edge("parent_step", "child")
 _nested.add_edge("child", END)
 nested = _nested.compile()
+
+
+# --- the store inside graphs ---------------------------------------------------------
+
+
+class MemoryState(TypedDict, total=False):
+    user: str
+    seen: Annotated[list, operator.add]
+
+
+def read_with_parameter(state: MemoryState, store: BaseStore) -> dict[str, list]:
+    # A synchronous node: the store's sync batch.
+    item = store.get(("memories", state["user"]), "profile")
+    return {"seen": [{"profile": item.value if item else None}]}
+
+
+async def write_with_get_store(state: MemoryState) -> dict[str, list]:
+    # An async node: the store's async batch.
+    await get_store().aput(("memories", state["user"]), "from_graph", {"note": "written by the graph"})
+    return {"seen": ["wrote"]}
+
+
+async def read_with_runtime(state: MemoryState, runtime: Runtime) -> dict[str, list]:
+    items = await runtime.store.asearch(("memories", state["user"]))
+    return {"seen": [{"keys": sorted(item.key for item in items)}]}
+
+
+_memory = StateGraph(MemoryState)
+_memory.add_node("read_with_parameter", read_with_parameter)
+_memory.add_node("write_with_get_store", write_with_get_store)
+_memory.add_node("read_with_runtime", read_with_runtime)
+_memory.add_edge(START, "read_with_parameter")
+_memory.add_edge("read_with_parameter", "write_with_get_store")
+_memory.add_edge("write_with_get_store", "read_with_runtime")
+_memory.add_edge("read_with_runtime", END)
+memory = _memory.compile()
+
+
+def make_store_graph(config: RunnableConfig, runtime: ServerRuntime) -> object:
+    """A factory as the official server calls it: config and a ServerRuntime."""
+
+    async def record(state: MemoryState) -> dict[str, list]:
+        execution = runtime.execution_runtime
+        await runtime.store.aput(
+            ("factory", state["user"]),
+            "made",
+            {
+                "access_context": runtime.access_context,
+                "context": execution.context if execution else None,
+                "assistant_id": config["configurable"].get("assistant_id"),
+            },
+        )
+        return {"seen": ["recorded"]}
+
+    builder = StateGraph(MemoryState)
+    builder.add_node("record", record)
+    builder.add_edge(START, "record")
+    builder.add_edge("record", END)
+    return builder.compile()

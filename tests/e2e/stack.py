@@ -153,6 +153,11 @@ def stack_env(*, redis_url: str, db_url: str) -> dict[str, str]:
             "SPINDLE_SWEEP_SECONDS": "1",
             "SPINDLE_REDISPATCH_AFTER_SECONDS": "3",
             "SPINDLE_CANCEL_GRACE_SECONDS": "2",
+            # Quick enough for the TTL tests, without crowding the runs on a busy machine.
+            "SPINDLE_TTL_SWEEP_SECONDS": "2",
+            # The tests' webhook receivers listen on 127.0.0.1.
+            "SPINDLE_WEBHOOK_ALLOW_PRIVATE": "1",
+            "SPINDLE_WEBHOOK_BACKOFF_SECONDS": "0.2",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }

@@ -95,7 +95,7 @@ class InputThreadCreateSerializer(serializers.Serializer):
     supersteps = serializers.ListField(
         child=serializers.DictField(), required=False, allow_null=True
     )
-    # Accepted for the SDK's sake; thread TTLs are not swept here.
+    # {"ttl": minutes, "strategy": "delete" | "keep_latest"}: checked by thread_ttl_parse.
     ttl = serializers.JSONField(required=False, allow_null=True)
 
     def validate_supersteps(

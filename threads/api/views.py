@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from config.api import json_body, validated
 from config.ids import parse_path_id
 from config.input_gate import MAX_ID_LENGTH, check_text
+from thread_ttl.services import default_thread_ttl, thread_ttl_parse, thread_ttl_set
 from threads import selectors, services
 from threads.api.serializers import (
     InputThreadCountSerializer,
@@ -34,12 +35,14 @@ def parse_thread_id(value: str) -> uuid.UUID:
 class ThreadCreateApi(APIView):
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadCreateSerializer, json_body(request))
+        ttl = thread_ttl_parse(payload.get("ttl")) or default_thread_ttl()
         thread = services.thread_create(
             thread_id=payload.get("thread_id"),
             metadata=payload.get("metadata"),
             if_exists=payload["if_exists"],
             supersteps=payload.get("supersteps"),
         )
+        thread_ttl_set(thread_id=thread.pk, ttl=ttl)
         return Response(thread_to_json(thread))
 
 
@@ -94,7 +97,9 @@ class ThreadDetailApi(APIView):
     def patch(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadPatchSerializer, json_body(request))
+        ttl = thread_ttl_parse(payload.get("ttl"))
         thread = services.thread_update(thread_id=tid, metadata=payload.get("metadata"))
+        thread_ttl_set(thread_id=tid, ttl=ttl)
         return Response(thread_to_json(thread))
 
     def delete(self, request: Request, thread_id: str) -> Response:

@@ -46,6 +46,7 @@ def test_info_names_the_versions(client: Client) -> None:
     assert body["version"] == "0.1.0"
     assert body["langgraph_py_version"]
     assert body["flags"]["assistants"] is True
+    assert body["flags"]["crons"] is True
     assert body["host"]["kind"] == "self-hosted"
 
 

@@ -1,0 +1,1 @@
+"""Crons: schedules that create runs, as django-celery-beat periodic tasks."""

@@ -1,0 +1,143 @@
+"""Input and output shapes of the crons API (output keys match langgraph_sdk.schema.Cron)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from config.webhook_urls import webhook_url_check
+from crons.models import Cron, OnRunCompleted
+from crons.selectors import SORTABLE, next_run_date
+from runs.api.serializers import STREAM_MODES
+from runs.models import MultitaskStrategy
+
+CRON_FIELDS = [
+    "cron_id", "assistant_id", "thread_id", "on_run_completed", "end_time", "schedule", "timezone",
+    "created_at", "updated_at", "user_id", "payload", "next_run_date", "metadata", "enabled",
+]
+
+
+class _ObjectField(serializers.JSONField):
+    default_error_messages = {"not_object": "Must be an object."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return super().to_internal_value(data)
+
+
+class _InputField(serializers.JSONField):
+    default_error_messages = {"invalid_input": "Must be an object or a list of objects."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not (isinstance(data, dict) or isinstance(data, list) and all(isinstance(i, dict) for i in data)):
+            self.fail("invalid_input")
+        return super().to_internal_value(data)
+
+
+class _NodeListField(serializers.Field):
+    default_error_messages = {"invalid": 'Must be "*" or a list of node names.'}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "*" or isinstance(data, list) and all(isinstance(item, str) for item in data):
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class _StreamModeField(serializers.Field):
+    default_error_messages = {"invalid": "Must be one of {modes}, or a list of them."}
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        modes = [data] if isinstance(data, str) else data
+        if isinstance(modes, list) and modes and all(m in STREAM_MODES for m in modes):
+            return list(dict.fromkeys(modes))
+        self.fail("invalid", modes=", ".join(STREAM_MODES))
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class _RunFields(serializers.Serializer):
+    """The run a cron creates, as on a run create."""
+
+    input = _InputField(required=False, allow_null=True)
+    metadata = _ObjectField(required=False, allow_null=True)
+    config = _ObjectField(required=False, allow_null=True)
+    context = _ObjectField(required=False, allow_null=True)
+    webhook = serializers.CharField(required=False, allow_null=True, min_length=1, max_length=65536)
+    interrupt_before = _NodeListField(required=False, allow_null=True)
+    interrupt_after = _NodeListField(required=False, allow_null=True)
+    stream_mode = _StreamModeField(required=False, allow_null=True)
+    stream_subgraphs = serializers.BooleanField(required=False, allow_null=True)
+    stream_resumable = serializers.BooleanField(required=False, allow_null=True)
+    durability = serializers.ChoiceField(choices=["sync", "async", "exit"], required=False, allow_null=True)
+    checkpoint_during = serializers.BooleanField(required=False, allow_null=True)
+    multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.values, required=False, allow_null=True)
+    timezone = serializers.CharField(required=False, allow_null=True)
+    enabled = serializers.BooleanField(required=False)
+
+
+    def validate_webhook(self, value: str | None) -> str | None:
+        if value:
+            webhook_url_check(value, resolve=False)
+        return value
+
+
+class InputCronCreateSerializer(_RunFields):
+    assistant_id = serializers.CharField()
+    schedule = serializers.CharField()
+    end_time = serializers.DateTimeField(required=False, allow_null=True)
+    on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False, allow_null=True)
+
+
+class InputCronPatchSerializer(_RunFields):
+    schedule = serializers.CharField(required=False)
+    end_time = serializers.DateTimeField(required=False, allow_null=True)
+    on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False)
+
+
+class InputCronSearchSerializer(serializers.Serializer):
+    assistant_id = serializers.UUIDField(required=False, allow_null=True)
+    thread_id = serializers.UUIDField(required=False, allow_null=True)
+    enabled = serializers.BooleanField(required=False, allow_null=True, default=None)
+    metadata = _ObjectField(required=False, allow_null=True)
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    sort_by = serializers.ChoiceField(choices=[*SORTABLE, "next_run_date"], required=False, default="created_at")
+    sort_order = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="desc")
+    select = serializers.ListField(child=serializers.ChoiceField(choices=CRON_FIELDS), required=False, allow_null=True)
+
+
+class InputCronCountSerializer(serializers.Serializer):
+    assistant_id = serializers.UUIDField(required=False, allow_null=True)
+    thread_id = serializers.UUIDField(required=False, allow_null=True)
+    metadata = _ObjectField(required=False, allow_null=True)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def cron_to_json(cron: Cron, select: list[str] | None = None) -> dict[str, Any]:
+    body = {
+        "cron_id": str(cron.cron_id),
+        "assistant_id": str(cron.assistant_id),
+        "thread_id": str(cron.thread_id) if cron.thread_id else None,
+        "on_run_completed": cron.on_run_completed,
+        "end_time": _iso(cron.end_time),
+        "schedule": cron.schedule,
+        "timezone": cron.timezone,
+        "created_at": _iso(cron.created_at),
+        "updated_at": _iso(cron.updated_at),
+        # "" without authentication, as the official server shows it.
+        "user_id": cron.user_id or "",
+        "payload": cron.payload,
+        "next_run_date": _iso(next_run_date(cron)),
+        "metadata": cron.metadata,
+        "enabled": cron.enabled,
+    }
+    return {k: v for k, v in body.items() if k in select} if select else body
