@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from runs.api import views as runs_views
+
 
 async def ok(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "services": {}})
@@ -34,6 +36,7 @@ urlpatterns = [
     path("", ok),
     path("ok", ok),
     path("info", info),
+    path("metrics", runs_views.metrics_view),
     path("admin/", admin.site.urls),
     path("", include("assistants.api.urls")),
     path("", include("threads.api.urls")),

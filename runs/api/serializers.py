@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from rest_framework import serializers
@@ -94,6 +95,62 @@ class RunListInputSerializer(serializers.Serializer):
 
 class RunCancelInputSerializer(serializers.Serializer):
     wait = serializers.BooleanField(required=False, default=False)
+    action = serializers.ChoiceField(choices=CancelAction.values, required=False, default=CancelAction.INTERRUPT)
+
+
+class RunBatchInputSerializer(serializers.ListSerializer):
+    """POST /runs/batch: a non-empty list of stateless run creates."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("child", RunCreateInputSerializer())
+        kwargs.setdefault("allow_empty", False)
+        super().__init__(*args, **kwargs)
+
+
+def _uuid_or_422(value: Any, what: str) -> uuid.UUID:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return uuid.UUID(value)
+    except ValueError:
+        raise serializers.ValidationError(f"Invalid {what} ID: must be a UUID") from None
+
+
+class RunsCancelInputSerializer(serializers.Serializer):
+    """POST /runs/cancel: thread_id with run_ids, or a status, or an assistant_id."""
+
+    status = serializers.ChoiceField(choices=["pending", "running", "all"], required=False, allow_null=True)
+    thread_id = serializers.JSONField(required=False, allow_null=True)
+    run_ids = serializers.ListField(child=serializers.JSONField(), required=False, allow_null=True)
+    assistant_id = serializers.JSONField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        status, thread_id, run_ids = attrs.get("status"), attrs.get("thread_id"), attrs.get("run_ids")
+        assistant_id = attrs.get("assistant_id")
+        if assistant_id is not None:
+            if thread_id is not None or run_ids is not None or status is not None:
+                raise serializers.ValidationError(
+                    "Cannot specify 'thread_id', 'run_ids', or 'status' when using 'assistant_id'"
+                )
+            return {"assistant_id": _uuid_or_422(assistant_id, "assistant")}
+        if status is not None:
+            if thread_id is not None or run_ids is not None:
+                raise serializers.ValidationError(
+                    "When providing a 'status', 'thread_id' and 'run_ids' must be omitted. The 'status' "
+                    "parameter cancels all runs with the given status, regardless of thread or run ID."
+                )
+            return {"status": status}
+        if thread_id is None or run_ids is None:
+            raise serializers.ValidationError(
+                "Must provide either a status, an assistant_id, or both 'thread_id' and 'run_ids'"
+            )
+        return {
+            "thread_id": _uuid_or_422(thread_id, "thread"),
+            "run_ids": [_uuid_or_422(r, "run") for r in run_ids],
+        }
+
+
+class RunsCancelQuerySerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=CancelAction.values, required=False, default=CancelAction.INTERRUPT)
 
 

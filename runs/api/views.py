@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.request import Request
@@ -21,12 +22,15 @@ from config.api import json_response, validated
 from config.asyncdb import db
 from config.errors import InvalidInput, ServiceUnavailable, error_payload, parse_json_body
 from config.ids import parse_path_id
-from runs import selectors, services, sse
+from runs import metrics, selectors, services, sse
 from runs.api.serializers import (
     STREAM_MODES,
+    RunBatchInputSerializer,
     RunCancelInputSerializer,
     RunCreateInputSerializer,
     RunListInputSerializer,
+    RunsCancelInputSerializer,
+    RunsCancelQuerySerializer,
     run_to_json,
 )
 from runs.models import CancelAction
@@ -54,6 +58,14 @@ def _create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Any:
         payload=payload,
         if_not_exists=payload.get("if_not_exists") or "reject",
     )
+
+
+def _create_batch(payloads: list[dict[str, Any]]) -> list[Any]:
+    """Every run of a batch, or none: one transaction, each run dispatched after its commit."""
+    if not settings.REDIS_URL:
+        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
+    with transaction.atomic():
+        return [_create(None, payload) for payload in payloads]
 
 
 def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
@@ -124,6 +136,42 @@ async def stateless_runs_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
     return await _create_response(request, None)
+
+
+@async_api
+async def runs_batch_view(request: HttpRequest) -> HttpResponse:
+    """POST /runs/batch: several stateless runs in one request."""
+    if request.method != "POST":
+        return _method_not_allowed()
+    batch = RunBatchInputSerializer(data=parse_json_body(request.body))
+    batch.is_valid(raise_exception=True)
+    runs = await db(_create_batch, [dict(p) for p in batch.validated_data])
+    return json_response([run_to_json(r) for r in runs])
+
+
+@async_api
+async def runs_cancel_view(request: HttpRequest) -> HttpResponse:
+    """POST /runs/cancel: cancel runs by thread and ids, by status or by assistant (204)."""
+    if request.method != "POST":
+        return _method_not_allowed()
+    selection = validated(RunsCancelInputSerializer, parse_json_body(request.body))
+    params = validated(RunsCancelQuerySerializer, request.GET)
+    await db(services.runs_cancel_many, action=params["action"], **selection)
+    return HttpResponse(status=204)
+
+
+@async_api
+async def metrics_view(request: HttpRequest) -> HttpResponse:
+    """GET /metrics: Prometheus text (the default) or JSON (`?format=json`)."""
+    if request.method != "GET":
+        return _method_not_allowed()
+    fmt = request.GET.get("format", "prometheus")
+    if fmt not in ("prometheus", "json"):
+        raise InvalidInput("Invalid format: must be prometheus or json")
+    data = await db(metrics.metrics_json)
+    if fmt == "json":
+        return json_response(data)
+    return HttpResponse(metrics.metrics_prometheus(data), content_type=metrics.PROMETHEUS_CONTENT_TYPE)
 
 
 def _method_not_allowed() -> JsonResponse:

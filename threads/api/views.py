@@ -108,6 +108,12 @@ class ThreadCopyApi(APIView):
         return Response(thread_to_json(thread))
 
 
+class ThreadStorageApi(APIView):
+    def get(self, request: Request, thread_id: str) -> Response:
+        thread = selectors.thread_get(parse_thread_id(thread_id))
+        return Response(selectors.thread_storage(thread=thread))
+
+
 class ThreadStateApi(APIView):
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(parse_thread_id(thread_id))
