@@ -210,11 +210,33 @@ def extract_path(data: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+# Keys the official server adds to a thread once a run (or a state update) wrote its state.
+STATE_WRITTEN_KEYS = ("interrupts", "error")
+
+
+def _state_written(thread: Thread) -> bool:
+    return thread.error is not None or thread.state_updated_at > thread.created_at
+
+
 def thread_to_json(
-    thread: Thread, *, select: list[str] | None = None, extract: Mapping[str, str] | None = None
+    thread: Thread,
+    *,
+    select: list[str] | None = None,
+    extract: Mapping[str, str] | None = None,
+    copy: bool = False,
 ) -> dict[str, Any]:
+    """A thread with the official server's keys: `interrupts` and `error` appear once its
+    state was written, and a copy is answered without `values`."""
     data = dict(OutputThreadSerializer(thread).data)
-    out = {key: data[key] for key in SELECT_FIELDS if key in select} if select else data
+    if select:
+        out = {key: data[key] for key in SELECT_FIELDS if key in select}
+    else:
+        out = data
+        if not _state_written(thread):
+            for key in STATE_WRITTEN_KEYS:
+                del out[key]
+        if copy:
+            del out["values"]
     if extract:
         out["extracted"] = {alias: extract_path(data, path) for alias, path in extract.items()}
     return out

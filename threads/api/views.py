@@ -105,7 +105,7 @@ class ThreadCopyApi(APIView):
     def post(self, request: Request, thread_id: str) -> Response:
         # The SDK sends no body here.
         thread = services.thread_copy(thread_id=parse_thread_id(thread_id))
-        return Response(thread_to_json(thread))
+        return Response(thread_to_json(thread, copy=True))
 
 
 class ThreadStorageApi(APIView):
