@@ -15,6 +15,7 @@ urlpatterns = [
     path("threads/<str:thread_id>/copy", views.ThreadCopyApi.as_view()),
     path("threads/<str:thread_id>/storage", views.ThreadStorageApi.as_view()),
     path("threads/<str:thread_id>/state", views.ThreadStateApi.as_view()),
+    path("threads/<str:thread_id>/state/checkpoint", views.ThreadStateAtCheckpointApi.as_view()),
     path(
         "threads/<str:thread_id>/state/<str:checkpoint_id>",
         views.ThreadStateCheckpointApi.as_view(),
