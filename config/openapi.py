@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 V = TypeVar("V", bound=Callable[..., Any])
+F = TypeVar("F", bound=type)
 
 # Any JSON value, and any JSON object: what graphs take and give.
 ANY_JSON: dict[str, Any] = {}
@@ -125,3 +126,19 @@ def raw_component(name: str, build: Callable[[Callable[[type], dict[str, Any]]],
             return build(lambda cls: auto_schema.resolve_serializer(cls, direction).ref)
 
     return component
+
+
+def schema_field(build: Callable[[Callable[[type], dict[str, Any]]], dict[str, Any]]) -> Callable[[F], F]:
+    """Class decorator: the field's schema is `build(ref)`, where `ref(cls)` points at a
+    serializer's component (which this registers, unlike a hand-written `$ref`)."""
+
+    def register(field_class: F) -> F:
+        class RawField(OpenApiSerializerFieldExtension):
+            target_class = field_class
+
+            def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+                return build(lambda cls: auto_schema.resolve_serializer(cls, direction).ref)
+
+        return field_class
+
+    return register

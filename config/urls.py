@@ -6,15 +6,46 @@ from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from config.openapi import api_schema
 from runs.api import views as runs_views
 
 
+@api_schema(
+    get={
+        "operation_id": "health_check_ok_get", "summary": "Health Check", "tags": ["System"],
+        "responses": {
+            200: OpenApiResponse(
+                {"type": "object", "properties": {"ok": {"type": "boolean"}, "services": {"type": "object"}}}
+            )
+        },
+    }
+)
 async def ok(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True, "services": {}})
 
 
+@api_schema(
+    get={
+        "operation_id": "server_info_info_get", "summary": "Server Information", "tags": ["System"],
+        "responses": {
+            200: OpenApiResponse(
+                {
+                    "type": "object",
+                    "properties": {
+                        "version": {"type": ["string", "null"]},
+                        "langgraph_py_version": {"type": ["string", "null"]},
+                        "flags": {"type": "object"},
+                        "host": {"type": "object"},
+                    },
+                }
+            )
+        },
+    }
+)
 async def info(request: HttpRequest) -> JsonResponse:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -34,13 +65,29 @@ async def info(request: HttpRequest) -> JsonResponse:
     )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="docs_get", summary="API Documentation", tags=["System"], exclude=False,
+        responses={(200, "text/html"): OpenApiResponse(description="Swagger UI, served from local files")},
+    )
+)
+class DocsView(SpectacularSwaggerView):
+    """Swagger UI for /openapi.json, listed in the document as the official /docs is."""
+
+    schema = AutoSchema()
+
+
+async def root(request: HttpRequest) -> JsonResponse:
+    return await ok(request)
+
+
 urlpatterns = [
-    path("", ok),
+    path("", root),
     path("ok", ok),
     path("info", info),
     path("metrics", runs_views.metrics_view),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("docs", DocsView.as_view(url_name="openapi"), name="docs"),
     # Swagger UI's own files (drf-spectacular-sidecar) and the admin's, from the installed
     # packages, so /docs renders with no network and no collectstatic step.
     re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),

@@ -5,14 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from config.api import BodySerializer
+from config.openapi import (
+    AnyJsonSchemaField,
+    ConfigSerializer,
+    ObjectSchemaField,
+    SendSerializer,
+    raw_component,
+    schema_field,
+)
 from runs.models import CancelAction, MultitaskStrategy, Run
 
 STREAM_MODES = ["values", "messages", "messages-tuple", "tasks", "checkpoints", "updates", "events", "debug", "custom"]
 
 
+@extend_schema_field({"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]})
 class _NodeListField(serializers.Field):
     """`"*"` or a list of node names."""
 
@@ -29,6 +39,14 @@ class _NodeListField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "array", "items": {"type": "string", "enum": STREAM_MODES}},
+            {"type": "string", "enum": STREAM_MODES},
+        ]
+    }
+)
 class _StreamModeField(serializers.Field):
     default_error_messages = {"invalid": "Must be one of {modes}, or a list of them."}
 
@@ -42,6 +60,7 @@ class _StreamModeField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
 class _ObjectField(serializers.JSONField):
     default_error_messages = {"not_object": "Must be an object."}
 
@@ -51,17 +70,37 @@ class _ObjectField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(ConfigSerializer)
+class _ConfigField(_ObjectField):
+    """The run's config: {tags, recursion_limit, configurable, ...}."""
+
+
+@schema_field(
+    lambda ref: {
+        "anyOf": [
+            ref(SendSerializer),
+            {"type": "array", "items": ref(SendSerializer)},
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "null"},
+        ]
+    }
+)
+class _GotoField(serializers.JSONField):
+    """Node(s) to go to next, or Send(s) to nodes."""
+
+
 class CommandSerializer(serializers.Serializer):
-    update = serializers.JSONField(required=False, allow_null=True)
-    resume = serializers.JSONField(required=False, allow_null=True)
-    goto = serializers.JSONField(required=False, allow_null=True)
+    update = AnyJsonSchemaField(required=False, allow_null=True)
+    resume = AnyJsonSchemaField(required=False, allow_null=True)
+    goto = _GotoField(required=False, allow_null=True)
 
 
 class RunCreateInputSerializer(BodySerializer):
     assistant_id = serializers.CharField()
-    input = serializers.JSONField(required=False, allow_null=True)
+    input = AnyJsonSchemaField(required=False, allow_null=True)
     command = CommandSerializer(required=False, allow_null=True)
-    config = _ObjectField(required=False, allow_null=True)
+    config = _ConfigField(required=False, allow_null=True)
     context = _ObjectField(required=False, allow_null=True)
     metadata = _ObjectField(required=False, allow_null=True)
     checkpoint = _ObjectField(required=False, allow_null=True)
@@ -85,6 +124,32 @@ class RunCreateInputSerializer(BodySerializer):
         if value is None:
             return None
         return {k: v for k, v in value.items() if v is not None} or None
+
+
+# The four bodies the official document names: the same fields, validated by one serializer.
+@extend_schema_serializer(component_name="RunCreateStateful")
+class RunCreateStatefulSerializer(RunCreateInputSerializer):
+    pass
+
+
+@extend_schema_serializer(component_name="RunCreateStateless")
+class RunCreateStatelessSerializer(RunCreateInputSerializer):
+    pass
+
+
+@extend_schema_serializer(component_name="RunCreateStreamingStateful")
+class RunCreateStreamingStatefulSerializer(RunCreateInputSerializer):
+    pass
+
+
+@extend_schema_serializer(component_name="RunCreateStreamingStateless")
+class RunCreateStreamingStatelessSerializer(RunCreateInputSerializer):
+    pass
+
+
+RunBatchCreateSerializer = raw_component(
+    "RunBatchCreate", lambda ref: {"type": "array", "items": ref(RunCreateStatelessSerializer), "minItems": 1}
+)
 
 
 class RunListInputSerializer(serializers.Serializer):
@@ -116,13 +181,19 @@ def _uuid_or_422(value: Any, what: str) -> uuid.UUID:
         raise serializers.ValidationError(f"Invalid {what} ID: must be a UUID") from None
 
 
+@extend_schema_field({"type": "string", "format": "uuid"})
+class _IdField(serializers.JSONField):
+    """An id checked in validate(), with the official texts."""
+
+
+@extend_schema_serializer(component_name="RunsCancel")
 class RunsCancelInputSerializer(serializers.Serializer):
     """POST /runs/cancel: thread_id with run_ids, or a status, or an assistant_id."""
 
     status = serializers.ChoiceField(choices=["pending", "running", "all"], required=False, allow_null=True)
-    thread_id = serializers.JSONField(required=False, allow_null=True)
-    run_ids = serializers.ListField(child=serializers.JSONField(), required=False, allow_null=True)
-    assistant_id = serializers.JSONField(required=False, allow_null=True)
+    thread_id = _IdField(required=False, allow_null=True)
+    run_ids = serializers.ListField(child=_IdField(), required=False, allow_null=True)
+    assistant_id = _IdField(required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         status, thread_id, run_ids = attrs.get("status"), attrs.get("thread_id"), attrs.get("run_ids")
@@ -152,6 +223,23 @@ class RunsCancelInputSerializer(serializers.Serializer):
 
 class RunsCancelQuerySerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=CancelAction.values, required=False, default=CancelAction.INTERRUPT)
+
+
+@extend_schema_serializer(component_name="Run")
+class RunSerializer(serializers.Serializer):
+    """Documents run_to_json's output."""
+
+    run_id = serializers.UUIDField()
+    thread_id = serializers.UUIDField()
+    assistant_id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=["pending", "running", "error", "success", "timeout", "interrupted"])
+    metadata = ObjectSchemaField()
+    multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.values)
+    kwargs = ObjectSchemaField()
+    langsmith_session_name = serializers.CharField(allow_null=True, required=False)
+    cancel_reason = serializers.CharField(allow_null=True, required=False)
 
 
 def run_to_json(run: Run) -> dict[str, Any]:
