@@ -76,6 +76,10 @@ class DocsView(SpectacularSwaggerView):
 
     schema = AutoSchema()
 
+    def options(self, request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+        # DRF would describe the view through its HTML template renderer, which cannot.
+        return JsonResponse({"detail": "Method Not Allowed"}, status=405)
+
 
 async def root(request: HttpRequest) -> JsonResponse:
     return await ok(request)

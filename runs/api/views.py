@@ -78,7 +78,11 @@ def _create_batch(payloads: list[dict[str, Any]]) -> list[Any]:
 
 
 SSE = OpenApiResponse(
-    {"type": "string"}, description="A stream of server-sent events: `event: <name>`, `data: <json>`."
+    {
+        "type": "object",
+        "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+    },
+    description="Server-sent events, each `event: <name>` and `data: <json>` (and `id:` when resumable).",
 )
 SSE_RESPONSE = {(200, "text/event-stream"): SSE}
 STREAM_MODE_QUERY = OpenApiParameter(

@@ -64,7 +64,7 @@ class StrictUUIDField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"type": ["object", "null"], "additionalProperties": True})
+@extend_schema_field({"type": "object", "additionalProperties": True})
 class JsonObjectField(serializers.DictField):
     """A JSON object of any values (null included); null itself is read as absent."""
 

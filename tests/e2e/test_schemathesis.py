@@ -1,0 +1,26 @@
+"""Schemathesis over /openapi.json against the live stack: no server error, no answer the
+document does not describe, and nothing left running or busy afterwards."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.e2e.schemathesis_run import leftovers, run_schemathesis
+
+pytestmark = pytest.mark.e2e
+
+# A few examples per operation keep the suite fast; `make schemathesis` runs many more.
+EXAMPLES = int(os.environ.get("SPINDLE_SCHEMATHESIS_EXAMPLES", "3"))
+
+
+def test_the_api_keeps_to_its_document_under_generated_requests(stack, tmp_path) -> None:
+    result = run_schemathesis(stack, examples=EXAMPLES, report_dir=tmp_path, seed=14)
+    print(f"schemathesis: {result.summary()}")
+    assert result.operations >= 40, result.output
+    assert result.examples > 0, result.output
+    assert (result.failures, result.errors) == ([], []), result.output
+    assert result.returncode == 0, result.output
+    left = leftovers(stack)
+    assert left == {"active_runs": [], "busy_threads_without_runs": []}
