@@ -50,4 +50,5 @@ clean:
 SCHEMATHESIS_EXAMPLES ?= 50
 schemathesis: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SPINDLE_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
+		SPINDLE_SCHEMATHESIS_PHASES=examples,coverage,fuzzing \
 		$(BIN)/pytest -s -o timeout=0 tests/e2e/test_schemathesis.py $(PYTEST_ARGS)

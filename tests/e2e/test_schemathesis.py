@@ -11,12 +11,15 @@ from tests.e2e.schemathesis_run import leftovers, run_schemathesis
 
 pytestmark = pytest.mark.e2e
 
-# A few examples per operation keep the suite fast; `make schemathesis` runs many more.
-EXAMPLES = int(os.environ.get("SPINDLE_SCHEMATHESIS_EXAMPLES", "3"))
+# The suite sends a few generated requests per operation; `make schemathesis` many more,
+# and adds the coverage phase (every boundary and every invalid variant of each field).
+EXAMPLES = int(os.environ.get("SPINDLE_SCHEMATHESIS_EXAMPLES", "5"))
+PHASES = os.environ.get("SPINDLE_SCHEMATHESIS_PHASES", "examples,fuzzing")
 
 
+@pytest.mark.timeout(3600)
 def test_the_api_keeps_to_its_document_under_generated_requests(stack, tmp_path) -> None:
-    result = run_schemathesis(stack, examples=EXAMPLES, report_dir=tmp_path, seed=14)
+    result = run_schemathesis(stack, examples=EXAMPLES, phases=PHASES, report_dir=tmp_path, seed=14)
     print(f"schemathesis: {result.summary()}")
     assert result.operations >= 40, result.output
     assert result.examples > 0, result.output
