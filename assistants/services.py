@@ -11,8 +11,8 @@ from django.db.models import Max
 
 from assistants.graphs import GraphNotFound, default_assistant_id, graph_ids
 from assistants.models import Assistant, AssistantVersion
-from config.api import created_as_updated
 from config.errors import Conflict, NotFound
+from config.timestamps import created_as_updated
 
 logger = logging.getLogger(__name__)
 

@@ -64,11 +64,3 @@ def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | Non
         body = json.dumps(data).encode()
     return HttpResponse(body, status=status, headers=headers, content_type="application/json")
 
-
-def created_as_updated(instance: Any, *fields: str) -> None:
-    """Give a row just created the same time in `fields` as in created_at, as the official
-    server does for a new thread or assistant (auto_now and auto_now_add each read the
-    clock on their own)."""
-    type(instance).objects.filter(pk=instance.pk).update(**{f: instance.created_at for f in fields})
-    for name in fields:
-        setattr(instance, name, instance.created_at)

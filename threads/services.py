@@ -14,9 +14,9 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot, StateUpdate
 
-from config.api import created_as_updated
 from config.errors import Conflict, NotFound, SpindleError
 from config.jsonable import to_jsonable
+from config.timestamps import created_as_updated
 from runs.models import ACTIVE_STATUSES, CancelAction, Run
 from runs.services import run_cancel
 from threads.checkpointer import DjangoSaver
