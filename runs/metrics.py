@@ -16,7 +16,7 @@ from runs.models import Run, RunStatus
 logger = logging.getLogger(__name__)
 
 # How long /metrics waits for the Celery workers to say how many processes they run.
-WORKER_INSPECT_TIMEOUT = 0.5
+WORKER_INSPECT_TIMEOUT = 1.0
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
