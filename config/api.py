@@ -15,6 +15,10 @@ from rest_framework.request import Request
 
 from config.errors import InvalidInput
 
+# Pagination offsets PostgreSQL can take (larger ones failed as 500s); the input gate of
+# issue #10 defines the same bound.
+MAX_OFFSET = 2**31 - 1
+
 
 def json_body(request: Request, *, required: bool = True) -> Any:
     """The parsed JSON body; an empty one is as invalid as malformed JSON where the official

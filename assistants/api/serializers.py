@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from assistants.selectors import SORT_FIELDS, SORT_ORDERS
+from config.api import MAX_OFFSET
 from config.openapi import NullableObjectSchemaField, raw_component
 
 SELECT_FIELDS = (
@@ -72,7 +73,7 @@ class InputAssistantCountSerializer(serializers.Serializer):
 @extend_schema_serializer(component_name="AssistantSearchRequest")
 class InputAssistantSearchSerializer(InputAssistantCountSerializer):
     limit = serializers.IntegerField(default=10, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(default=0, min_value=0)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
     sort_by = serializers.ChoiceField(choices=SORT_FIELDS, required=False, allow_null=True)
     sort_order = serializers.ChoiceField(choices=SORT_ORDERS, required=False, allow_null=True)
     select = serializers.ListField(
@@ -84,12 +85,12 @@ class InputAssistantSearchSerializer(InputAssistantCountSerializer):
 class InputAssistantVersionsSerializer(serializers.Serializer):
     metadata = JsonObjectField(required=False, allow_null=True)
     limit = serializers.IntegerField(default=10, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(default=0, min_value=0)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
 
 
 @extend_schema_serializer(component_name="AssistantVersionChange")
 class InputAssistantSetLatestSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
 class InputGraphSerializer(serializers.Serializer):

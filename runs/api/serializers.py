@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from config.api import BodySerializer
+from config.api import MAX_OFFSET, BodySerializer
 from config.openapi import (
     AnyJsonSchemaField,
     ConfigSerializer,
@@ -19,6 +19,8 @@ from config.openapi import (
 )
 from runs.models import CancelAction, MultitaskStrategy, Run
 
+# A run may wait this long before it starts (after_seconds): larger delays overflowed Celery's countdown.
+MAX_AFTER_SECONDS = 365 * 24 * 3600
 STREAM_MODES = ["values", "messages", "messages-tuple", "tasks", "checkpoints", "updates", "events", "debug", "custom"]
 
 
@@ -116,7 +118,7 @@ class RunCreateInputSerializer(BodySerializer):
     on_disconnect = serializers.ChoiceField(choices=["cancel", "continue"], required=False, allow_null=True)
     on_completion = serializers.ChoiceField(choices=["delete", "keep"], required=False, allow_null=True)
     durability = serializers.ChoiceField(choices=["sync", "async", "exit"], required=False, allow_null=True)
-    after_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
+    after_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=MAX_AFTER_SECONDS)
     webhook = serializers.CharField(required=False, allow_null=True, max_length=65536)
     feedback_keys = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
 
@@ -154,7 +156,7 @@ RunBatchCreateSerializer = raw_component(
 
 class RunListInputSerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
     status = serializers.CharField(required=False, allow_null=True)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from config.api import MAX_OFFSET
 from config.openapi import (
     AnyJsonSchemaField,
     CheckpointConfigSerializer,
@@ -165,7 +166,7 @@ class InputThreadCountSerializer(serializers.Serializer):
 class InputThreadSearchSerializer(InputThreadCountSerializer):
     ids = serializers.ListField(child=StrictUUIDField(), required=False, allow_null=True)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, default=0, max_value=MAX_OFFSET)
     sort_by = serializers.ChoiceField(choices=SORT_FIELDS, required=False, allow_null=True)
     sort_order = serializers.ChoiceField(choices=["asc", "desc"], required=False, allow_null=True)
     select = serializers.ListField(
