@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.staticfiles.views import serve as serve_static
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
@@ -92,9 +91,6 @@ urlpatterns = [
     path("metrics", runs_views.metrics_view),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", DocsView.as_view(url_name="openapi"), name="docs"),
-    # Swagger UI's own files (drf-spectacular-sidecar) and the admin's, from the installed
-    # packages, so /docs renders with no network and no collectstatic step.
-    re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True}),
     path("admin/", admin.site.urls),
     path("", include("assistants.api.urls")),
     path("", include("threads.api.urls")),
