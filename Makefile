@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess fuzz clean
+.PHONY: dev test lint services browser bench bench-inprocess fuzz schemathesis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,10 @@ bench-inprocess: $(VENV)/.installed services
 
 clean:
 	rm -rf $(VENV) spindle.sqlite3 .pytest_cache
+
+# Schemathesis over /openapi.json with many examples per operation (tests/e2e/schemathesis_run.py).
+SCHEMATHESIS_EXAMPLES ?= 50
+schemathesis: $(VENV)/.installed services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SPINDLE_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
+		SPINDLE_SCHEMATHESIS_PHASES=examples,coverage,fuzzing \
+		$(BIN)/pytest -s -o timeout=0 tests/e2e/test_schemathesis.py $(PYTEST_ARGS)

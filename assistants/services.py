@@ -12,6 +12,7 @@ from django.db.models import Max
 from assistants.graphs import GraphNotFound, default_assistant_id, graph_ids
 from assistants.models import Assistant, AssistantVersion
 from config.errors import Conflict, NotFound
+from config.timestamps import created_as_updated
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def assistant_ensure_defaults() -> None:
 def _existing(assistant: Assistant, if_exists: str) -> Assistant:
     if if_exists == "do_nothing":
         return assistant
-    raise Conflict(f"Assistant with ID {assistant.assistant_id} already exists")
+    raise Conflict(f"Assistant {assistant.assistant_id} already exists")
 
 
 def assistant_create(
@@ -107,6 +108,7 @@ def assistant_create(
                 metadata=dict(metadata or {}),
                 version=1,
             )
+            created_as_updated(assistant, "updated_at")
             _snapshot(assistant)
     except IntegrityError:
         # A concurrent create won the insert between our read and our write.
@@ -176,7 +178,7 @@ def assistant_set_latest(*, assistant_id: uuid.UUID, version: int) -> Assistant:
             raise NotFound(f"Assistant {assistant_id} not found")
         chosen = assistant.versions.filter(version=version).first()
         if chosen is None:
-            raise NotFound(f"Version {version} of assistant {assistant_id} not found")
+            raise NotFound(f"Version {version} not found for assistant {assistant_id}")
         assistant.graph_id = chosen.graph_id
         assistant.name = chosen.name
         assistant.description = chosen.description

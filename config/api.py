@@ -64,3 +64,4 @@ def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | Non
     except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
         body = json.dumps(data).encode()
     return HttpResponse(body, status=status, headers=headers, content_type="application/json")
+

@@ -5,10 +5,45 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from config.health import ok
+from config import health
+from config.openapi import api_schema
+from runs.api import views as runs_views
+
+ok = api_schema(
+    get={
+        "operation_id": "health_check_ok_get", "summary": "Health Check", "tags": ["System"],
+        "responses": {
+            200: OpenApiResponse(
+                {"type": "object", "properties": {"ok": {"type": "boolean"}, "services": {"type": "object"}}}
+            ),
+            503: OpenApiResponse(description="A configured service (database, Redis) is down"),
+        },
+    }
+)(health.ok)
 
 
+@api_schema(
+    get={
+        "operation_id": "server_info_info_get", "summary": "Server Information", "tags": ["System"],
+        "responses": {
+            200: OpenApiResponse(
+                {
+                    "type": "object",
+                    "properties": {
+                        "version": {"type": ["string", "null"]},
+                        "langgraph_py_version": {"type": ["string", "null"]},
+                        "flags": {"type": "object"},
+                        "host": {"type": "object"},
+                    },
+                }
+            )
+        },
+    }
+)
 async def info(request: HttpRequest) -> JsonResponse:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -28,10 +63,33 @@ async def info(request: HttpRequest) -> JsonResponse:
     )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="docs_get", summary="API Documentation", tags=["System"], exclude=False,
+        responses={(200, "text/html"): OpenApiResponse(description="Swagger UI, served from local files")},
+    )
+)
+class DocsView(SpectacularSwaggerView):
+    """Swagger UI for /openapi.json, listed in the document as the official /docs is."""
+
+    schema = AutoSchema()
+
+    def options(self, request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+        # DRF would describe the view through its HTML template renderer, which cannot.
+        return JsonResponse({"detail": "Method Not Allowed"}, status=405)
+
+
+async def root(request: HttpRequest) -> JsonResponse:
+    return await ok(request)
+
+
 urlpatterns = [
-    path("", ok),
+    path("", root),
     path("ok", ok),
     path("info", info),
+    path("metrics", runs_views.metrics_view),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", DocsView.as_view(url_name="openapi"), name="docs"),
     path("admin/", admin.site.urls),
     path("", include("assistants.api.urls")),
     path("", include("threads.api.urls")),

@@ -4,6 +4,7 @@ signals and heartbeats, events to Redis, and the run's end."""
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import os
 import socket
@@ -28,6 +29,7 @@ from store.backend import DjangoStore
 logger = logging.getLogger(__name__)
 
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+LANGGRAPH_VERSION = importlib.metadata.version("langgraph")
 
 
 @dataclass
@@ -282,7 +284,17 @@ class RunExecution:
 
         kwargs = self.run.kwargs
         config = dict(kwargs.get("config") or {})
-        config["metadata"] = {**(config.get("metadata") or {}), **self.run.metadata, "run_id": self.run_id}
+        # What the official server writes into every checkpoint's metadata, so history
+        # filters on these keys (get_history(metadata=...)) find the same checkpoints.
+        config["metadata"] = {
+            **(config.get("metadata") or {}),
+            **self.run.metadata,
+            "run_attempt": self.run.attempt,
+            "langgraph_version": LANGGRAPH_VERSION,
+            "langgraph_host": "self-hosted",
+            "run_id": self.run_id,
+            "thread_id": str(self.run.thread_id),
+        }
         graph_id = self.run.metadata.get("graph_id") or config["configurable"]["graph_id"]
         saver = DjangoSaver(bind_runs=True, executor=db_executor())
         graph = await aget_graph(

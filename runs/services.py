@@ -42,6 +42,11 @@ RUN_NOT_FOUND_OUTCOME = {"status": "deleted"}
 # A delayed run's message may arrive this much before its due time (the countdown is
 # timed by the worker's clock and timer) and still start it.
 DUE_LEEWAY = timedelta(seconds=1)
+NO_RUNS_TO_CANCEL = "No runs found to cancel."
+NO_MATCHING_RUNS_TO_CANCEL = (
+    "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
+    "and the runs haven't been deleted or completed."
+)
 WORKER_LOST_ERROR = {
     "error": "WorkerLost",
     "message": "The worker executing this run stopped responding (killed or crashed).",
@@ -370,18 +375,72 @@ def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelA
         thread = lock_thread(thread_id)
         run = Run.objects.filter(pk=run_id, thread_id=thread.pk).first()
         if run is None:
-            raise NotFound("No runs found to cancel.")
+            raise NotFound(NO_RUNS_TO_CANCEL)
         if run.status not in ACTIVE_STATUSES:
-            raise NotFound(
-                "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
-                "and the runs haven't been deleted or completed."
-            )
-        _stop_runs([run], action)
-        _settle_thread(thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None)
-        if action == CancelAction.ROLLBACK:
-            _after_commit(_resync_thread_values, thread.pk)
-        _after_commit(_dispatch_head, thread.pk)
+            raise NotFound(NO_MATCHING_RUNS_TO_CANCEL)
+        _cancel_locked(thread, [run], action)
     return run
+
+
+def runs_cancel_many(
+    *,
+    action: str = CancelAction.INTERRUPT,
+    thread_id: uuid.UUID | None = None,
+    run_ids: list[uuid.UUID] | None = None,
+    status: str | None = None,
+    assistant_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Cancel several runs: `run_ids` of one thread, every active run with `status`
+    ("pending", "running" or "all"), or every active run of an assistant.
+
+    Each thread's runs are stopped as run_cancel stops one, under that thread's lock, one
+    thread per transaction (so the lock order stays one thread at a time). Returns the ids
+    of the runs stopped. Nothing selected is NotFound, except for an assistant, whose
+    runs may all have ended already.
+    """
+    candidates = Run.objects.all()
+    if assistant_id is not None:
+        candidates = candidates.filter(assistant_id=assistant_id, status__in=ACTIVE_STATUSES)
+    elif status is not None:
+        wanted = ACTIVE_STATUSES if status == "all" else (status,)
+        candidates = candidates.filter(status__in=wanted)
+    else:
+        candidates = candidates.filter(thread_id=thread_id, pk__in=run_ids or [])
+    by_thread: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for run_id, run_thread_id in candidates.order_by("created_at", "run_id").values_list("pk", "thread_id"):
+        by_thread.setdefault(run_thread_id, []).append(run_id)
+    if not by_thread:
+        if assistant_id is not None:
+            return []
+        raise NotFound(NO_RUNS_TO_CANCEL)
+    stopped: list[uuid.UUID] = []
+    for run_thread_id, ids in by_thread.items():
+        with transaction.atomic():
+            try:
+                thread = lock_thread(run_thread_id)
+            except NotFound:
+                continue  # deleted meanwhile, with its runs
+            # Re-read under the lock: a run may have ended since it was selected.
+            runs = list(
+                Run.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES).order_by("created_at", "run_id")
+            )
+            if status in ("pending", "running"):
+                runs = [r for r in runs if r.status == status]
+            if runs:
+                _cancel_locked(thread, runs, action)
+                stopped.extend(r.pk for r in runs)
+    if not stopped and assistant_id is None:
+        raise NotFound(NO_MATCHING_RUNS_TO_CANCEL)
+    return stopped
+
+
+def _cancel_locked(thread: Thread, runs: list[Run], action: str) -> None:
+    """Stop active runs of one locked thread and move the thread on: what every cancel does."""
+    _stop_runs(runs, action)
+    _settle_thread(thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None)
+    if action == CancelAction.ROLLBACK:
+        _after_commit(_resync_thread_values, thread.pk)
+    _after_commit(_dispatch_head, thread.pk)
 
 
 def run_delete(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> DeletedCounts:
@@ -615,9 +674,7 @@ def run_finish(
     kwargs = from_db_json(kwargs) or {}
     if kwargs.get("webhook"):
         # Before a temporary thread's deletion below: receivers read the run's row.
-        transaction.on_commit(
-            partial(_announce_end, run_id, status, error, values if update_values else None), robust=True
-        )
+        _after_commit(_announce_end, run_id, status, error, values if update_values else None)
     if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
         _after_commit(_delete_temporary_thread, from_db_uuid(thread_id))
     return True

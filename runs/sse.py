@@ -184,7 +184,21 @@ async def open_run_join(
     last = await streams.alast_entry(rid)
     if last is not None and last.is_end:
         return _nothing()
-    return follow_run(rid, after=last.id if last else REPLAY_ALL, with_ids=resumable, modes=modes)
+    first = await streams.afirst_entry(rid) if last is not None else None
+    if last is None or (first is not None and first.id == last.id):
+        return follow_run(rid, after=REPLAY_ALL, with_ids=resumable, modes=modes)
+    # Joined after the run started: live events only, but first its `metadata` event, as
+    # a stream of the run opens with it.
+    live = follow_run(rid, after=last.id, with_ids=resumable, modes=modes)
+    if first is None or first.event != "metadata":
+        return live
+    return _prefixed(frame("metadata", first.data, first.id if resumable else None), live)
+
+
+async def _prefixed(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield head
+    async for chunk in rest:
+        yield chunk
 
 
 def _entry_time(entry_id: str) -> datetime:

@@ -216,6 +216,13 @@ async def alast_entry(run_id: str) -> Entry | None:
     return None
 
 
+async def afirst_entry(run_id: str) -> Entry | None:
+    """The oldest entry of the run's stream (its `metadata` event, unless trimmed away)."""
+    for entry_id, fields in await _cancellable(async_client().xrange(events_key(run_id), count=1)):
+        return _entry(entry_id, fields)
+    return None
+
+
 async def aread_entries(run_id: str, after: str, *, block_seconds: float | None, count: int = 500) -> list[Entry]:
     """Entries of the run's stream with ids after `after` ("0-0": from the start).
 

@@ -1076,13 +1076,19 @@ class DjangoSaver(BaseCheckpointSaver[str]):
 
     @staticmethod
     def _metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> dict[str, Any]:
-        """The checkpoint metadata as the Postgres saver stores it, plus all of config["metadata"].
+        """The checkpoint metadata as the Postgres saver stores it, plus all of config["metadata"]
+        (a `thread_id` there names the checkpoint's own thread).
 
         LangGraph's helper keeps only scalar values of config["metadata"]; JSON lists
         and objects there are the caller's metadata too, so they are kept as well.
         """
         stored: dict[str, Any] = dict(get_serializable_checkpoint_metadata(config, metadata))
         for key, value in (config.get("metadata") or {}).items():
+            if key == "thread_id":
+                # The run engine asks for the thread in the metadata, as the official server
+                # writes it there: the thread the checkpoint belongs to, whatever was given.
+                stored[key] = str(config["configurable"]["thread_id"])
+                continue
             if key in stored or key in EXCLUDED_METADATA_KEYS or key.startswith("__"):
                 continue
             if _is_json(value):

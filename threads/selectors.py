@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet, Sum, TextField
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
@@ -16,7 +17,7 @@ from langgraph.types import StateSnapshot
 from assistants.graphs import aget_graph, get_graph
 from config.errors import NotFound
 from threads.checkpointer import DjangoSaver
-from threads.models import Thread
+from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 from threads.state import ThreadStateJson, empty_thread_state, snapshot_to_thread_state
 
 SORT_FIELDS = ("thread_id", "status", "created_at", "updated_at", "state_updated_at")
@@ -317,3 +318,39 @@ def threads_select(
     if metadata:
         threads = json_containment(threads, "metadata", metadata)
     return threads.order_by("thread_id")
+
+
+# --- storage ----------------------------------------------------------------------
+
+
+def thread_storage(*, thread: Thread) -> dict[str, Any]:
+    """Bytes the thread's checkpoints occupy as stored: checkpoint rows (serialized
+    checkpoint plus metadata), channel values per channel (a message list stored as a
+    delta counts the delta), and pending writes. Subgraph namespaces included."""
+    tid = str(thread.pk)
+    checkpoints = Checkpoint.objects.filter(thread_id=tid).aggregate(
+        count=Count("id"),
+        bytes=Coalesce(Sum(Length("checkpoint")), 0) + Coalesce(Sum(Length(Cast("metadata", TextField()))), 0),
+    )
+    by_channel = {
+        row["channel"]: {"versions": row["versions"], "bytes": row["bytes"]}
+        for row in CheckpointBlob.objects.filter(thread_id=tid)
+        .values("channel")
+        .annotate(versions=Count("id"), bytes=Coalesce(Sum(Length("blob")), 0))
+        .order_by("channel")
+    }
+    writes = CheckpointWrite.objects.filter(thread_id=tid).aggregate(
+        count=Count("id"), bytes=Coalesce(Sum(Length("blob")), 0)
+    )
+    channel_bytes = sum(entry["bytes"] for entry in by_channel.values())
+    return {
+        "thread_id": tid,
+        "total_bytes": checkpoints["bytes"] + channel_bytes + writes["bytes"],
+        "checkpoints": {"count": checkpoints["count"], "bytes": checkpoints["bytes"]},
+        "channel_values": {
+            "count": sum(entry["versions"] for entry in by_channel.values()),
+            "bytes": channel_bytes,
+            "by_channel": by_channel,
+        },
+        "pending_writes": {"count": writes["count"], "bytes": writes["bytes"]},
+    }

@@ -16,6 +16,7 @@ from langgraph.types import Command, StateSnapshot, StateUpdate
 
 from config.errors import Conflict, NotFound, SpindleError
 from config.jsonable import to_jsonable
+from config.timestamps import created_as_updated
 from runs.models import ACTIVE_STATUSES, CancelAction, Run
 from runs.services import run_cancel
 from threads.checkpointer import DjangoSaver
@@ -60,6 +61,7 @@ def thread_create(
                 if thread_id is not None:
                     fields["thread_id"] = thread_id
                 thread = Thread.objects.create(**fields)
+                created_as_updated(thread, "updated_at", "state_updated_at")
         except IntegrityError:
             # Another request created the same id between our read and our insert.
             existing = Thread.objects.filter(pk=thread_id).first()
@@ -168,12 +170,12 @@ def thread_copy(*, thread_id: uuid.UUID) -> Thread:
             config=dict(source.config or {}),
             values=source.values,
             interrupts=dict(source.interrupts or {}),
-            state_updated_at=source.state_updated_at,
             # The copy has no runs: it waits on an interrupt like its source, or is idle.
             status=ThreadStatus.INTERRUPTED
             if source.status == ThreadStatus.INTERRUPTED
             else ThreadStatus.IDLE,
         )
+        created_as_updated(copy, "updated_at", "state_updated_at")
         DjangoSaver().copy_thread(str(source.pk), str(copy.pk))
         # The copies are bound to no run; binding them to the new thread lets its
         # deletion cascade to them like to any other checkpoint of the thread.

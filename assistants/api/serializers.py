@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from assistants.selectors import SORT_FIELDS, SORT_ORDERS
 from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
+from config.openapi import NullableObjectSchemaField, raw_component
 
 SELECT_FIELDS = (
     "assistant_id",
@@ -24,6 +26,7 @@ SELECT_FIELDS = (
 )
 
 
+@extend_schema_field({"type": "string", "format": "date-time"})
 class IsoDateTimeField(serializers.Field):
     """ISO-8601 with "+00:00", as the official server writes it (DRF would write "Z")."""
 
@@ -31,12 +34,14 @@ class IsoDateTimeField(serializers.Field):
         return value.astimezone(datetime.UTC).isoformat()
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
 class JsonObjectField(serializers.DictField):
     """A JSON object of any values."""
 
     child = serializers.JSONField()
 
 
+@extend_schema_serializer(component_name="AssistantCreate")
 class InputAssistantCreateSerializer(serializers.Serializer):
     graph_id = serializers.CharField(max_length=255)
     assistant_id = serializers.UUIDField(required=False, allow_null=True)
@@ -48,6 +53,7 @@ class InputAssistantCreateSerializer(serializers.Serializer):
     if_exists = serializers.ChoiceField(choices=["raise", "do_nothing"], default="raise")
 
 
+@extend_schema_serializer(component_name="AssistantPatch")
 class InputAssistantUpdateSerializer(serializers.Serializer):
     graph_id = serializers.CharField(required=False, max_length=255)
     config = JsonObjectField(required=False)
@@ -57,12 +63,14 @@ class InputAssistantUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
 
 
+@extend_schema_serializer(component_name="AssistantCountRequest")
 class InputAssistantCountSerializer(serializers.Serializer):
     graph_id = serializers.CharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)
     metadata = JsonObjectField(required=False, allow_null=True)
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
 
 
+@extend_schema_serializer(component_name="AssistantSearchRequest")
 class InputAssistantSearchSerializer(InputAssistantCountSerializer):
     limit = serializers.IntegerField(default=10, min_value=1, max_value=1000)
     offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
@@ -73,12 +81,14 @@ class InputAssistantSearchSerializer(InputAssistantCountSerializer):
     )
 
 
+@extend_schema_serializer(component_name="AssistantVersionsSearchRequest")
 class InputAssistantVersionsSerializer(serializers.Serializer):
     metadata = JsonObjectField(required=False, allow_null=True)
     limit = serializers.IntegerField(default=10, min_value=1, max_value=1000)
     offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_OFFSET)
 
 
+@extend_schema_serializer(component_name="AssistantVersionChange")
 class InputAssistantSetLatestSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
@@ -105,6 +115,7 @@ class InputSubgraphsSerializer(serializers.Serializer):
     recurse = serializers.BooleanField(required=False, default=False)
 
 
+@extend_schema_serializer(component_name="AssistantVersion")
 class OutputAssistantVersionSerializer(serializers.Serializer):
     assistant_id = serializers.SerializerMethodField()
     graph_id = serializers.CharField()
@@ -116,9 +127,35 @@ class OutputAssistantVersionSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     description = serializers.CharField(allow_null=True)
 
+    @extend_schema_field({"type": "string", "format": "uuid"})
     def get_assistant_id(self, obj: Any) -> str:
         return str(obj.assistant_id)
 
 
+@extend_schema_serializer(component_name="Assistant")
 class OutputAssistantSerializer(OutputAssistantVersionSerializer):
     updated_at = IsoDateTimeField()
+
+
+# --- documentation only: shapes the selectors build as plain dicts ------------------
+
+
+class GraphSchemaNoIdSerializer(serializers.Serializer):
+    input_schema = NullableObjectSchemaField()
+    output_schema = NullableObjectSchemaField()
+    state_schema = NullableObjectSchemaField()
+    config_schema = NullableObjectSchemaField()
+    context_schema = NullableObjectSchemaField(required=False)
+
+
+class GraphSchemaSerializer(GraphSchemaNoIdSerializer):
+    graph_id = serializers.CharField()
+
+
+SubgraphsSerializer = raw_component(
+    "Subgraphs", lambda ref: {"type": "object", "additionalProperties": ref(GraphSchemaNoIdSerializer)}
+)
+GRAPH_DRAWING = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "object"}},
+}

@@ -13,10 +13,10 @@ urlpatterns = [
     path("assistants/<str:assistant_id>", views.AssistantDetailApi.as_view()),
     path("assistants/<str:assistant_id>/graph", views.AssistantGraphApi.as_view()),
     path("assistants/<str:assistant_id>/schemas", views.AssistantSchemasApi.as_view()),
-    path("assistants/<str:assistant_id>/subgraphs", views.AssistantSubgraphsApi.as_view()),
+    path("assistants/<str:assistant_id>/subgraphs", views.AssistantSubgraphsRootApi.as_view()),
     path(
         "assistants/<str:assistant_id>/subgraphs/<path:namespace>",
-        views.AssistantSubgraphsApi.as_view(),
+        views.AssistantSubgraphsByNamespaceApi.as_view(),
     ),
     path("assistants/<str:assistant_id>/versions", views.AssistantVersionsApi.as_view()),
     path("assistants/<str:assistant_id>/latest", views.AssistantSetLatestApi.as_view()),

@@ -6,6 +6,13 @@ import logging
 import uuid
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +20,8 @@ from rest_framework.views import APIView
 
 from assistants import selectors, services
 from assistants.api.serializers import (
+    GRAPH_DRAWING,
+    GraphSchemaSerializer,
     InputAssistantCountSerializer,
     InputAssistantCreateSerializer,
     InputAssistantSearchSerializer,
@@ -23,11 +32,13 @@ from assistants.api.serializers import (
     InputSubgraphsSerializer,
     OutputAssistantSerializer,
     OutputAssistantVersionSerializer,
+    SubgraphsSerializer,
 )
 from assistants.graphs import default_assistant_id, graph_ids
 from assistants.models import Assistant
 from config.api import json_body, validated
 from config.ids import parse_path_id
+from config.openapi import ASSISTANT_ID, errors
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +59,10 @@ def _render(assistant: Assistant) -> dict[str, Any]:
 
 
 class AssistantCreateApi(APIView):
+    @extend_schema(
+        operation_id="create_assistant_assistants_post", summary="Create Assistant", tags=["Assistants"],
+        request=InputAssistantCreateSerializer, responses={200: OutputAssistantSerializer, **errors(404, 409, 422)},
+    )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantCreateSerializer, json_body(request))
         assistant = services.assistant_create(**data)
@@ -55,6 +70,11 @@ class AssistantCreateApi(APIView):
 
 
 class AssistantSearchApi(APIView):
+    @extend_schema(
+        operation_id="search_assistants_assistants_search_post", summary="Search Assistants", tags=["Assistants"],
+        request=InputAssistantSearchSerializer,
+        responses={200: OutputAssistantSerializer(many=True), **errors(404, 422)},
+    )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantSearchSerializer, json_body(request))
         select = data.pop("select", None)
@@ -70,22 +90,43 @@ class AssistantSearchApi(APIView):
 
 
 class AssistantCountApi(APIView):
+    @extend_schema(
+        operation_id="count_assistants_assistants_count_post", summary="Count Assistants", tags=["Assistants"],
+        request=InputAssistantCountSerializer, responses={200: OpenApiTypes.INT, **errors(404, 422)},
+    )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantCountSerializer, json_body(request))
         return Response(selectors.assistant_count(**data))
 
 
 class AssistantDetailApi(APIView):
+    @extend_schema(
+        operation_id="get_assistant_assistants__assistant_id__get", summary="Get Assistant", tags=["Assistants"],
+        parameters=[ASSISTANT_ID], responses={200: OutputAssistantSerializer, **errors(404, 422)},
+    )
     def get(self, request: Request, assistant_id: str) -> Response:
         assistant = selectors.assistant_get(_assistant_uuid(assistant_id))
         return Response(_render(assistant))
 
+    @extend_schema(
+        operation_id="patch_assistant_assistants__assistant_id__patch", summary="Patch Assistant", tags=["Assistants"],
+        parameters=[ASSISTANT_ID], request=InputAssistantUpdateSerializer,
+        responses={200: OutputAssistantSerializer, **errors(404, 422)},
+    )
     def patch(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
         data = validated(InputAssistantUpdateSerializer, json_body(request))
         assistant = services.assistant_update(assistant_id=parsed, **data)
         return Response(_render(assistant))
 
+    @extend_schema(
+        operation_id="delete_assistant_assistants__assistant_id__delete", summary="Delete Assistant", tags=["Assistants"],
+        parameters=[
+            ASSISTANT_ID,
+            OpenApiParameter("delete_threads", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
+        ],
+        responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
+    )
     def delete(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
         if request.query_params.get("delete_threads", "").lower() in ("true", "1"):
@@ -97,6 +138,15 @@ class AssistantDetailApi(APIView):
 
 
 class AssistantGraphApi(APIView):
+    @extend_schema(
+        operation_id="get_assistant_graph_assistants__assistant_id__graph_get", summary="Get Assistant Graph",
+        tags=["Assistants"],
+        parameters=[
+            OpenApiParameter("assistant_id", str, OpenApiParameter.PATH, description="An assistant ID or a graph name."),
+            OpenApiParameter("xray", {"oneOf": [{"type": "boolean"}, {"type": "integer", "minimum": 0}]}, OpenApiParameter.QUERY),
+        ],
+        responses={200: GRAPH_DRAWING, **errors(404, 422)},
+    )
     def get(self, request: Request, assistant_id: str) -> Response:
         assistant = _assistant_or_graph(assistant_id)
         data = validated(InputGraphSerializer, request.query_params)
@@ -104,12 +154,26 @@ class AssistantGraphApi(APIView):
 
 
 class AssistantSchemasApi(APIView):
+    @extend_schema(
+        operation_id="get_assistant_schemas_assistants__assistant_id__schemas_get", summary="Get Assistant Schemas",
+        tags=["Assistants"],
+        parameters=[OpenApiParameter("assistant_id", str, OpenApiParameter.PATH, description="An assistant ID or a graph name.")],
+        responses={200: GraphSchemaSerializer, **errors(404, 422)},
+    )
     def get(self, request: Request, assistant_id: str) -> Response:
         assistant = _assistant_or_graph(assistant_id)
         return Response(selectors.assistant_schemas(assistant))
 
 
 class AssistantSubgraphsApi(APIView):
+    @extend_schema(
+        summary="Get Assistant Subgraphs", tags=["Assistants"],
+        parameters=[
+            OpenApiParameter("assistant_id", str, OpenApiParameter.PATH, description="An assistant ID or a graph name."),
+            OpenApiParameter("recurse", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
+        ],
+        responses={200: SubgraphsSerializer, **errors(404, 422)},
+    )
     def get(self, request: Request, assistant_id: str, namespace: str | None = None) -> Response:
         assistant = _assistant_or_graph(assistant_id)
         data = validated(InputSubgraphsSerializer, request.query_params)
@@ -119,7 +183,30 @@ class AssistantSubgraphsApi(APIView):
         return Response(subgraphs)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get",
+        summary="Get Assistant Subgraphs by Namespace",
+    )
+)
+class AssistantSubgraphsByNamespaceApi(AssistantSubgraphsApi):
+    pass
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="get_assistant_subgraphs_assistants__assistant_id__subgraphs_get")
+)
+class AssistantSubgraphsRootApi(AssistantSubgraphsApi):
+    pass
+
+
 class AssistantVersionsApi(APIView):
+    @extend_schema(
+        operation_id="get_assistant_versions_assistants__assistant_id__versions_get",
+        summary="Get Assistant Versions", tags=["Assistants"],
+        parameters=[ASSISTANT_ID], request=InputAssistantVersionsSerializer,
+        responses={200: OutputAssistantVersionSerializer(many=True), **errors(404, 422)},
+    )
     def post(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
         data = validated(InputAssistantVersionsSerializer, json_body(request, required=False))
@@ -128,6 +215,12 @@ class AssistantVersionsApi(APIView):
 
 
 class AssistantSetLatestApi(APIView):
+    @extend_schema(
+        operation_id="set_latest_assistant_version_assistants__assistant_id__versions_post",
+        summary="Set Latest Assistant Version", tags=["Assistants"],
+        parameters=[ASSISTANT_ID], request=InputAssistantSetLatestSerializer,
+        responses={200: OutputAssistantSerializer, **errors(404, 422)},
+    )
     def post(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
         body = json_body(request, required=False)

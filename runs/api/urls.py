@@ -17,6 +17,8 @@ urlpatterns = [
     path("threads/<str:thread_id>/runs/<str:run_id>/cancel", views.run_cancel_view),
     path("runs", views.stateless_runs_view),
     path("runs/wait", views.stateless_run_wait_view),
+    path("runs/batch", views.runs_batch_view),
+    path("runs/cancel", views.runs_cancel_view),
     path("runs/stream", views.stateless_run_stream_view),
     path("runs/<str:run_id>/stream", views.stateless_run_join_stream_view),
 ]

@@ -11,8 +11,11 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,12 +24,22 @@ from config.api import json_body, json_response, validated
 from config.asyncdb import db
 from config.errors import InvalidInput, ServiceUnavailable, error_payload, preview
 from config.ids import parse_path_id
-from runs import selectors, services, sse
+from config.openapi import ANY_JSON, RUN_ID, THREAD_ID, api_schema, errors
+from runs import metrics, selectors, services, sse
 from runs.api.serializers import (
     STREAM_MODES,
+    RunBatchCreateSerializer,
+    RunBatchInputSerializer,
     RunCancelInputSerializer,
     RunCreateInputSerializer,
+    RunCreateStatefulSerializer,
+    RunCreateStatelessSerializer,
+    RunCreateStreamingStatefulSerializer,
+    RunCreateStreamingStatelessSerializer,
     RunListInputSerializer,
+    RunsCancelInputSerializer,
+    RunsCancelQuerySerializer,
+    RunSerializer,
     run_to_json,
 )
 from runs.models import CancelAction
@@ -56,6 +69,29 @@ def _create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Any:
     )
 
 
+def _create_batch(payloads: list[dict[str, Any]]) -> list[Any]:
+    """Every run of a batch, or none: one transaction, each run dispatched after its commit."""
+    if not settings.REDIS_URL:
+        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
+    with transaction.atomic():
+        return [_create(None, payload) for payload in payloads]
+
+
+SSE = OpenApiResponse(
+    {
+        "type": "object",
+        "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+    },
+    description="Server-sent events, each `event: <name>` and `data: <json>` (and `id:` when resumable).",
+)
+SSE_RESPONSE = {(200, "text/event-stream"): SSE}
+STREAM_MODE_QUERY = OpenApiParameter(
+    "stream_mode", {"type": "array", "items": {"type": "string", "enum": STREAM_MODES}}, OpenApiParameter.QUERY,
+    explode=True,
+)
+LAST_EVENT_ID = OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, description="Resume after this event id")
+
+
 def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
     base = f"/threads/{run.thread_id}/runs/{run.run_id}"
     headers = {"Content-Location": base}
@@ -64,11 +100,21 @@ def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
     return headers
 
 
+
 class RunDetailApi(APIView):
+    @extend_schema(
+        operation_id="get_run_http_threads__thread_id__runs__run_id__get", summary="Get Run", tags=["Thread Runs"],
+        parameters=[THREAD_ID, RUN_ID], responses={200: RunSerializer, **errors(404, 422)},
+    )
     def get(self, request: Request, thread_id: str, run_id: str) -> Response:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
         return Response(run_to_json(selectors.run_get(thread_id=tid, run_id=rid)))
 
+    @extend_schema(
+        operation_id="delete_run_threads__thread_id__runs__run_id__delete", summary="Delete Run",
+        tags=["Thread Runs"], parameters=[THREAD_ID, RUN_ID],
+        responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
+    )
     def delete(self, request: Request, thread_id: str, run_id: str) -> Response:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
         services.run_delete(thread_id=tid, run_id=rid)
@@ -107,6 +153,23 @@ async def _create_response(request: HttpRequest, thread_id: uuid.UUID | None) ->
     return json_response(run_to_json(run), headers=_run_headers(run))
 
 
+@api_schema(
+    post={
+        "operation_id": "create_run_threads__thread_id__runs_post", "summary": "Create Background Run", "tags": ["Thread Runs"],
+        "parameters": [THREAD_ID], "request": RunCreateStatefulSerializer,
+        "responses": {200: RunSerializer, **errors(404, 409, 422)},
+    },
+    get={
+        "operation_id": "list_runs_http_threads__thread_id__runs_get", "summary": "List Runs", "tags": ["Thread Runs"],
+        "parameters": [
+            THREAD_ID,
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, OpenApiParameter.QUERY),
+            OpenApiParameter("offset", {"type": "integer", "minimum": 0, "default": 0}, OpenApiParameter.QUERY),
+            OpenApiParameter("status", str, OpenApiParameter.QUERY),
+        ],
+        "responses": {200: RunSerializer(many=True), **errors(404, 422)},
+    },
+)
 @async_api
 async def runs_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     """POST creates a run on the thread, GET lists its runs (newest first)."""
@@ -119,11 +182,83 @@ async def runs_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     return _method_not_allowed()
 
 
+@api_schema(
+    post={
+        "operation_id": "run_stateless_runs_post", "summary": "Create Background Run", "tags": ["Stateless Runs"],
+        "request": RunCreateStatelessSerializer, "responses": {200: RunSerializer, **errors(404, 409, 422)},
+    }
+)
 @async_api
 async def stateless_runs_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed()
     return await _create_response(request, None)
+
+
+@api_schema(
+    post={
+        "operation_id": "run_batch_stateless_runs_post", "summary": "Create Run Batch", "tags": ["Stateless Runs"],
+        "request": RunBatchCreateSerializer, "responses": {200: RunSerializer(many=True), **errors(404, 409, 422)},
+    }
+)
+@async_api
+async def runs_batch_view(request: HttpRequest) -> HttpResponse:
+    """POST /runs/batch: several stateless runs in one request."""
+    if request.method != "POST":
+        return _method_not_allowed()
+    batch = RunBatchInputSerializer(data=json_body(request))
+    batch.is_valid(raise_exception=True)
+    runs = await db(_create_batch, [dict(p) for p in batch.validated_data])
+    return json_response([run_to_json(r) for r in runs])
+
+
+@api_schema(
+    post={
+        "operation_id": "cancel_runs_post", "summary": "Cancel Runs", "tags": ["Thread Runs"],
+        "parameters": [OpenApiParameter("action", str, OpenApiParameter.QUERY, enum=["interrupt", "rollback"], default="interrupt")],
+        "request": RunsCancelInputSerializer,
+        "responses": {204: OpenApiResponse(description="Success - Runs cancelled"), **errors(404, 422)},
+    }
+)
+@async_api
+async def runs_cancel_view(request: HttpRequest) -> HttpResponse:
+    """POST /runs/cancel: cancel runs by thread and ids, by status or by assistant (204)."""
+    if request.method != "POST":
+        return _method_not_allowed()
+    selection = validated(RunsCancelInputSerializer, json_body(request))
+    params = validated(RunsCancelQuerySerializer, request.GET)
+    await db(services.runs_cancel_many, action=params["action"], **selection)
+    return HttpResponse(status=204)
+
+
+@api_schema(
+    get={
+        "operation_id": "system_metrics_metrics_get", "summary": "System Metrics", "tags": ["System"],
+        "parameters": [
+            OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=["prometheus", "json"], default="prometheus")
+        ],
+        "responses": {
+            (200, "text/plain"): OpenApiResponse({"type": "string"}, description="Prometheus exposition format"),
+            (200, "application/json"): OpenApiResponse(
+                {"type": "object", "properties": {"queue": {"type": "object"}, "runs": {"type": "object"}, "workers": {"type": "object"}}},
+                description="queue, runs by status and workers",
+            ),
+            **errors(422),
+        },
+    }
+)
+@async_api
+async def metrics_view(request: HttpRequest) -> HttpResponse:
+    """GET /metrics: Prometheus text (the default) or JSON (`?format=json`)."""
+    if request.method != "GET":
+        return _method_not_allowed()
+    fmt = request.GET.get("format", "prometheus")
+    if fmt not in ("prometheus", "json"):
+        raise InvalidInput("Invalid format: must be prometheus or json")
+    data = await db(metrics.metrics_json)
+    if fmt == "json":
+        return json_response(data)
+    return HttpResponse(metrics.metrics_prometheus(data), content_type=metrics.PROMETHEUS_CONTENT_TYPE)
 
 
 def _method_not_allowed() -> JsonResponse:
@@ -151,16 +286,37 @@ def _cancel_quietly(thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
         logger.info("Run %s: cancel on disconnect skipped: %s", run_id, exc)
 
 
+@api_schema(
+    post={
+        "operation_id": "wait_run_threads__thread_id__runs_wait_post", "summary": "Create Run, Wait for Output",
+        "tags": ["Thread Runs"], "parameters": [THREAD_ID], "request": RunCreateStreamingStatefulSerializer,
+        "responses": {200: OpenApiResponse(ANY_JSON, description="The final values"), **errors(404, 409, 422)},
+    }
+)
 @async_api
 async def run_wait_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     return await _wait_response(request, parse_uuid(thread_id, "thread"))
 
 
+@api_schema(
+    post={
+        "operation_id": "wait_run_stateless_runs_wait_post", "summary": "Create Run, Wait for Output", "tags": ["Stateless Runs"],
+        "request": RunCreateStreamingStatelessSerializer,
+        "responses": {200: OpenApiResponse(ANY_JSON, description="The final values"), **errors(404, 409, 422)},
+    }
+)
 @async_api
 async def stateless_run_wait_view(request: HttpRequest) -> HttpResponse:
     return await _wait_response(request, None)
 
 
+@api_schema(
+    get={
+        "operation_id": "join_run_http_threads__thread_id__runs__run_id__join_get", "summary": "Join Run", "tags": ["Thread Runs"],
+        "parameters": [THREAD_ID, RUN_ID],
+        "responses": {200: OpenApiResponse(ANY_JSON, description="The thread's values"), **errors(404, 422)},
+    }
+)
 @async_api
 async def run_join_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
     if request.method != "GET":
@@ -169,6 +325,23 @@ async def run_join_view(request: HttpRequest, thread_id: str, run_id: str) -> Ht
     return json_response(await run_join_body(tid, rid))
 
 
+@api_schema(
+    post={
+        "operation_id": "cancel_run_http_threads__thread_id__runs__run_id__cancel_post", "summary": "Cancel Run",
+        "tags": ["Thread Runs"],
+        "parameters": [
+            THREAD_ID, RUN_ID,
+            OpenApiParameter("wait", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
+            OpenApiParameter("action", str, OpenApiParameter.QUERY, enum=["interrupt", "rollback"], default="interrupt"),
+        ],
+        "request": None,
+        "responses": {
+            200: OpenApiResponse({"type": "object"}, description="Cancelled (wait=true)"),
+            202: OpenApiResponse(description="Cancel requested"),
+            **errors(404, 422),
+        },
+    }
+)
 @async_api
 async def run_cancel_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
     if request.method != "POST":
@@ -282,11 +455,24 @@ async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | N
     return _sse_response(frames, headers, on_disconnect)
 
 
+@api_schema(
+    post={
+        "operation_id": "stream_run_threads__thread_id__runs_stream_post", "summary": "Create Run, Stream Output",
+        "tags": ["Thread Runs"], "parameters": [THREAD_ID], "request": RunCreateStreamingStatefulSerializer,
+        "responses": {**SSE_RESPONSE, **errors(404, 409, 422)},
+    }
+)
 @async_api
 async def run_stream_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     return await _stream_create_response(request, parse_uuid(thread_id, "thread"))
 
 
+@api_schema(
+    post={
+        "operation_id": "stream_run_stateless_runs_stream_post", "summary": "Create Run, Stream Output", "tags": ["Stateless Runs"],
+        "request": RunCreateStreamingStatelessSerializer, "responses": {**SSE_RESPONSE, **errors(404, 409, 422)},
+    }
+)
 @async_api
 async def stateless_run_stream_view(request: HttpRequest) -> HttpResponse:
     return await _stream_create_response(request, None)
@@ -310,6 +496,17 @@ async def _join_stream_response(request: HttpRequest, thread_id: uuid.UUID | Non
     return _sse_response(frames, headers, on_disconnect)
 
 
+@api_schema(
+    get={
+        "operation_id": "stream_run_http_threads__thread_id__runs__run_id__join_get", "summary": "Join Run Stream",
+        "tags": ["Thread Runs"],
+        "parameters": [
+            THREAD_ID, RUN_ID, STREAM_MODE_QUERY, LAST_EVENT_ID,
+            OpenApiParameter("cancel_on_disconnect", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
+        ],
+        "responses": {**SSE_RESPONSE, **errors(404, 422)},
+    }
+)
 @async_api
 async def run_join_stream_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
@@ -321,6 +518,20 @@ async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> H
     return await _join_stream_response(request, None, parse_uuid(run_id, "run"))
 
 
+@api_schema(
+    get={
+        "operation_id": "join_thread_stream_threads__thread_id__stream_get", "summary": "Join Thread Stream",
+        "tags": ["Threads"],
+        "parameters": [
+            THREAD_ID, LAST_EVENT_ID,
+            OpenApiParameter(
+                "stream_mode", {"type": "array", "items": {"type": "string", "enum": list(THREAD_STREAM_MODES)}},
+                OpenApiParameter.QUERY, explode=True,
+            ),
+        ],
+        "responses": {**SSE_RESPONSE, **errors(404, 422)},
+    }
+)
 @async_api
 async def thread_stream_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     if request.method != "GET":

@@ -239,12 +239,14 @@ async def test_join_before_the_run_starts_gets_everything_from_metadata_on(clien
     assert (await client.runs.get(tid, first["run_id"]))["status"] == "success"
 
 
-async def test_join_after_the_start_gets_live_events_only(client) -> None:
+async def test_join_after_the_start_gets_metadata_then_live_events_only(client) -> None:
     tid = await new_thread(client)
     run = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.5}})
     await until_running(client, tid, run["run_id"])
     parts = [p async for p in client.runs.join_stream(tid, run["run_id"])]
-    assert "metadata" not in events(parts)
+    # Opens with the run's metadata event, as the run's own stream does (issue 14).
+    assert events(parts)[0] == "metadata" and events(parts).count("metadata") == 1
+    assert parts[0].data == {"run_id": run["run_id"], "attempt": 1}
     assert 1 <= len(of(parts, "values")) < 4
     assert of(parts, "values")[-1]["messages"][-1]["content"] == ANSWER
     assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"

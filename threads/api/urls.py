@@ -13,7 +13,9 @@ urlpatterns = [
     path("threads/prune", views.ThreadPruneApi.as_view()),
     path("threads/<str:thread_id>", views.ThreadDetailApi.as_view()),
     path("threads/<str:thread_id>/copy", views.ThreadCopyApi.as_view()),
+    path("threads/<str:thread_id>/storage", views.ThreadStorageApi.as_view()),
     path("threads/<str:thread_id>/state", views.ThreadStateApi.as_view()),
+    path("threads/<str:thread_id>/state/checkpoint", views.ThreadStateAtCheckpointApi.as_view()),
     path(
         "threads/<str:thread_id>/state/<str:checkpoint_id>",
         views.ThreadStateCheckpointApi.as_view(),

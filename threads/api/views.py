@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +13,7 @@ from rest_framework.views import APIView
 from config.api import json_body, validated
 from config.ids import parse_path_id
 from config.input_gate import MAX_ID_LENGTH, check_text
+from config.openapi import THREAD_ID, errors
 from thread_ttl.services import default_thread_ttl, thread_ttl_parse, thread_ttl_set
 from threads import selectors, services
 from threads.api.serializers import (
@@ -24,8 +27,15 @@ from threads.api.serializers import (
     InputThreadStateCheckpointSerializer,
     InputThreadStateQuerySerializer,
     InputThreadStateUpdateSerializer,
+    OutputThreadSerializer,
+    ThreadPruneResponseSerializer,
+    ThreadStateSerializer,
+    ThreadStateUpdateResponseSerializer,
+    ThreadStorageSerializer,
     thread_to_json,
 )
+
+SUBGRAPHS = OpenApiParameter("subgraphs", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False)
 
 
 def parse_thread_id(value: str) -> uuid.UUID:
@@ -33,6 +43,10 @@ def parse_thread_id(value: str) -> uuid.UUID:
 
 
 class ThreadCreateApi(APIView):
+    @extend_schema(
+        operation_id="create_thread_threads_post", summary="Create Thread", tags=["Threads"],
+        request=InputThreadCreateSerializer, responses={200: OutputThreadSerializer, **errors(400, 409, 422)},
+    )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadCreateSerializer, json_body(request))
         ttl = thread_ttl_parse(payload.get("ttl")) or default_thread_ttl()
@@ -47,6 +61,10 @@ class ThreadCreateApi(APIView):
 
 
 class ThreadSearchApi(APIView):
+    @extend_schema(
+        operation_id="search_threads_threads_search_post", summary="Search Threads", tags=["Threads"],
+        request=InputThreadSearchSerializer, responses={200: OutputThreadSerializer(many=True), **errors(422)},
+    )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadSearchSerializer, json_body(request))
         limit, offset = payload["limit"], payload["offset"]
@@ -70,6 +88,10 @@ class ThreadSearchApi(APIView):
 
 
 class ThreadCountApi(APIView):
+    @extend_schema(
+        operation_id="count_threads_threads_count_post", summary="Count Threads", tags=["Threads"],
+        request=InputThreadCountSerializer, responses={200: OpenApiTypes.INT, **errors(422)},
+    )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadCountSerializer, json_body(request))
         count = selectors.thread_count(
@@ -81,6 +103,10 @@ class ThreadCountApi(APIView):
 
 
 class ThreadPruneApi(APIView):
+    @extend_schema(
+        operation_id="prune_threads_threads_prune_post", summary="Prune Threads", tags=["Threads"],
+        request=InputThreadPruneSerializer, responses={200: ThreadPruneResponseSerializer, **errors(422)},
+    )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadPruneSerializer, json_body(request))
         pruned = services.thread_prune(
@@ -90,10 +116,19 @@ class ThreadPruneApi(APIView):
 
 
 class ThreadDetailApi(APIView):
+    @extend_schema(
+        operation_id="get_thread_threads__thread_id__get", summary="Get Thread", tags=["Threads"],
+        parameters=[THREAD_ID], responses={200: OutputThreadSerializer, **errors(404, 422)},
+    )
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(parse_thread_id(thread_id))
         return Response(thread_to_json(thread))
 
+    @extend_schema(
+        operation_id="patch_thread_threads__thread_id__patch", summary="Patch Thread", tags=["Threads"],
+        parameters=[THREAD_ID], request=InputThreadPatchSerializer,
+        responses={200: OutputThreadSerializer, **errors(404, 422)},
+    )
     def patch(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadPatchSerializer, json_body(request))
@@ -102,24 +137,52 @@ class ThreadDetailApi(APIView):
         thread_ttl_set(thread_id=tid, ttl=ttl)
         return Response(thread_to_json(thread))
 
+    @extend_schema(
+        operation_id="delete_thread_threads__thread_id__delete", summary="Delete Thread", tags=["Threads"],
+        parameters=[THREAD_ID], responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
+    )
     def delete(self, request: Request, thread_id: str) -> Response:
         services.thread_delete(thread_id=parse_thread_id(thread_id))
         return Response(status=204)
 
 
 class ThreadCopyApi(APIView):
+    @extend_schema(
+        operation_id="copy_thread_post_threads__thread_id__copy_post", summary="Copy Thread", tags=["Threads"],
+        parameters=[THREAD_ID], request=None, responses={200: OutputThreadSerializer, **errors(409, 422)},
+    )
     def post(self, request: Request, thread_id: str) -> Response:
         # The SDK sends no body here.
         thread = services.thread_copy(thread_id=parse_thread_id(thread_id))
-        return Response(thread_to_json(thread))
+        return Response(thread_to_json(thread, copy=True))
+
+
+class ThreadStorageApi(APIView):
+    @extend_schema(
+        operation_id="get_thread_storage_threads__thread_id__storage_get", summary="Get Thread Storage", tags=["Threads"],
+        parameters=[THREAD_ID], responses={200: ThreadStorageSerializer, **errors(404, 422)},
+    )
+    def get(self, request: Request, thread_id: str) -> Response:
+        thread = selectors.thread_get(parse_thread_id(thread_id))
+        return Response(selectors.thread_storage(thread=thread))
 
 
 class ThreadStateApi(APIView):
+    @extend_schema(
+        operation_id="get_latest_thread_state_threads__thread_id__state_get", summary="Get Thread State", tags=["Threads"],
+        parameters=[THREAD_ID, SUBGRAPHS],
+        responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
+    )
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(parse_thread_id(thread_id))
         query = validated(InputThreadStateQuerySerializer, request.query_params)
         return Response(selectors.thread_state_get(thread=thread, subgraphs=query["subgraphs"]))
 
+    @extend_schema(
+        operation_id="update_thread_state_threads__thread_id__state_post", summary="Update Thread State", tags=["Threads"],
+        parameters=[THREAD_ID], request=InputThreadStateUpdateSerializer,
+        responses={200: ThreadStateUpdateResponseSerializer, **errors(400, 404, 409, 422)},
+    )
     def post(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadStateUpdateSerializer, json_body(request))
@@ -135,8 +198,13 @@ class ThreadStateApi(APIView):
 
 
 class ThreadStateCheckpointApi(APIView):
-    """GET /state/{checkpoint_id}, and POST /state/checkpoint (the same URL shape)."""
+    """GET /state/{checkpoint_id}."""
 
+    @extend_schema(
+        operation_id="get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get",
+        summary="Get Thread State At Checkpoint", tags=["Threads"],
+        parameters=[THREAD_ID, SUBGRAPHS], responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
+    )
     def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
         thread = selectors.thread_get(parse_thread_id(thread_id))
         check_text(checkpoint_id, "checkpoint_id", max_length=MAX_ID_LENGTH)
@@ -146,9 +214,17 @@ class ThreadStateCheckpointApi(APIView):
         )
         return Response(state)
 
-    def post(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
-        if checkpoint_id != "checkpoint":
-            self.http_method_not_allowed(request)
+
+class ThreadStateAtCheckpointApi(APIView):
+    """POST /state/checkpoint: the state at the checkpoint the body names."""
+
+    @extend_schema(
+        operation_id="post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get",
+        summary="Get Thread State At Checkpoint", tags=["Threads"],
+        parameters=[THREAD_ID], request=InputThreadStateCheckpointSerializer,
+        responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
+    )
+    def post(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadStateCheckpointSerializer, json_body(request))
         thread = selectors.thread_get(tid)
@@ -163,6 +239,15 @@ class ThreadStateCheckpointApi(APIView):
 
 
 class ThreadHistoryApi(APIView):
+    @extend_schema(
+        operation_id="get_thread_history_threads__thread_id__history_get", summary="Get Thread History", tags=["Threads"],
+        parameters=[
+            THREAD_ID,
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, OpenApiParameter.QUERY),
+            OpenApiParameter("before", str, OpenApiParameter.QUERY),
+        ],
+        responses={200: ThreadStateSerializer(many=True), **errors(400, 404, 422)},
+    )
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(parse_thread_id(thread_id))
         query = validated(InputThreadHistoryQuerySerializer, request.query_params)
@@ -171,6 +256,11 @@ class ThreadHistoryApi(APIView):
         )
         return Response(history)
 
+    @extend_schema(
+        operation_id="get_thread_history_post_threads__thread_id__history_post", summary="Get Thread History Post",
+        tags=["Threads"], parameters=[THREAD_ID], request=InputThreadHistorySerializer,
+        responses={200: ThreadStateSerializer(many=True), **errors(400, 404, 422)},
+    )
     def post(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadHistorySerializer, json_body(request))

@@ -118,7 +118,7 @@ def test_create_copies_configurable_into_context_when_no_context_is_given() -> N
 
 def test_create_with_an_existing_id_conflicts_or_returns_it() -> None:
     made = assistant_create(graph_id="echo", name="first")
-    with pytest.raises(Conflict, match=f"Assistant with ID {made.assistant_id} already exists"):
+    with pytest.raises(Conflict, match=f"Assistant {made.assistant_id} already exists"):
         assistant_create(graph_id="echo", assistant_id=made.assistant_id)
     same = assistant_create(
         graph_id="agent", assistant_id=made.assistant_id, name="other", if_exists="do_nothing"

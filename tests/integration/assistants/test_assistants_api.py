@@ -124,7 +124,7 @@ def test_create_with_an_existing_id_is_409_or_returns_it_with_do_nothing(
     conflict = post(api, "/assistants", {"graph_id": "agent", "assistant_id": assistant_id})
     assert (conflict.status_code, conflict.json()) == (
         409,
-        {"detail": f"Assistant with ID {assistant_id} already exists"},
+        {"detail": f"Assistant {assistant_id} already exists"},
     )
     existing = post(
         api,
@@ -342,7 +342,7 @@ def test_versions_list_newest_first_and_latest_switches_back(
     missing = post(api, f"/assistants/{assistant_id}/latest", {"version": 7})
     assert (missing.status_code, missing.json()) == (
         404,
-        {"detail": f"Version 7 of assistant {assistant_id} not found"},
+        {"detail": f"Version 7 not found for assistant {assistant_id}"},
     )
     no_version = post(api, f"/assistants/{assistant_id}/latest", {})
     assert (no_version.status_code, no_version.json()["detail"]) == (

@@ -241,7 +241,7 @@ def test_list_filters_nested_metadata_values_by_containment() -> None:
     ) == [2]
 
 
-def test_metadata_keeps_config_metadata_and_records_the_run_id() -> None:
+def test_metadata_keeps_config_metadata_and_records_the_run_and_thread() -> None:
     saver = DjangoSaver()
     thread_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
     config = put(
@@ -256,7 +256,8 @@ def test_metadata_keeps_config_metadata_and_records_the_run_id() -> None:
     assert found.metadata["graph_id"] == "agent"
     assert found.metadata["tags"] == ["a"]
     assert found.metadata["run_id"] == run_id
-    assert "thread_id" not in found.metadata
+    # Asked for, the thread is the checkpoint's own, never what the metadata claimed.
+    assert found.metadata["thread_id"] == thread_id
     assert Checkpoint.objects.get(thread_id=thread_id).run_id == run_id
 
 
