@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "assistants",
     "threads",
     "runs",
+    "protocols",
 ]
 
 MIDDLEWARE = ["config.middleware.AdminOnlyMiddleware"]

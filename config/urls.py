@@ -38,6 +38,7 @@ urlpatterns = [
     path("", include("assistants.api.urls")),
     path("", include("threads.api.urls")),
     path("", include("runs.api.urls")),
+    path("", include("protocols.urls")),
 ]
 
 handler400 = "config.errors.handler400"
