@@ -3,11 +3,14 @@ the websocket): run.start and input.respond start runs through the runs services
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
 from django.conf import settings
 
+from config.asyncdb import db
 from config.errors import NotFound, ServiceUnavailable, SpindleError
 from runs.events import PROTOCOL_CONFIG_KEY
 from runs.models import MultitaskStrategy
@@ -16,6 +19,9 @@ KNOWN = frozenset(
     {"run.start", "input.respond", "agent.getTree", "subscription.subscribe", "subscription.unsubscribe", "subscription.reconnect"}
 )
 STRATEGIES = frozenset(MultitaskStrategy.values)
+# A client sees an interrupt in the run's events just before the worker ends the run and
+# records the interrupt on the thread: input.respond waits this long for that.
+SETTLE_SECONDS = 5.0
 
 
 class CommandError(Exception):
@@ -48,6 +54,23 @@ def parse_envelope(body: Any) -> tuple[int, str, dict[str, Any]]:
     if not isinstance(params, dict):
         raise CommandError("invalid_argument", "params must be an object.")
     return body["id"], body["method"], params
+
+
+async def ahandle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run one command and return its result; raise CommandError for a protocol error."""
+    if method == "input.respond":
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while await db(_awaiting_interrupts, thread_id) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    return await db(handle, thread_id, method, params)
+
+
+def _awaiting_interrupts(thread_id: uuid.UUID) -> bool:
+    """Whether the thread is busy with no interrupt recorded yet."""
+    from threads.models import Thread, ThreadStatus
+
+    row = Thread.objects.filter(pk=thread_id).values_list("status", "interrupts").first()
+    return row is not None and row[0] == ThreadStatus.BUSY and not row[1]
 
 
 def handle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> dict[str, Any]:

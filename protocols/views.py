@@ -9,7 +9,6 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from config.asyncdb import db
 from config.ids import parse_path_id
 from protocols import commands
 from protocols.events import FilterError, parse_filter, parse_since
@@ -70,7 +69,7 @@ async def commands_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     except commands.CommandError as exc:
         return JsonResponse(commands.error(body.get("id") if isinstance(body, dict) else None, exc.code, exc.message), status=400)
     try:
-        result = await db(commands.handle, tid, method, params)
+        result = await commands.ahandle(tid, method, params)
     except commands.CommandError as exc:
         return JsonResponse(commands.error(command_id, exc.code, exc.message))
     return JsonResponse(commands.success(command_id, result))

@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 import redis
 
-from config.asyncdb import db
 from protocols import commands
 from protocols.events import Event, Filter, FilterError, parse_filter, parse_since
 from protocols.streaming import thread_events
@@ -85,7 +84,7 @@ class Connection:
                 return commands.success(command_id, self.unsubscribe(params))
             if method == "subscription.reconnect":
                 raise commands.CommandError("not_supported", "Reconnect by subscribing again with since.")
-            return commands.success(command_id, await db(commands.handle, self.thread_id, method, params))
+            return commands.success(command_id, await commands.ahandle(self.thread_id, method, params))
         except commands.CommandError as exc:
             return commands.error(command_id, exc.code, exc.message)
 
