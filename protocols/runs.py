@@ -1,0 +1,31 @@
+"""Runs that A2A and MCP start: created through the runs services and awaited like a
+`runs/wait` (no thread or database connection held while waiting)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+
+from config.asyncdb import db
+from config.errors import ServiceUnavailable
+from runs.waits import run_join_body
+
+
+def _create(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
+    from runs.services import run_create
+
+    if not settings.REDIS_URL:
+        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
+    return run_create(thread_id=thread_id, assistant=assistant, payload=payload, if_not_exists="create")
+
+
+async def run_start(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
+    """Create a run (thread_id None: on a temporary thread) and return it."""
+    return await db(_create, thread_id, assistant, payload)
+
+
+async def run_output(run: Any) -> dict[str, Any]:
+    """Wait for the run's end: the thread's values, or {"__error__": ...} if it failed."""
+    return await run_join_body(run.thread_id, run.run_id)
