@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from config.asyncdb import db
 from config.jsonable import to_jsonable
@@ -160,7 +159,6 @@ def _bad_request(detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=400)
 
 
-@csrf_exempt
 @async_api
 async def mcp_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":

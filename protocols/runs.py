@@ -29,3 +29,12 @@ async def run_start(thread_id: uuid.UUID | None, assistant: Any, payload: dict[s
 async def run_output(run: Any) -> dict[str, Any]:
     """Wait for the run's end: the thread's values, or {"__error__": ...} if it failed."""
     return await run_join_body(run.thread_id, run.run_id)
+
+
+async def run_outcome(run: Any) -> tuple[str | None, dict[str, Any]]:
+    """Wait for the run's end: its final status (None once a temporary thread has gone
+    with it) and what run_output answers."""
+    from runs.selectors import run_status
+
+    output = await run_output(run)
+    return await db(run_status, run_id=run.run_id), output
