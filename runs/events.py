@@ -216,5 +216,14 @@ def protocol_entry(event: Any) -> Pair | None:
         if isinstance(meta, Mapping) and isinstance(meta.get("langgraph_node"), str):
             params.setdefault("node", meta["langgraph_node"])
     namespace = params.get("namespace") or []
+    if method == "lifecycle":
+        # langgraph announces subgraphs from the root's scope, naming them in the data;
+        # the root's own lifecycle is the server's to tell (it knows how the run ended).
+        data = params.get("data")
+        inner = data.get("namespace") if isinstance(data, Mapping) else None
+        if isinstance(inner, list) and len(inner) > len(namespace):
+            namespace = params["namespace"] = list(inner)
+        if not namespace:
+            return None
     name = method + ("|" + "|".join(namespace) if namespace else "")
     return name, {"type": "event", "method": method, "params": to_jsonable(params)}

@@ -218,3 +218,20 @@ async def test_input_respond_to_an_unknown_interrupt_is_refused_and_starts_nothi
     refused = (await command(url, thread_id, "input.respond", {"interrupt_id": "nope", "namespace": [], "response": 1})).json()
     assert (refused["type"], refused["error"]) == ("error", "no_such_interrupt")
     assert len(await client.runs.list(thread_id)) == 1
+
+
+async def test_a_subgraph_announces_its_own_lifecycle_under_its_namespace(url: str) -> None:
+    thread_id = str(uuid.uuid4())
+    async with event_stream(url, thread_id, {"channels": ALL_CHANNELS}, "sse") as stream:
+        await command(url, thread_id, "run.start", {"assistant_id": "nested", "input": human("hi")})
+        events = await read_until(stream, lambda e, seen: is_root_lifecycle(e, "completed", "failed"))
+    shape = [
+        (e["method"], e["params"]["data"].get("event") if e["method"] == "lifecycle" else None,
+         [s.split(":", 1)[0] for s in e["params"]["namespace"]])
+        for e in events
+    ]
+    assert shape == [
+        ("lifecycle", "running", []), ("values", None, []), ("values", None, []), ("values", None, ["child"]),
+        ("lifecycle", "started", ["child"]), ("values", None, ["child"]), ("lifecycle", "completed", ["child"]),
+        ("values", None, []), ("lifecycle", "completed", []),
+    ]

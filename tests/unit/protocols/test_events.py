@@ -124,3 +124,11 @@ def test_the_worker_stores_v3_events_without_seq_and_messages_as_content_blocks(
     assert envelope == {"type": "event", "method": "messages", "params": {"namespace": ["a:1"], "timestamp": MS, "data": block, "node": "agent"}}
     # A whole message object is the legacy shape: not forwarded.
     assert protocol_entry({"type": "event", "method": "messages", "params": {"namespace": [], "data": ("message", {})}}) is None
+
+
+def test_subgraph_lifecycle_takes_the_subgraph_namespace_and_the_root_one_is_dropped() -> None:
+    started = {"event": "started", "namespace": ["child:1"], "graph_name": "child"}
+    name, envelope = protocol_entry({"type": "event", "method": "lifecycle", "params": {"namespace": [], "timestamp": MS, "data": started}})
+    assert name == "lifecycle|child:1" and envelope["params"]["namespace"] == ["child:1"]
+    root = {"type": "event", "method": "lifecycle", "params": {"namespace": [], "timestamp": MS, "data": {"event": "completed"}}}
+    assert protocol_entry(root) is None
