@@ -8,10 +8,9 @@ import time
 import uuid
 from typing import Any
 
-from django.conf import settings
-
 from config.asyncdb import db
-from config.errors import NotFound, ServiceUnavailable, SpindleError
+from config.errors import SpindleError
+from protocols.runs import run_create_checked
 from runs.events import PROTOCOL_CONFIG_KEY
 from runs.models import MultitaskStrategy
 
@@ -120,17 +119,11 @@ def _pending_interrupt_ids(thread_id: uuid.UUID) -> set[str] | None:
 
 def _create_run(thread_id: uuid.UUID, assistant_id: str, payload: dict[str, Any]) -> Any:
     from assistants.selectors import assistant_resolve
-    from runs.services import run_create
 
-    if not settings.REDIS_URL:
-        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
     try:
         assistant = assistant_resolve(assistant_id)
-    except NotFound as exc:
-        raise CommandError("invalid_argument", str(exc.detail)) from exc
-    payload = {**payload, "assistant_id": assistant_id, "stream_resumable": True}
-    try:
-        return run_create(thread_id=thread_id, assistant=assistant, payload=payload, if_not_exists="create")
+        # Resumable, as the official server makes protocol runs: a join may replay them.
+        return run_create_checked(thread_id, assistant, {**payload, "stream_resumable": True})
     except SpindleError as exc:
         if exc.status_code >= 500:
             raise

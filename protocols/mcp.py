@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from config.asyncdb import db
+from config.errors import SpindleError
 from config.jsonable import to_jsonable
 from protocols.runs import run_output, run_start
 from runs.api.views import async_api
@@ -121,7 +122,12 @@ async def _call(params: dict[str, Any]) -> dict[str, Any]:
     payload: dict[str, Any] = {"input": arguments}
     if isinstance(params.get("context"), dict):
         payload["context"] = params["context"]
-    run = await run_start(thread_id, assistant, payload)
+    try:
+        run = await run_start(thread_id, assistant, payload)
+    except SpindleError as exc:
+        if exc.status_code >= 500:
+            raise
+        raise RpcError(INVALID_PARAMS, str(exc.detail)) from exc
     output = await run_output(run)
     if isinstance(output, dict) and "__error__" in output:
         error = output["__error__"]

@@ -8,22 +8,26 @@ from typing import Any
 
 from django.conf import settings
 
+from config.api import validated
 from config.asyncdb import db
 from config.errors import ServiceUnavailable
+from runs.api.serializers import RunCreateInputSerializer
 from runs.waits import run_join_body
 
 
-def _create(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
+def run_create_checked(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
+    """Create a run (thread_id None: on a temporary thread; a new thread id creates it) from
+    a protocol's request, checked as the runs API checks a body (InvalidInput if bad)."""
     from runs.services import run_create
 
     if not settings.REDIS_URL:
         raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
-    return run_create(thread_id=thread_id, assistant=assistant, payload=payload, if_not_exists="create")
+    body = validated(RunCreateInputSerializer, {**payload, "assistant_id": str(assistant.assistant_id)})
+    return run_create(thread_id=thread_id, assistant=assistant, payload=body, if_not_exists="create")
 
 
 async def run_start(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
-    """Create a run (thread_id None: on a temporary thread) and return it."""
-    return await db(_create, thread_id, assistant, payload)
+    return await db(run_create_checked, thread_id, assistant, payload)
 
 
 async def run_output(run: Any) -> dict[str, Any]:

@@ -235,3 +235,16 @@ async def test_a_subgraph_announces_its_own_lifecycle_under_its_namespace(url: s
         ("lifecycle", "started", ["child"]), ("values", None, ["child"]), ("lifecycle", "completed", ["child"]),
         ("values", None, []), ("lifecycle", "completed", []),
     ]
+
+
+async def test_a_refused_command_writes_nothing(stack: Any) -> None:
+    thread_id = str(uuid.uuid4())
+    refused = (await command(stack.url, thread_id, "run.start", {"assistant_id": "agent", "input": {}, "metadata": "x"})).json()
+    assert (refused["type"], refused["error"]) == ("error", "invalid_argument")
+    assert "metadata" in refused["message"]
+    # langgraph dev ignores a config that is not an object; Spindle refuses it.
+    bad_config = (await command(stack.url, thread_id, "run.start", {"assistant_id": "agent", "input": {}, "config": "x"})).json()
+    assert (bad_config["type"], bad_config["error"]) == ("error", "invalid_argument")
+    unknown = (await command(stack.url, thread_id, "run.start", {"assistant_id": "no-such-graph", "input": {}})).json()
+    assert (unknown["type"], unknown["error"]) == ("error", "invalid_argument")
+    assert stack.sql("SELECT count(*) FROM threads_thread WHERE thread_id = %s", uuid.UUID(thread_id)) == [(0,)]
