@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from config.ids import parse_path_id
@@ -21,15 +22,19 @@ logger = logging.getLogger(__name__)
 
 async def _frames(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
     beat = sse.Heartbeat()
-    async for batch in events:
-        if batch is None:
-            if beat.due():
-                yield sse.HEARTBEAT
-                beat.sent()
-            continue
-        for event in batch:
-            yield sse.frame(event["method"], event, str(event["seq"]))
-        beat.sent()
+    try:
+        async for batch in events:
+            if batch is None:
+                if beat.due():
+                    yield sse.HEARTBEAT
+                    beat.sent()
+                continue
+            for event in batch:
+                yield sse.frame(event["method"], event, str(event["seq"]))
+            beat.sent()
+    except redis.RedisError as exc:
+        # Ending the stream lets the client reconnect with `since` and miss nothing.
+        logger.warning("Protocol event stream closed early, Redis failed: %s", exc)
 
 
 @async_api

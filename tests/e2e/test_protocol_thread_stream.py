@@ -97,6 +97,10 @@ async def test_a_client_follows_two_runs_and_an_interrupt_and_resumes_through_co
     assert contents(state["values"]) == ["hi", "approved: yes", "done"]
     runs = await client.runs.list(thread.thread_id)
     assert len(runs) == 2 and started["run_id"] in {r["run_id"] for r in runs}
+    # The same Redis stream serves the runs API's SSE: a join replays the protocol run.
+    joined = [p async for p in client.runs.join_stream(thread.thread_id, started["run_id"], last_event_id="-1")]
+    values = [p.data for p in joined if p.event == "values"]
+    assert values and values[0]["method"] == "values" and values[0]["params"]["namespace"] == []
 
 
 @pytest.mark.parametrize("transport", ["sse", "websocket"])
