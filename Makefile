@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess fuzz schemathesis clean
+.PHONY: dev test lint services browser bench bench-inprocess fuzz schemathesis clean js-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,16 @@ browser:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-test: $(VENV)/.installed services browser lint
+# The JS SDK's useStream test (tests/e2e/test_protocol_js.py) runs headless in Node; without
+# npm it is skipped.
+JS_DIR := tests/e2e/js
+$(JS_DIR)/node_modules/.installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix $(JS_DIR) --silent --no-audit --no-fund && touch $@; \
+	else echo "npm not found: the useStream test will be skipped"; fi
+
+js-deps: $(JS_DIR)/node_modules/.installed
+
+test: $(VENV)/.installed services browser lint js-deps
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 # A long, random round of the fuzz test (tests/e2e/test_fuzz.py); FUZZ_EXAMPLES per test.
@@ -53,7 +62,7 @@ bench-inprocess: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench.inprocess
 
 clean:
-	rm -rf $(VENV) spindle.sqlite3 .pytest_cache
+	rm -rf $(VENV) spindle.sqlite3 .pytest_cache $(JS_DIR)/node_modules
 
 # Schemathesis over /openapi.json with many examples per operation (tests/e2e/schemathesis_run.py).
 SCHEMATHESIS_EXAMPLES ?= 50

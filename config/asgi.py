@@ -26,7 +26,12 @@ class SpindleASGIHandler(ASGIHandler):
     """
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and _serves_async_view(scope):
+        if scope["type"] == "websocket":
+            # The only websocket is the thread-stream protocol's; Django serves no websockets.
+            from protocols import websocket
+
+            await websocket.application(scope, receive, send)
+        elif scope["type"] == "http" and _serves_async_view(scope):
             await self.handle(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "crons",
     "webhooks",
     "thread_ttl",
+    "protocols",
 ]
 
 MIDDLEWARE = ["config.input_gate.InputGateMiddleware", "config.middleware.AdminOnlyMiddleware"]

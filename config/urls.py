@@ -96,6 +96,7 @@ urlpatterns = [
     path("", include("crons.api.urls")),
     path("", include("runs.api.urls")),
     path("", include("store.api.urls")),
+    path("", include("protocols.urls")),
 ]
 
 handler400 = "config.errors.handler400"

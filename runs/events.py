@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import (
@@ -175,3 +175,55 @@ class ChunkConverter:
         whole = message_chunk_to_message(self.messages[key])  # type: ignore[arg-type]
         pairs.append(("messages/partial" if is_chunk else "messages/complete", [to_jsonable(whole)]))
         return pairs
+
+
+# --- the thread-stream protocol (v2): native v3 stream events of langgraph -----------
+
+# Set in a run's configurable by the protocol's run.start / input.respond (the official
+# server's key): the worker then streams the graph with langgraph's v3 protocol stream.
+PROTOCOL_CONFIG_KEY = "__event_streaming_v2"
+
+
+def protocol_run(config: dict[str, Any] | None) -> bool:
+    return bool(((config or {}).get("configurable") or {}).get(PROTOCOL_CONFIG_KEY))
+
+
+def protocol_entry(event: Any) -> Pair | None:
+    """One event of `astream_events(version="v3")` as the (entry name, envelope) the run's
+    stream stores, or None for one the protocol does not forward.
+
+    The entry is named like the SSE event of its mode ("values", "messages|ns:...") and
+    holds the protocol envelope without seq, which readers number. Messages are forwarded
+    only as content-block events (a whole message object is the legacy shape), with the
+    node that produced them.
+    """
+    if not isinstance(event, Mapping) or event.get("type") != "event":
+        return None
+    method = event.get("method")
+    params = event.get("params")
+    if not isinstance(method, str) or not isinstance(params, Mapping):
+        return None
+    params = dict(params)
+    if method == "messages":
+        data = params.get("data")
+        if isinstance(data, list | tuple) and len(data) == 2:
+            payload, meta = data
+        else:
+            payload, meta = data, None
+        if not (isinstance(payload, Mapping) and isinstance(payload.get("event"), str)):
+            return None
+        params["data"] = payload
+        if isinstance(meta, Mapping) and isinstance(meta.get("langgraph_node"), str):
+            params.setdefault("node", meta["langgraph_node"])
+    namespace = params.get("namespace") or []
+    if method == "lifecycle":
+        # langgraph announces subgraphs from the root's scope, naming them in the data;
+        # the root's own lifecycle is the server's to tell (it knows how the run ended).
+        data = params.get("data")
+        inner = data.get("namespace") if isinstance(data, Mapping) else None
+        if isinstance(inner, list) and len(inner) > len(namespace):
+            namespace = params["namespace"] = list(inner)
+        if not namespace:
+            return None
+    name = method + ("|" + "|".join(namespace) if namespace else "")
+    return name, {"type": "event", "method": method, "params": to_jsonable(params)}

@@ -325,7 +325,18 @@ class RunExecution:
             streams.publish_start, str(self.run.thread_id), self.run_id,
             {"run_id": self.run_id, "attempt": self.run.attempt},
         )
-        if "events" in requested:
+        if events.protocol_run(config):
+            # The thread-stream protocol: langgraph's own v3 stream owns the modes and
+            # subgraph namespaces.
+            for key in ("stream_mode", "subgraphs"):
+                options.pop(key)
+            run_stream = await graph.astream_events(graph_input, config, version="v3", **options)
+            async with run_stream:
+                async for item in run_stream:
+                    entry = events.protocol_entry(item)
+                    if entry is not None:
+                        self._publish(*entry)
+        elif "events" in requested:
             # astream_events carries the other modes' chunks on the root's on_chain_stream
             # events, in execution order: one pass over the graph serves every mode.
             async for event in graph.astream_events(graph_input, config, version="v2", **options):

@@ -95,6 +95,31 @@ def _end_error(entry: streams.Entry) -> dict[str, Any] | None:
     return None
 
 
+async def run_entries(run_id: str, *, after: str, ended: bool = False) -> AsyncIterator[streams.Entry | None]:
+    """The entries of the run's stream after `after` (an entry id, or REPLAY_ALL), live,
+    through its end marker (yielded last); None each time the stream stayed quiet for a
+    while (the caller may send a heartbeat). `ended` says the run is known to be final."""
+    run_uuid = uuid.UUID(run_id)
+    cursor = after
+    final = ended
+    while True:
+        entries = await streams.aread_entries(
+            run_id, cursor, block_seconds=END_GRACE_SECONDS if final else RECHECK_SECONDS
+        )
+        for entry in entries:
+            cursor = entry.id
+            yield entry
+            if entry.is_end:
+                return
+        if entries:
+            continue
+        if final:
+            return
+        yield None
+        status = await db(selectors.run_status, run_id=run_uuid)
+        final = status is None or status not in ACTIVE_STATUSES
+
+
 async def follow_run(
     run_id: str,
     *,
@@ -108,34 +133,22 @@ async def follow_run(
     its end marker; the stream then simply ends (there is no `end` event). `modes`
     filters to those stream modes; `ended` says the run is known to be final."""
     beat = heartbeat or Heartbeat()
-    run_uuid = uuid.UUID(run_id)
-    cursor = after
     error_sent = False
-    final = ended
-    while True:
-        entries = await streams.aread_entries(
-            run_id, cursor, block_seconds=END_GRACE_SECONDS if final else RECHECK_SECONDS
-        )
-        for entry in entries:
-            cursor = entry.id
-            if entry.is_end:
-                error = None if error_sent else _end_error(entry)
-                if error is not None:
-                    yield frame("error", error)
-                return
-            error_sent = error_sent or entry.event == "error"
-            if event_wanted(entry.event, modes):
-                yield frame(entry.event, entry.data, entry.id if with_ids else None)
+    async for entry in run_entries(run_id, after=after, ended=ended):
+        if entry is None:
+            if beat.due():
+                yield HEARTBEAT
                 beat.sent()
-        if entries:
             continue
-        if final:
+        if entry.is_end:
+            error = None if error_sent else _end_error(entry)
+            if error is not None:
+                yield frame("error", error)
             return
-        if beat.due():
-            yield HEARTBEAT
+        error_sent = error_sent or entry.event == "error"
+        if event_wanted(entry.event, modes):
+            yield frame(entry.event, entry.data, entry.id if with_ids else None)
             beat.sent()
-        status = await db(selectors.run_status, run_id=run_uuid)
-        final = status is None or status not in ACTIVE_STATUSES
 
 
 async def _nothing() -> AsyncIterator[bytes]:
@@ -205,39 +218,59 @@ def _entry_time(entry_id: str) -> datetime:
     return datetime.fromtimestamp(int(entry_id.split("-", 1)[0]) / 1000, tz=UTC)
 
 
-async def follow_thread(thread_id: uuid.UUID, *, after: str | None) -> AsyncIterator[bytes]:
-    """Frames (with ids) of the thread's runs, one run after another, until the client goes
-    or the thread is deleted: its pending and running runs from their start and every run
-    announced later; with `after` (Last-Event-ID) also what its ended runs still hold
-    after that id."""
-    tid = str(thread_id)
-    beat = Heartbeat()
-    followed: set[str] = set()
+def thread_resume_since(after: str | None) -> datetime | None:
+    """The end time from which a thread stream resuming after entry id `after` replays
+    ended runs (None: none, the stream starts live)."""
     if after is None:
-        ended_since = None
-    elif after == REPLAY_ALL:
-        ended_since = timezone.now() - timedelta(seconds=settings.SPINDLE_STREAM_TTL_SECONDS)
-    else:
-        ended_since = _entry_time(after) - CLOCK_SKEW
+        return None
+    if after == REPLAY_ALL:
+        return timezone.now() - timedelta(seconds=settings.SPINDLE_STREAM_TTL_SECONDS)
+    return _entry_time(after) - CLOCK_SKEW
+
+
+async def thread_runs(
+    thread_id: uuid.UUID, *, ended_since: datetime | None, wait_for_thread: bool = False
+) -> AsyncIterator[tuple[str, bool] | None]:
+    """(run id, active) of the runs to follow on a thread, one after another, until the
+    thread is deleted: its pending and running runs, those that ended since `ended_since`,
+    and every run announced later; None each time none came for a while. The caller
+    follows each run to its end before asking for the next."""
+    tid = str(thread_id)
+    followed: set[str] = set()
     announced = await streams.alast_announcement(tid)
     runs = await db(selectors.thread_runs_to_stream, thread_id=thread_id, ended_since=ended_since)
-    while runs is not None:
-        for run_id, active in runs:
+    # A thread that does not exist yet (the protocol's client names it before its first
+    # run creates it) is waited for; one that existed ends the stream once it is gone.
+    seen = runs is not None or not wait_for_thread
+    while runs is not None or not seen:
+        for run_id, active in runs or ():
             key = str(run_id)
-            if key in followed:
-                continue
-            followed.add(key)
-            async for chunk in follow_run(
-                key, after=after or REPLAY_ALL, with_ids=True, heartbeat=beat, ended=not active
-            ):
-                yield chunk
+            if key not in followed:
+                followed.add(key)
+                yield key, active
         fresh = await streams.aread_announcements(tid, announced, block_seconds=RECHECK_SECONDS)
         if fresh:
             announced = fresh[-1][0]
             runs = [(uuid.UUID(run_id), True) for _id, run_id in fresh if run_id]
             continue
-        if beat.due():
-            yield HEARTBEAT
-            beat.sent()
+        yield None
         # Also catches a run whose announcement was lost, and a deleted thread.
-        runs = await db(selectors.thread_runs_to_stream, thread_id=thread_id)
+        runs = await db(selectors.thread_runs_to_stream, thread_id=thread_id, ended_since=ended_since if not seen else None)
+        seen = seen or runs is not None
+
+
+async def follow_thread(thread_id: uuid.UUID, *, after: str | None) -> AsyncIterator[bytes]:
+    """Frames (with ids) of the thread's runs, one after another, until the client goes
+    or the thread is deleted: its pending and running runs from their start and every run
+    announced later; with `after` (Last-Event-ID) also what its ended runs still hold
+    after that id."""
+    beat = Heartbeat()
+    async for item in thread_runs(thread_id, ended_since=thread_resume_since(after)):
+        if item is None:
+            if beat.due():
+                yield HEARTBEAT
+                beat.sent()
+            continue
+        run_id, active = item
+        async for chunk in follow_run(run_id, after=after or REPLAY_ALL, with_ids=True, heartbeat=beat, ended=not active):
+            yield chunk

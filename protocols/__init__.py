@@ -1,0 +1,1 @@
+"""Agent protocols: the thread-stream protocol (SSE and websocket), Agent2Agent and MCP."""

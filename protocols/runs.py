@@ -1,0 +1,44 @@
+"""Runs that A2A and MCP start: created through the runs services and awaited like a
+`runs/wait` (no thread or database connection held while waiting)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+
+from config.api import validated
+from config.asyncdb import db
+from config.errors import ServiceUnavailable
+from runs.api.serializers import RunCreateInputSerializer
+from runs.waits import run_join_body
+
+
+def run_create_checked(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
+    """Create a run (thread_id None: on a temporary thread; a new thread id creates it) from
+    a protocol's request, checked as the runs API checks a body (InvalidInput if bad)."""
+    from runs.services import run_create
+
+    if not settings.REDIS_URL:
+        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
+    body = validated(RunCreateInputSerializer, {**payload, "assistant_id": str(assistant.assistant_id)})
+    return run_create(thread_id=thread_id, assistant=assistant, payload=body, if_not_exists="create")
+
+
+async def run_start(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
+    return await db(run_create_checked, thread_id, assistant, payload)
+
+
+async def run_output(run: Any) -> dict[str, Any]:
+    """Wait for the run's end: the thread's values, or {"__error__": ...} if it failed."""
+    return await run_join_body(run.thread_id, run.run_id)
+
+
+async def run_outcome(run: Any) -> tuple[str | None, dict[str, Any]]:
+    """Wait for the run's end: its final status (None once a temporary thread has gone
+    with it) and what run_output answers."""
+    from runs.selectors import run_status
+
+    output = await run_output(run)
+    return await db(run_status, run_id=run.run_id), output

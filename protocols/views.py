@@ -1,0 +1,80 @@
+"""Views of the thread-stream protocol: the SSE event stream and the commands endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+
+from config.ids import parse_path_id
+from protocols import commands
+from protocols.events import FilterError, parse_filter, parse_since
+from protocols.streaming import thread_events
+from runs import sse
+from runs.api.views import async_api
+
+logger = logging.getLogger(__name__)
+
+
+async def _frames(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    beat = sse.Heartbeat()
+    try:
+        async for batch in events:
+            if batch is None:
+                if beat.due():
+                    yield sse.HEARTBEAT
+                    beat.sent()
+                continue
+            for event in batch:
+                yield sse.frame(event["method"], event, str(event["seq"]))
+            beat.sent()
+    except redis.RedisError as exc:
+        # Ending the stream lets the client reconnect with `since` and miss nothing.
+        logger.warning("Protocol event stream closed early, Redis failed: %s", exc)
+
+
+@async_api
+async def stream_events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """POST /threads/{thread_id}/stream/events: the thread's protocol events as SSE."""
+    if request.method != "POST":
+        return JsonResponse({"detail": "Method Not Allowed"}, status=405)
+    tid = parse_path_id(thread_id, "thread")
+    try:
+        body = json.loads(request.body or b"null")
+        subscription = parse_filter(body)
+        since = parse_since(body.get("since"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        # FilterError included; the official server answers 400 to a bad body here.
+        detail = str(exc) if isinstance(exc, FilterError) else "Invalid JSON in request body"
+        return JsonResponse({"detail": detail}, status=400)
+    return StreamingHttpResponse(
+        _frames(thread_events(tid, subscription, since=since)),
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@async_api
+async def commands_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """POST /threads/{thread_id}/commands: one protocol command, answered in the protocol's
+    success or error envelope (400 for an envelope that cannot be read)."""
+    if request.method != "POST":
+        return JsonResponse({"detail": "Method Not Allowed"}, status=405)
+    tid = parse_path_id(thread_id, "thread")
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return JsonResponse(commands.error(None, "invalid_argument", "Invalid JSON in request body"), status=400)
+    try:
+        command_id, method, params = commands.parse_envelope(body)
+    except commands.CommandError as exc:
+        return JsonResponse(commands.error(body.get("id") if isinstance(body, dict) else None, exc.code, exc.message), status=400)
+    try:
+        result = await commands.ahandle(tid, method, params)
+    except commands.CommandError as exc:
+        return JsonResponse(commands.error(command_id, exc.code, exc.message))
+    return JsonResponse(commands.success(command_id, result))
