@@ -173,9 +173,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_SOFT_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS
 CELERY_TASK_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS + 60
-CELERY_BEAT_SCHEDULE = {
-    "sweep-runs": {"task": "runs.sweep_runs", "schedule": SPINDLE_SWEEP_SECONDS},
-}
+# The sweeper is not scheduled here: it runs in a process of its own (runs/sweeper.py),
+# so that it needs no worker to consume its sweeps.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # --- Logging -----------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

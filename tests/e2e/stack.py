@@ -60,7 +60,7 @@ class Stack:
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start_worker(self, name: str = "worker", *, beat: bool = True, concurrency: int = 2) -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", *, beat: bool = False, concurrency: int = 2) -> subprocess.Popen:
         log = self.log_dir / f"{name}.log"
         cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
@@ -75,6 +75,18 @@ class Stack:
         )
         self.processes[name] = proc
         _wait_for_line(log, "ready.", proc, timeout=60)
+        return proc
+
+    def start_sweeper(self, name: str = "sweeper") -> subprocess.Popen:
+        """The sweeper process (`manage.py sweep_runs --loop`), apart from any worker."""
+        log = self.log_dir / f"{name}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "sweep_runs", "--loop"],
+            cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[name] = proc
+        _wait_for_line(log, "Sweeper started", proc, timeout=60)
         return proc
 
     def start_web(self) -> subprocess.Popen:

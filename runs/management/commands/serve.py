@@ -1,4 +1,4 @@
-"""Serve the API with uvicorn, and (with REDIS_URL) a Celery worker and beat beside it."""
+"""Serve the API with uvicorn, and (with REDIS_URL) a Celery worker and the sweeper beside it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve the LangGraph API on HOST:PORT (default 127.0.0.1:2024); with REDIS_URL also run a worker and beat."
+    help = "Serve the LangGraph API on HOST:PORT (default 127.0.0.1:2024); with REDIS_URL also run a worker and the sweeper."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -32,17 +32,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, **options: Any) -> None:
         _check_port_free(host, port)
-        worker: subprocess.Popen | None = None
+        children: list[subprocess.Popen] = []
         if settings.REDIS_URL and not no_worker:
             worker = subprocess.Popen(
                 [
-                    sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+                    sys.executable, "-m", "celery", "-A", "config", "worker",
                     "--concurrency", str(concurrency), "--loglevel", settings.LOG_LEVEL,
-                    "--schedule", os.path.join(os.getcwd(), ".celerybeat-schedule"),
                     "--without-gossip", "--without-mingle",
                 ]
             )
-            self.stdout.write(f"Started a Celery worker and beat (pid {worker.pid})")
+            sweeper = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "sweep_runs", "--loop"])
+            children = [worker, sweeper]
+            self.stdout.write(f"Started a Celery worker (pid {worker.pid}) and the sweeper (pid {sweeper.pid})")
         elif not settings.REDIS_URL:
             self.stdout.write(
                 self.style.WARNING(
@@ -59,12 +60,14 @@ class Command(BaseCommand):
         try:
             uvicorn.run("config.asgi:application", host=host, port=port, log_level="info", lifespan="off")
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
                 try:
-                    worker.wait(timeout=15)
+                    child.wait(timeout=15)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    child.kill()
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
