@@ -132,6 +132,9 @@ SPINDLE_SWEEP_SECONDS = env_float("SPINDLE_SWEEP_SECONDS", 10.0, minimum=0.5)
 SPINDLE_REDISPATCH_AFTER_SECONDS = env_float("SPINDLE_REDISPATCH_AFTER_SECONDS", 30.0, minimum=1.0)
 SPINDLE_RUN_TIMEOUT_SECONDS = env_int("SPINDLE_RUN_TIMEOUT_SECONDS", 3600, minimum=1)
 SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=1)
+# Per process: Redis commands (run events mostly) kept while Redis is unreachable and sent
+# in order once it answers (runs/outbox.py); beyond this many, new events are dropped.
+SPINDLE_REDIS_BUFFER = env_int("SPINDLE_REDIS_BUFFER", 100_000, minimum=100)
 # Per process: serialized checkpoint blobs kept in memory (0 turns the cache off).
 SPINDLE_CHECKPOINT_CACHE_MB = env_int("SPINDLE_CHECKPOINT_CACHE_MB", 64, minimum=0)
 

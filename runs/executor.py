@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from traceback import format_exc
 from typing import Any
 
@@ -23,6 +22,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from config.jsonable import to_jsonable
 from runs import events, services, streams
 from runs.models import CancelAction, Run, RunStatus
+from runs.outbox import RunPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,8 @@ class RunExecution:
         self.graph: Any = None
         self.thread_config: dict[str, Any] = {"configurable": {"thread_id": str(run.thread_id)}}
         self.channel = streams.control_channel(self.run_id)
+        # Events go through the process's outbox: kept while Redis is down, sent in order.
+        self.publisher = RunPublisher(self.run_id, str(run.thread_id))
         self.watcher = threading.Thread(target=self._watch, name=f"watch-{self.run_id}", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------
@@ -248,7 +250,7 @@ class RunExecution:
             if outcome.snapshot:
                 end["values"] = outcome.values
         # The end marker also wakes the watcher thread (stop_watcher), which then exits.
-        self._quietly(partial(streams.publish_end, stop_watcher=True), self.run_id, end)
+        self.publisher.end(end, stop_watcher=True)
 
     async def _execute(self) -> Outcome:
         self.task = asyncio.current_task()
@@ -305,10 +307,7 @@ class RunExecution:
         config["run_id"] = self.run.pk
         converter = events.ChunkConverter(requested, root_run_id=self.run_id)
 
-        self._quietly(
-            streams.publish_start, str(self.run.thread_id), self.run_id,
-            {"run_id": self.run_id, "attempt": self.run.attempt},
-        )
+        self.publisher.start({"run_id": self.run_id, "attempt": self.run.attempt})
         if "events" in requested:
             # astream_events carries the other modes' chunks on the root's on_chain_stream
             # events, in execution order: one pass over the graph serves every mode.
@@ -354,13 +353,7 @@ class RunExecution:
             self._publish(event, data)
 
     def _publish(self, event: str, data: Any) -> None:
-        self._quietly(streams.publish_event, self.run_id, event, data)
-
-    def _quietly(self, fn: Any, *args: Any) -> None:
-        try:
-            fn(*args)
-        except Exception as exc:  # Redis trouble must not fail the run itself
-            logger.warning("Run %s: %s failed: %s", self.run_id, getattr(fn, "__name__", fn), exc)
+        self.publisher.event(event, data)
 
     # -- watcher thread: cancel signals, heartbeats, the grace period -------------
 

@@ -25,7 +25,7 @@ from config.sql import (
     from_db_uuid,
     run_statements,
 )
-from runs import streams
+from runs import outbox, streams
 from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_queue_head
 from threads.counts import DeletedCounts, add_counts, deleted_counts
@@ -50,7 +50,14 @@ WORKER_LOST_ERROR = {
 def _dispatch(run_id: uuid.UUID, countdown: float | None = None) -> None:
     from runs.tasks import execute_run as execute_run_task
 
-    execute_run_task.apply_async(args=[str(run_id)], task_id=str(run_id), countdown=countdown)
+    send = partial(execute_run_task.apply_async, args=[str(run_id)], task_id=str(run_id), countdown=countdown)
+    try:
+        send()
+    except outbox.UNREACHABLE as exc:
+        # Sent again as soon as Redis answers (the sweeper would, but only after
+        # SPINDLE_REDISPATCH_AFTER_SECONDS).
+        logger.warning("Run %s: dispatch failed (%s); retrying once Redis answers", run_id, exc)
+        outbox.outbox().defer(send)
 
 
 def _revoke(run_id: uuid.UUID) -> None:

@@ -174,9 +174,12 @@ def stack_env(*, redis_url: str, db_url: str) -> dict[str, str]:
 class RedisServer:
     """A private redis-server on a free port, so fault tests never touch the shared one."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, *, persistent: bool = False) -> None:
         self.port = free_port()
         self.log_dir = log_dir
+        # persistent: every write is in the append-only file before Redis answers, so a
+        # restart (even after SIGKILL) keeps the data, as a production Redis would.
+        self.persistent = persistent
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -186,7 +189,8 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.log_dir)],
+             "--dir", str(self.log_dir),
+             *(["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"])],
             stdout=(self.log_dir / "redis.log").open("a"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20

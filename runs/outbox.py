@@ -1,0 +1,207 @@
+"""What a process could not send to Redis while it was down (run events, end markers,
+Celery dispatches), kept in a bounded buffer and sent in order once Redis answers again.
+
+A run's events are appended with ids the worker chooses (`RunPublisher`), so sending one
+twice (its reply was lost with the connection, and the buffer sent it again) is refused
+by Redis as not newer than the stream's top: every event reaches the stream exactly once,
+in order, and a reader resuming with Last-Event-ID misses none and sees none twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from django.conf import settings
+from kombu.exceptions import OperationalError as BrokerError
+
+from runs import streams
+
+logger = logging.getLogger(__name__)
+
+# Redis (or the broker on it) did not answer: worth sending again later. BusyLoadingError
+# (Redis still loading its data after a restart) is a ConnectionError.
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, BrokerError, ConnectionError)
+# The answer of an XADD whose id is not above the stream's top: it is there already.
+_ALREADY_ADDED = "equal or smaller than the target stream top"
+BATCH = 500
+RETRY_SECONDS = (0.1, 0.25, 0.5, 1.0)
+
+# One Redis command: (method of a redis-py pipeline, args, kwargs).
+Command = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+@dataclass
+class _Item:
+    commands: list[Command] = field(default_factory=list)
+    call: Callable[[], Any] | None = None
+
+
+class Outbox:
+    """A process's buffer of Redis work that failed, flushed in order by a thread of its
+    own. While anything waits in it, new work queues behind it (order is kept)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: deque[_Item] = deque()
+        self.size = 0  # commands and calls waiting
+        self.dropped = 0
+        self.lock = threading.Condition()
+        self.flusher: threading.Thread | None = None
+
+    def send(self, commands: list[Command], *, essential: bool = False) -> list[Any] | None:
+        """Run `commands` in one pipeline now and return the replies; None when they were
+        queued instead (Redis down, or earlier work waiting). When the buffer is full,
+        non-`essential` commands are dropped (and counted)."""
+        with self.lock:
+            if not self.items:
+                try:
+                    return _execute(commands)
+                except UNREACHABLE as exc:
+                    logger.warning("Redis unreachable (%s): buffering until it answers", exc)
+            self._queue(_Item(commands=commands), len(commands), essential=essential)
+        return None
+
+    def defer(self, call: Callable[[], Any]) -> None:
+        """Call `call` once Redis answers again (after what is already waiting); it is
+        called again while it raises one of UNREACHABLE."""
+        with self.lock:
+            self._queue(_Item(call=call), 1, essential=True)
+
+    def pending(self) -> int:
+        with self.lock:
+            return self.size
+
+    def _queue(self, item: _Item, size: int, *, essential: bool) -> None:
+        if not essential and self.size + size > self.limit:
+            self.dropped += size
+            if self.dropped == size or self.dropped % 1000 < size:
+                logger.error("Redis buffer full (%d): %d commands dropped so far", self.limit, self.dropped)
+            return
+        self.items.append(item)
+        self.size += size
+        if self.flusher is None or not self.flusher.is_alive():
+            self.flusher = threading.Thread(target=self._flush_forever, name="redis-outbox", daemon=True)
+            self.flusher.start()
+        self.lock.notify()
+
+    def _flush_forever(self) -> None:
+        failures = 0
+        while True:
+            with self.lock:
+                while not self.items:
+                    self.lock.wait()
+                head = self.items[0]
+            try:
+                if head.call is not None:
+                    head.call()
+                else:
+                    _execute(head.commands)
+            except UNREACHABLE:
+                time.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+                failures += 1
+                continue
+            except Exception:
+                logger.exception("Buffered Redis work failed; dropped")
+            if failures:
+                logger.info("Redis answers again: buffered work sent")
+            failures = 0
+            with self.lock:
+                self.items.popleft()
+                self.size -= len(head.commands) if head.call is None else 1
+
+
+def _execute(commands: list[Command]) -> list[Any]:
+    with streams.sync_client().pipeline(transaction=False) as pipe:
+        for method, args, kwargs in commands:
+            getattr(pipe, method)(*args, **kwargs)
+        replies = pipe.execute(raise_on_error=False)
+    for reply in replies:
+        if isinstance(reply, redis.ResponseError) and _ALREADY_ADDED not in str(reply):
+            logger.warning("Redis refused a buffered command: %s", reply)
+    return replies
+
+
+_outbox: Outbox | None = None
+_outbox_pid = 0
+
+
+def outbox() -> Outbox:
+    """This process's outbox (made lazily: locks and threads do not survive a fork)."""
+    global _outbox, _outbox_pid
+    if _outbox is None or _outbox_pid != os.getpid():
+        _outbox = Outbox(settings.SPINDLE_REDIS_BUFFER)
+        _outbox_pid = os.getpid()
+    return _outbox
+
+
+class RunPublisher:
+    """Appends one run's events to its stream, in order, exactly once, through the outbox.
+
+    Entry ids are `<ms>-<seq>`: the time the run started on this worker's clock, and the
+    event's number in the run. Only the run's own worker writes the stream while the run
+    is running (a marker written by anyone else, with an id from Redis, comes after the
+    run ended), so the ids only grow; a resent event is refused as already there."""
+
+    def __init__(self, run_id: str, thread_id: str) -> None:
+        self.run_id = run_id
+        self.thread_id = thread_id
+        self.key = streams.events_key(run_id)
+        self.ms = int(time.time() * 1000)
+        self.seq = 0
+
+    def start(self, metadata: dict[str, Any]) -> None:
+        """Announce the run to its thread's followers and put its metadata event first."""
+        announce = streams.thread_runs_key(self.thread_id)
+        self._send(
+            [
+                ("xadd", (announce, {"run_id": self.run_id}), {"maxlen": streams.ANNOUNCE_MAXLEN, "approximate": True}),
+                ("expire", (announce, settings.SPINDLE_STREAM_TTL_SECONDS), {}),
+                ("xadd", (self.key, _fields("metadata", metadata)), {**_capped(), "id": self._next_id()}),
+            ],
+            essential=True,
+        )
+
+    def _next_id(self) -> str:
+        self.seq += 1
+        return f"{self.ms}-{self.seq}"
+
+    def event(self, event: str, data: Any) -> None:
+        self._send([("xadd", (self.key, _fields(event, data)), {**_capped(), "id": self._next_id()})])
+
+    def end(self, outcome: dict[str, Any], *, stop_watcher: bool = False) -> None:
+        """The end marker (with an id of this run's sequence), the outcome on the end key,
+        their expiry; as streams.publish_end writes them."""
+        end = streams.end_key(self.run_id)
+        ttl = settings.SPINDLE_STREAM_TTL_SECONDS
+        marker = {k: v for k, v in outcome.items() if k != "values"}
+        commands: list[Command] = [
+            ("xadd", (self.key, _fields(streams.END_EVENT, marker)), {**_capped(), "id": self._next_id()}),
+            ("xadd", (end, {"data": streams.dumps(outcome)}), {"maxlen": 1}),
+            ("expire", (self.key, ttl), {}),
+            ("expire", (end, ttl), {}),
+        ]
+        if stop_watcher:
+            commands.append(("publish", (streams.control_channel(self.run_id), streams.STOP_MESSAGE), {}))
+        self._send(commands, essential=True)
+
+    def _send(self, commands: list[Command], *, essential: bool = False) -> None:
+        try:
+            outbox().send(commands, essential=essential)
+        except redis.RedisError as exc:  # Redis answered with an error: not worth keeping
+            logger.warning("Run %s: publishing failed: %s", self.run_id, exc)
+
+
+def _fields(event: str, data: Any) -> dict[str, Any]:
+    return {"event": event, "data": streams.dumps(data)}
+
+
+def _capped() -> dict[str, Any]:
+    return {"maxlen": streams.STREAM_MAXLEN, "approximate": True}
