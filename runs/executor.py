@@ -113,7 +113,7 @@ class DatabaseThread(ThreadPoolExecutor):
     so one connection, kept from run to run like the main thread's.
 
     As with the claim, the connection is not pinged before use: a call that meets a dead
-    one (the database restarted while it was idle) is run once more on a new connection.
+    one (the database restarted) is run again on a new connection (_on_a_new_connection).
     The checkpointer's writes are upserts, so running one twice changes nothing.
     """
 
@@ -121,18 +121,30 @@ class DatabaseThread(ThreadPoolExecutor):
         super().__init__(max_workers=1, thread_name_prefix="run-db")
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        return super().submit(_once_more_on_a_new_connection, fn, *args, **kwargs)
+        return super().submit(_on_a_new_connection, fn, *args, **kwargs)
 
 
-def _once_more_on_a_new_connection(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except (OperationalError, InterfaceError) as exc:
-        if connection.in_atomic_block or connection.is_usable():
-            raise  # the database answered: not a dropped connection
-        logger.warning("Checkpointer call failed on a stale database connection (%s); retrying", exc)
-        connection.close()
-        return fn(*args, **kwargs)
+def _on_a_new_connection(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Call `fn`; if the connection turns out dead (the database restarted), call it again
+    on a new one, and keep trying while the database is down, for up to
+    SPINDLE_STALE_AFTER_SECONDS (after that the sweeper would end the run anyway)."""
+    deadline = None
+    pause = 0.1
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block or connection.is_usable():
+                raise  # the database answered: not a dropped connection
+            connection.close()
+            if deadline is None:
+                logger.warning("Database call failed on a dropped connection (%s); retrying", exc)
+                deadline = time.monotonic() + settings.SPINDLE_STALE_AFTER_SECONDS
+                continue
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(1.0, pause * 2)
 
 
 _db_thread: DatabaseThread | None = None
@@ -233,7 +245,8 @@ class RunExecution:
         if outcome.deleted:
             logger.info("Run %s: rolled back while running; its writes were discarded", self.run_id)
         else:
-            services.run_finish(
+            _on_a_new_connection(
+                services.run_finish,
                 run_id=self.run.pk,
                 status=outcome.status,
                 error=outcome.error,

@@ -647,15 +647,16 @@ def thread_settle(*, thread_id: uuid.UUID) -> str:
 # --- sweeper ----------------------------------------------------------------------
 
 
-def runs_sweep() -> dict[str, int]:
+def runs_sweep(*, end_lost: bool = True) -> dict[str, int]:
     """End runs whose worker died (stale heartbeat) and re-dispatch pending runs whose
-    broker message may have been lost. Safe to run any number of times, anywhere."""
+    broker message may have been lost. Safe to run any number of times, anywhere.
+    `end_lost=False` skips the first part (the sweeper cannot yet tell a dead worker from
+    one that could not reach the database either)."""
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.SPINDLE_STALE_AFTER_SECONDS)
     lost = 0
-    for run_id in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before).values_list(
-        "pk", flat=True
-    ):
+    stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before)
+    for run_id in stale.values_list("pk", flat=True) if end_lost else ():
         if run_end_lost(run_id=run_id):
             lost += 1
     redispatched = 0

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 from config.db_stats import analyze_grown_tables
@@ -28,9 +29,9 @@ logger = logging.getLogger(__name__)
 ENGINE_TABLES = [Run, Thread, Checkpoint, CheckpointBlob, CheckpointWrite]
 
 
-def sweep_once() -> dict[str, int]:
+def sweep_once(*, end_lost: bool = True) -> dict[str, int]:
     """One sweep; returns the counts of runs_sweep."""
-    result = services.runs_sweep()
+    result = services.runs_sweep(end_lost=end_lost)
     if result["lost"] or result["redispatched"]:
         logger.info("Sweep: %(lost)d lost runs ended, %(redispatched)d pending runs re-dispatched", result)
     analyze_grown_tables(ENGINE_TABLES)
@@ -41,14 +42,22 @@ def sweep_forever(interval: float, stop: threading.Event) -> None:
     """Sweep every `interval` seconds until `stop` is set. A sweep that fails (the
     database is down) is logged and tried again at the next tick on a new connection."""
     logger.info("Sweeper started: every %.1fs", interval)
+    # Workers heartbeat through the database: after an outage their heartbeats are stale
+    # although they live. Lost runs are ended only once the database has answered for a
+    # whole stale period, as it must have for a worker's silence to mean its death.
+    reachable_since: float | None = None
     while not stop.is_set():
         started = time.monotonic()
         try:
             close_old_connections()
-            sweep_once()
+            if reachable_since is None:
+                connection.ensure_connection()
+                reachable_since = started
+            sweep_once(end_lost=started - reachable_since >= settings.SPINDLE_STALE_AFTER_SECONDS)
         except Exception as exc:
             logger.warning("Sweep failed: %s", exc)
             connection.close()
+            reachable_since = None
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
     connection.close()
     logger.info("Sweeper stopped")
