@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess clean
+.PHONY: dev test lint services browser bench bench-inprocess soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: $(VENV)/.installed services
 
 bench-inprocess: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench.inprocess
+
+# A bounded soak (SOAK_SECONDS, default 600) of double texting with worker kills and Redis
+# restarts on private services; not part of `make test`.
+soak: $(VENV)/.installed services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) spindle.sqlite3 .pytest_cache
