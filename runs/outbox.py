@@ -34,8 +34,7 @@ _ALREADY_ADDED = "equal or smaller than the target stream top"
 BATCH = 500
 RETRY_SECONDS = (0.1, 0.25, 0.5, 1.0)
 
-# One Redis command: (method of a redis-py pipeline, args, kwargs).
-Command = tuple[str, tuple[Any, ...], dict[str, Any]]
+Command = streams.Command
 
 
 @dataclass
@@ -119,10 +118,7 @@ class Outbox:
 
 
 def _execute(commands: list[Command]) -> list[Any]:
-    with streams.sync_client().pipeline(transaction=False) as pipe:
-        for method, args, kwargs in commands:
-            getattr(pipe, method)(*args, **kwargs)
-        replies = pipe.execute(raise_on_error=False)
+    replies = streams.execute(commands, raise_on_error=False)
     for reply in replies:
         if isinstance(reply, redis.ResponseError) and _ALREADY_ADDED not in str(reply):
             logger.warning("Redis refused a buffered command: %s", reply)
@@ -158,50 +154,29 @@ class RunPublisher:
         self.seq = 0
 
     def start(self, metadata: dict[str, Any]) -> None:
-        """Announce the run to its thread's followers and put its metadata event first."""
-        announce = streams.thread_runs_key(self.thread_id)
-        self._send(
-            [
-                ("xadd", (announce, {"run_id": self.run_id}), {"maxlen": streams.ANNOUNCE_MAXLEN, "approximate": True}),
-                ("expire", (announce, settings.SPINDLE_STREAM_TTL_SECONDS), {}),
-                ("xadd", (self.key, _fields("metadata", metadata)), {**_capped(), "id": self._next_id()}),
-            ],
-            essential=True,
-        )
+        self._send(streams.start_commands(self.thread_id, self.run_id, metadata, entry_id=self._next_id()))
 
     def _next_id(self) -> str:
         self.seq += 1
         return f"{self.ms}-{self.seq}"
 
     def event(self, event: str, data: Any) -> None:
-        self._send([("xadd", (self.key, _fields(event, data)), {**_capped(), "id": self._next_id()})])
+        self._send([streams.event_command(self.run_id, event, data, entry_id=self._next_id())], essential=False)
 
     def end(self, outcome: dict[str, Any], *, stop_watcher: bool = False) -> None:
-        """The end marker (with an id of this run's sequence), the outcome on the end key,
-        their expiry; as streams.publish_end writes them."""
-        end = streams.end_key(self.run_id)
-        ttl = settings.SPINDLE_STREAM_TTL_SECONDS
-        marker = {k: v for k, v in outcome.items() if k != "values"}
-        commands: list[Command] = [
-            ("xadd", (self.key, _fields(streams.END_EVENT, marker)), {**_capped(), "id": self._next_id()}),
-            ("xadd", (end, {"data": streams.dumps(outcome)}), {"maxlen": 1}),
-            ("expire", (self.key, ttl), {}),
-            ("expire", (end, ttl), {}),
-        ]
-        if stop_watcher:
-            commands.append(("publish", (streams.control_channel(self.run_id), streams.STOP_MESSAGE), {}))
-        self._send(commands, essential=True)
+        self._send(streams.end_commands(self.run_id, outcome, entry_id=self._next_id(), stop_watcher=stop_watcher))
 
-    def _send(self, commands: list[Command], *, essential: bool = False) -> None:
+    def _send(self, commands: list[Command], *, essential: bool = True) -> None:
         try:
             outbox().send(commands, essential=essential)
         except redis.RedisError as exc:  # Redis answered with an error: not worth keeping
             logger.warning("Run %s: publishing failed: %s", self.run_id, exc)
 
 
-def _fields(event: str, data: Any) -> dict[str, Any]:
-    return {"event": event, "data": streams.dumps(data)}
-
-
-def _capped() -> dict[str, Any]:
-    return {"maxlen": streams.STREAM_MAXLEN, "approximate": True}
+def publish_end(run_id: str, outcome: dict[str, Any]) -> None:
+    """The end marker of a run ended by someone other than its worker (the sweeper, a
+    cancel of a pending run), through the outbox: sent later if Redis is down now."""
+    try:
+        outbox().send(streams.end_commands(run_id, outcome), essential=True)
+    except redis.RedisError as exc:
+        logger.warning("Run %s: publishing its end failed: %s", run_id, exc)

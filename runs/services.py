@@ -76,7 +76,7 @@ def _after_stop(run_id: uuid.UUID, action: str, *, was_running: bool, deleted: b
         streams.send_cancel(str(run_id), action)
     elif deleted or action == CancelAction.INTERRUPT:
         # A pending run never reaches a worker, so nobody else ends its stream.
-        streams.publish_end(str(run_id), RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
+        outbox.publish_end(str(run_id), RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
 
 
 # --- create -----------------------------------------------------------------------
@@ -628,7 +628,7 @@ def run_end_lost(*, run_id: uuid.UUID) -> bool:
     if not run_finish(run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False):
         return False
     logger.warning("Run %s: worker lost, run ended as error", run_id)
-    _publish_end_quietly(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
+    outbox.publish_end(str(run_id), {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
     return True
 
 
@@ -674,10 +674,3 @@ def runs_sweep(*, end_lost: bool = True) -> dict[str, int]:
             _dispatch(head.pk)
             redispatched += 1
     return {"lost": lost, "redispatched": redispatched}
-
-
-def _publish_end_quietly(run_id: uuid.UUID, outcome: dict[str, Any]) -> None:
-    try:
-        streams.publish_end(str(run_id), outcome)
-    except Exception as exc:
-        logger.warning("Could not publish the end of run %s: %s", run_id, exc)
