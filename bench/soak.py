@@ -156,7 +156,7 @@ class Soak:
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", "600")))
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--chaos-min", type=float, default=8.0, help="least seconds between two faults")
     parser.add_argument("--chaos-max", type=float, default=20.0, help="most seconds between two faults")
