@@ -97,12 +97,12 @@ class Outbox:
             with self.lock:
                 while not self.items:
                     self.lock.wait()
-                head = self.items[0]
+                batch = self._head()
             try:
-                if head.call is not None:
-                    head.call()
+                if batch[0].call is not None:
+                    batch[0].call()
                 else:
-                    _execute(head.commands)
+                    _execute([command for item in batch for command in item.commands])
             except UNREACHABLE:
                 time.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
                 failures += 1
@@ -110,11 +110,26 @@ class Outbox:
             except Exception:
                 logger.exception("Buffered Redis work failed; dropped")
             if failures:
-                logger.info("Redis answers again: buffered work sent")
+                logger.info("Redis answers again: sending buffered work")
             failures = 0
             with self.lock:
-                self.items.popleft()
-                self.size -= len(head.commands) if head.call is None else 1
+                for item in batch:
+                    self.items.popleft()
+                    self.size -= 1 if item.call is not None else len(item.commands)
+
+    def _head(self) -> list[_Item]:
+        """The oldest waiting call alone, or the oldest run of waiting commands (up to
+        BATCH of them, sent in one round trip)."""
+        if self.items[0].call is not None:
+            return [self.items[0]]
+        batch: list[_Item] = []
+        commands = 0
+        for item in self.items:
+            if item.call is not None or (batch and commands + len(item.commands) > BATCH):
+                break
+            batch.append(item)
+            commands += len(item.commands)
+        return batch
 
 
 def _execute(commands: list[Command]) -> list[Any]:
@@ -154,22 +169,24 @@ class RunPublisher:
         self.seq = 0
 
     def start(self, metadata: dict[str, Any]) -> None:
-        self._send(streams.start_commands(self.thread_id, self.run_id, metadata, entry_id=self._next_id()))
+        self._send(lambda: streams.start_commands(self.thread_id, self.run_id, metadata, entry_id=self._next_id()))
 
     def _next_id(self) -> str:
         self.seq += 1
         return f"{self.ms}-{self.seq}"
 
     def event(self, event: str, data: Any) -> None:
-        self._send([streams.event_command(self.run_id, event, data, entry_id=self._next_id())], essential=False)
+        self._send(lambda: [streams.event_command(self.run_id, event, data, entry_id=self._next_id())], essential=False)
 
     def end(self, outcome: dict[str, Any], *, stop_watcher: bool = False) -> None:
-        self._send(streams.end_commands(self.run_id, outcome, entry_id=self._next_id(), stop_watcher=stop_watcher))
+        self._send(
+            lambda: streams.end_commands(self.run_id, outcome, entry_id=self._next_id(), stop_watcher=stop_watcher)
+        )
 
-    def _send(self, commands: list[Command], *, essential: bool = True) -> None:
+    def _send(self, build: Callable[[], list[Command]], *, essential: bool = True) -> None:
         try:
-            outbox().send(commands, essential=essential)
-        except redis.RedisError as exc:  # Redis answered with an error: not worth keeping
+            outbox().send(build(), essential=essential)
+        except Exception as exc:  # publishing must never fail the run itself
             logger.warning("Run %s: publishing failed: %s", self.run_id, exc)
 
 
