@@ -104,6 +104,12 @@ async def start_stuck_run(stack: Stack, graph: str) -> tuple[Any, str, dict]:
     tid = (await client.threads.create())["thread_id"]
     stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
     await until_running(client, tid, stuck["run_id"])
+    # The input's checkpoint: the graph has loaded (which can take a second on a loaded
+    # machine) and started.
+    deadline = asyncio.get_running_loop().time() + 30
+    while stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"]) == [(0,)]:
+        assert asyncio.get_running_loop().time() < deadline, "the stuck run never wrote a checkpoint"
+        await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # past the first node
     return client, tid, stuck
 
