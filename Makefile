@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess fuzz schemathesis clean js-deps
+.PHONY: dev test lint services browser bench bench-inprocess fuzz schemathesis soak clean js-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: $(VENV)/.installed services
 
 bench-inprocess: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench.inprocess
+
+# A bounded soak (SOAK_SECONDS, default 600) of double texting with worker kills and Redis
+# restarts on private services; not part of `make test`.
+soak: $(VENV)/.installed services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) spindle.sqlite3 .pytest_cache $(JS_DIR)/node_modules

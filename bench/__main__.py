@@ -171,6 +171,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         stack.start_web()
         stack.start_worker(concurrency=args.concurrency)
+        stack.start_sweeper()
         await echo_latency(stack.url, 10)  # warm-up: imports, connections
         for fresh, label in ((False, "one thread, growing history"), (True, "a new thread per run")):
             lat = await echo_latency(stack.url, args.n, fresh_threads=fresh)

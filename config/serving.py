@@ -163,12 +163,13 @@ class StartupFailed(Exception):
 
 @dataclass
 class Supervisor:
-    """Starts web (and worker), restarts both when a watched file changes."""
+    """Starts web (and worker and sweeper), restarts them when a watched file changes."""
 
     web: Child
     worker: Child | None
     ready_url: str
     say: Callable[[str], None]
+    sweeper: Child | None = None
     watch_paths: list[Path] = field(default_factory=list)
     watch_files: set[Path] = field(default_factory=set)
 
@@ -178,8 +179,9 @@ class Supervisor:
         # worker has printed its banner.
         self.web.start()
         self._wait_ready()
-        if self.worker is not None:
-            self.worker.start()
+        for child in (self.worker, self.sweeper):
+            if child is not None:
+                child.start()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -197,14 +199,15 @@ class Supervisor:
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         # The web first: no new runs are created while the worker finishes.
         self.web.stop(grace)
-        if self.worker is not None:
-            self.worker.stop(grace)
+        for child in (self.worker, self.sweeper):
+            if child is not None:
+                child.stop(grace)
 
     def run(self, *, reload: bool) -> int:
         """Block until a process ends (its exit code) or, with reload, forever."""
         if not reload:
             while True:
-                for child in (self.web, self.worker):
+                for child in (self.web, self.worker, self.sweeper):
                     if child is not None and (code := child.exited()) is not None:
                         self.say(f"The {child.name} process ended (exit code {code}); stopping.")
                         return code or 1
@@ -229,7 +232,7 @@ class Supervisor:
         return 0
 
     def _report_exits(self) -> None:
-        for child in (self.web, self.worker):
+        for child in (self.web, self.worker, self.sweeper):
             if child is not None and child.proc is not None and (code := child.exited()) is not None:
                 self.say(f"The {child.name} process ended (exit code {code}); it restarts on the next change.")
                 child.proc = None

@@ -217,6 +217,9 @@ SPINDLE_SWEEP_SECONDS = env_float("SPINDLE_SWEEP_SECONDS", 10.0, minimum=0.5)
 SPINDLE_REDISPATCH_AFTER_SECONDS = env_float("SPINDLE_REDISPATCH_AFTER_SECONDS", 30.0, minimum=1.0)
 SPINDLE_RUN_TIMEOUT_SECONDS = env_int("SPINDLE_RUN_TIMEOUT_SECONDS", 3600, minimum=1)
 SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=1)
+# Per process: Redis commands (run events mostly) kept while Redis is unreachable and sent
+# in order once it answers (runs/outbox.py); beyond this many, new events are dropped.
+SPINDLE_REDIS_BUFFER = env_int("SPINDLE_REDIS_BUFFER", 100_000, minimum=100)
 # Per process: serialized checkpoint blobs kept in memory (0 turns the cache off).
 SPINDLE_CHECKPOINT_CACHE_MB = env_int("SPINDLE_CHECKPOINT_CACHE_MB", 64, minimum=0)
 # Webhooks: a separate task POSTs the run to its webhook when it ends.
@@ -268,9 +271,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS
 CELERY_TASK_TIME_LIMIT = SPINDLE_RUN_TIMEOUT_SECONDS + 60
 # Schedules live in the database (django-celery-beat): crons are periodic tasks that
 # operators see and pause in the admin; the entries below are synced into it at start.
+# The run sweeper is not scheduled here: it runs in a process of its own (runs/sweeper.py),
+# so that it needs no worker to consume its sweeps.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "sweep-runs": {"task": "runs.sweep_runs", "schedule": SPINDLE_SWEEP_SECONDS},
     "sweep-store": {"task": "store.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
     "sweep-threads": {"task": "thread_ttl.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
 }

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from traceback import format_exc
 from typing import Any
 
@@ -24,6 +23,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from config.jsonable import to_jsonable
 from runs import events, services, streams
 from runs.models import CancelAction, Run, RunStatus
+from runs.outbox import RunPublisher
 from store.backend import DjangoStore
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class DatabaseThread(ThreadPoolExecutor):
     so one connection, kept from run to run like the main thread's.
 
     As with the claim, the connection is not pinged before use: a call that meets a dead
-    one (the database restarted while it was idle) is run once more on a new connection.
+    one (the database restarted) is run again on a new connection (_on_a_new_connection).
     The checkpointer's writes are upserts, so running one twice changes nothing.
     """
 
@@ -124,18 +124,30 @@ class DatabaseThread(ThreadPoolExecutor):
         super().__init__(max_workers=1, thread_name_prefix="run-db")
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        return super().submit(_once_more_on_a_new_connection, fn, *args, **kwargs)
+        return super().submit(_on_a_new_connection, fn, *args, **kwargs)
 
 
-def _once_more_on_a_new_connection(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except (OperationalError, InterfaceError) as exc:
-        if connection.in_atomic_block or connection.is_usable():
-            raise  # the database answered: not a dropped connection
-        logger.warning("Checkpointer call failed on a stale database connection (%s); retrying", exc)
-        connection.close()
-        return fn(*args, **kwargs)
+def _on_a_new_connection(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Call `fn`; if the connection turns out dead (the database restarted), call it again
+    on a new one, and keep trying while the database is down, for up to
+    SPINDLE_STALE_AFTER_SECONDS (after that the sweeper would end the run anyway)."""
+    deadline = None
+    pause = 0.1
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block or connection.is_usable():
+                raise  # the database answered: not a dropped connection
+            connection.close()
+            if deadline is None:
+                logger.warning("Database call failed on a dropped connection (%s); retrying", exc)
+                deadline = time.monotonic() + settings.SPINDLE_STALE_AFTER_SECONDS
+                continue
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(1.0, pause * 2)
 
 
 _db_thread: DatabaseThread | None = None
@@ -179,6 +191,8 @@ class RunExecution:
         self.graph: Any = None
         self.thread_config: dict[str, Any] = {"configurable": {"thread_id": str(run.thread_id)}}
         self.channel = streams.control_channel(self.run_id)
+        # Events go through the process's outbox: kept while Redis is down, sent in order.
+        self.publisher = RunPublisher(self.run_id, str(run.thread_id))
         self.watcher = threading.Thread(target=self._watch, name=f"watch-{self.run_id}", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------
@@ -234,7 +248,8 @@ class RunExecution:
         if outcome.deleted:
             logger.info("Run %s: rolled back while running; its writes were discarded", self.run_id)
         else:
-            services.run_finish(
+            _on_a_new_connection(
+                services.run_finish,
                 run_id=self.run.pk,
                 status=outcome.status,
                 error=outcome.error,
@@ -251,7 +266,7 @@ class RunExecution:
             if outcome.snapshot:
                 end["values"] = outcome.values
         # The end marker also wakes the watcher thread (stop_watcher), which then exits.
-        self._quietly(partial(streams.publish_end, stop_watcher=True), self.run_id, end)
+        self.publisher.end(end, stop_watcher=True)
 
     async def _execute(self) -> Outcome:
         self.task = asyncio.current_task()
@@ -321,10 +336,7 @@ class RunExecution:
         config["run_id"] = self.run.pk
         converter = events.ChunkConverter(requested, root_run_id=self.run_id)
 
-        self._quietly(
-            streams.publish_start, str(self.run.thread_id), self.run_id,
-            {"run_id": self.run_id, "attempt": self.run.attempt},
-        )
+        self.publisher.start({"run_id": self.run_id, "attempt": self.run.attempt})
         if events.protocol_run(config):
             # The thread-stream protocol: langgraph's own v3 stream owns the modes and
             # subgraph namespaces.
@@ -381,13 +393,7 @@ class RunExecution:
             self._publish(event, data)
 
     def _publish(self, event: str, data: Any) -> None:
-        self._quietly(streams.publish_event, self.run_id, event, data)
-
-    def _quietly(self, fn: Any, *args: Any) -> None:
-        try:
-            fn(*args)
-        except Exception as exc:  # Redis trouble must not fail the run itself
-            logger.warning("Run %s: %s failed: %s", self.run_id, getattr(fn, "__name__", fn), exc)
+        self.publisher.event(event, data)
 
     # -- watcher thread: cancel signals, heartbeats, the grace period -------------
 

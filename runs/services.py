@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from config.sql import (
     from_db_uuid,
     run_statements,
 )
-from runs import streams
+from runs import outbox, streams
 from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_queue_head
 from runs.signals import run_ended
@@ -75,7 +76,14 @@ def _after_commit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
 def _dispatch(run_id: uuid.UUID, countdown: float | None = None) -> None:
     from runs.tasks import execute_run as execute_run_task
 
-    execute_run_task.apply_async(args=[str(run_id)], task_id=str(run_id), countdown=countdown)
+    send = partial(execute_run_task.apply_async, args=[str(run_id)], task_id=str(run_id), countdown=countdown)
+    try:
+        send()
+    except outbox.UNREACHABLE as exc:
+        # Sent again as soon as Redis answers (the sweeper would, but only after
+        # SPINDLE_REDISPATCH_AFTER_SECONDS).
+        logger.warning("Run %s: dispatch failed (%s); retrying once Redis answers", run_id, exc)
+        outbox.outbox().defer(send)
 
 
 def _revoke(run_id: uuid.UUID) -> None:
@@ -94,7 +102,7 @@ def _after_stop(run_id: uuid.UUID, action: str, *, was_running: bool, deleted: b
         streams.send_cancel(str(run_id), action)
     elif deleted or action == CancelAction.INTERRUPT:
         # A pending run never reaches a worker, so nobody else ends its stream.
-        streams.publish_end(str(run_id), RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
+        outbox.publish_end(str(run_id), RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
         if not deleted:
             _announce_end(run_id, RunStatus.INTERRUPTED, None, None)
 
@@ -719,7 +727,7 @@ def run_end_lost(*, run_id: uuid.UUID) -> bool:
     if not run_finish(run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False):
         return False
     logger.warning("Run %s: worker lost, run ended as error", run_id)
-    _publish_end_quietly(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
+    outbox.publish_end(str(run_id), {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
     return True
 
 
@@ -738,15 +746,16 @@ def thread_settle(*, thread_id: uuid.UUID) -> str:
 # --- sweeper ----------------------------------------------------------------------
 
 
-def runs_sweep() -> dict[str, int]:
+def runs_sweep(*, end_lost: bool = True) -> dict[str, int]:
     """End runs whose worker died (stale heartbeat) and re-dispatch pending runs whose
-    broker message may have been lost. Safe to run any number of times, anywhere."""
+    broker message may have been lost. Safe to run any number of times, anywhere.
+    `end_lost=False` skips the first part (the sweeper cannot yet tell a dead worker from
+    one that could not reach the database either)."""
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.SPINDLE_STALE_AFTER_SECONDS)
     lost = 0
-    for run_id in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before).values_list(
-        "pk", flat=True
-    ):
+    stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before)
+    for run_id in stale.values_list("pk", flat=True) if end_lost else ():
         if run_end_lost(run_id=run_id):
             lost += 1
     redispatched = 0
@@ -767,10 +776,3 @@ def runs_sweep() -> dict[str, int]:
             _dispatch(head.pk)
             redispatched += 1
     return {"lost": lost, "redispatched": redispatched}
-
-
-def _publish_end_quietly(run_id: uuid.UUID, outcome: dict[str, Any]) -> None:
-    try:
-        streams.publish_end(str(run_id), outcome)
-    except Exception as exc:
-        logger.warning("Could not publish the end of run %s: %s", run_id, exc)

@@ -39,6 +39,14 @@ CLOCK_SKEW = timedelta(seconds=60)
 
 REPLAY_ALL = "0-0"
 RUN_NOT_FOUND = {"error": "HTTPException", "message": "404: Run not found"}
+REDIS_LOST = {
+    "error": "ServiceUnavailable",
+    "message": "The server lost its connection to Redis. Reconnect with the Last-Event-ID received to resume.",
+}
+DATABASE_LOST = {
+    "error": "ServiceUnavailable",
+    "message": "The server lost its connection to the database. Reconnect with the Last-Event-ID received to resume.",
+}
 _ENTRY_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 _MAX_ENTRY_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 

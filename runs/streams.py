@@ -109,45 +109,69 @@ def dumps(data: Any) -> bytes:
 # --- written by the worker ----------------------------------------------------------
 
 
-def publish_event(run_id: str, event: str, data: Any, *, client: redis.Redis | None = None) -> str:
-    client = client or sync_client()
-    entry_id = client.xadd(
-        events_key(run_id), {"event": event, "data": dumps(data)}, maxlen=STREAM_MAXLEN, approximate=True
-    )
+# One Redis command: (method of a redis-py pipeline, args, kwargs). The commands a run's
+# stream is written with are built here and sent by publish_* below or by runs/outbox.py.
+Command = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+def event_command(run_id: str, event: str, data: Any, *, entry_id: str = "*") -> Command:
+    fields = {"event": event, "data": dumps(data)}
+    return ("xadd", (events_key(run_id), fields), {"id": entry_id, "maxlen": STREAM_MAXLEN, "approximate": True})
+
+
+def start_commands(thread_id: str, run_id: str, metadata: dict[str, Any], *, entry_id: str = "*") -> list[Command]:
+    """Announce a started run to its thread's stream followers and put its `metadata`
+    event first on its own stream."""
+    key = thread_runs_key(thread_id)
+    return [
+        ("xadd", (key, {"run_id": run_id}), {"maxlen": ANNOUNCE_MAXLEN, "approximate": True}),
+        ("expire", (key, settings.SPINDLE_STREAM_TTL_SECONDS), {}),
+        event_command(run_id, "metadata", metadata, entry_id=entry_id),
+    ]
+
+
+def end_commands(
+    run_id: str, outcome: dict[str, Any], *, entry_id: str = "*", stop_watcher: bool = False
+) -> list[Command]:
+    """Append the end marker to the run's events and its outcome to the end key, and let
+    both expire; `stop_watcher` also tells the run's worker-side watcher to stop. The
+    events carry only the status and error: streams need no values."""
+    key, end = events_key(run_id), end_key(run_id)
+    marker = {k: v for k, v in outcome.items() if k != "values"}
+    commands: list[Command] = [
+        event_command(run_id, END_EVENT, marker, entry_id=entry_id),
+        ("xadd", (end, {"data": dumps(outcome)}), {"maxlen": 1}),
+        ("expire", (key, settings.SPINDLE_STREAM_TTL_SECONDS), {}),
+        ("expire", (end, settings.SPINDLE_STREAM_TTL_SECONDS), {}),
+    ]
+    if stop_watcher:
+        commands.append(("publish", (control_channel(run_id), STOP_MESSAGE), {}))
+    return commands
+
+
+def execute(commands: list[Command], *, raise_on_error: bool = True, client: redis.Redis | None = None) -> list[Any]:
+    """Send `commands` in one round trip; their replies."""
+    with (client or sync_client()).pipeline(transaction=False) as pipe:
+        for method, args, kwargs in commands:
+            getattr(pipe, method)(*args, **kwargs)
+        return pipe.execute(raise_on_error=raise_on_error)
+
+
+def _text(entry_id: bytes | str) -> str:
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+def publish_event(run_id: str, event: str, data: Any, *, client: redis.Redis | None = None) -> str:
+    return _text(execute([event_command(run_id, event, data)], client=client)[0])
 
 
 def publish_end(run_id: str, outcome: dict[str, Any], *, stop_watcher: bool = False) -> None:
-    """Append the end marker to the run's events and its outcome to the end key, and let
-    both expire; `stop_watcher` also tells the run's worker-side watcher to stop (one
-    round trip). The events carry only the status and error: streams need no values."""
-    client = sync_client()
-    key, end = events_key(run_id), end_key(run_id)
-    marker = {k: v for k, v in outcome.items() if k != "values"}
-    with client.pipeline(transaction=False) as pipe:
-        pipe.xadd(key, {"event": END_EVENT, "data": dumps(marker)}, maxlen=STREAM_MAXLEN, approximate=True)
-        pipe.xadd(end, {"data": dumps(outcome)}, maxlen=1)
-        for expiring in (key, end):
-            pipe.expire(expiring, settings.SPINDLE_STREAM_TTL_SECONDS)
-        if stop_watcher:
-            pipe.publish(control_channel(run_id), STOP_MESSAGE)
-        pipe.execute()
+    execute(end_commands(run_id, outcome, stop_watcher=stop_watcher))
 
 
 def publish_start(thread_id: str, run_id: str, metadata: dict[str, Any]) -> str:
-    """Announce a started run to its thread's stream followers and put its `metadata`
-    event first on its own stream, in one round trip. Returns that event's entry id."""
-    client = sync_client()
-    key = thread_runs_key(thread_id)
-    with client.pipeline(transaction=False) as pipe:
-        pipe.xadd(key, {"run_id": run_id}, maxlen=ANNOUNCE_MAXLEN, approximate=True)
-        pipe.expire(key, settings.SPINDLE_STREAM_TTL_SECONDS)
-        pipe.xadd(
-            events_key(run_id), {"event": "metadata", "data": dumps(metadata)},
-            maxlen=STREAM_MAXLEN, approximate=True,
-        )
-        entry_id = pipe.execute()[-1]
-    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    """start_commands in one round trip; returns the metadata event's entry id."""
+    return _text(execute(start_commands(thread_id, run_id, metadata))[-1])
 
 
 def send_cancel(run_id: str, action: str) -> None:

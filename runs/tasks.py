@@ -7,16 +7,9 @@ import logging
 from celery import shared_task
 from django.db import close_old_connections
 
-from config.db_stats import analyze_grown_tables
-from runs import executor, services
-from runs.models import Run
-from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
+from runs import executor, sweeper
 
 logger = logging.getLogger(__name__)
-
-# The tables a run writes to on every step: their statistics are kept fresh while they
-# are young (config/db_stats.py).
-ENGINE_TABLES = [Run, Thread, Checkpoint, CheckpointBlob, CheckpointWrite]
 
 
 @shared_task(name="runs.execute_run", ignore_result=True)
@@ -30,8 +23,7 @@ def execute_run(run_id: str) -> None:
 
 @shared_task(name="runs.sweep_runs", ignore_result=True)
 def sweep_runs() -> None:
+    # No longer scheduled (the sweeper is a process of its own, runs/sweeper.py); kept so
+    # messages queued by an older beat still find their task.
     close_old_connections()
-    result = services.runs_sweep()
-    if result["lost"] or result["redispatched"]:
-        logger.info("Sweep: %(lost)d lost runs ended, %(redispatched)d pending runs re-dispatched", result)
-    analyze_grown_tables(ENGINE_TABLES)
+    sweeper.sweep_once()

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -378,16 +378,23 @@ class _SSEBody:
         return self
 
     async def __anext__(self) -> bytes:
+        if self._ended:
+            raise StopAsyncIteration
         try:
             return await self._frames.__anext__()
         except StopAsyncIteration:
             self._ended = True
             raise
         except redis.RedisError as exc:
-            # Closing without an end lets the SDK see the run still running and reconnect.
+            # An error event, then the end: the client resumes with the Last-Event-ID it
+            # has (the error carries no id) once Redis is back, and misses nothing.
             logger.warning("Stream closed early, Redis failed: %s", exc)
             self._ended = True
-            raise StopAsyncIteration from None
+            return sse.frame("error", sse.REDIS_LOST)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("Stream closed early, the database failed: %s", exc)
+            self._ended = True
+            return sse.frame("error", sse.DATABASE_LOST)
 
     def close(self) -> None:
         """Called by Django (on a worker thread) when the response is over."""

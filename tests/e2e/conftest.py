@@ -1,4 +1,4 @@
-"""Fixtures that start a real stack (uvicorn + Celery worker and beat) for each session."""
+"""Fixtures that start a real stack (uvicorn, a Celery worker, the sweeper) for each session."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def stack(redis_url: str, tmp_path_factory) -> Iterator[Stack]:
     try:
         s.start_web()
         s.start_worker()
+        s.start_sweeper()
         yield s
     except Exception:
         print(s.logs())

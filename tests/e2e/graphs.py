@@ -1,8 +1,9 @@
 """Graphs that only the end-to-end tests serve: two stuck in synchronous code, one that raises,
-one with a subgraph that writes custom stream events."""
+one with a subgraph that writes custom stream events, one that ticks custom events steadily."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import time
 from typing import Annotated, TypedDict
@@ -141,3 +142,18 @@ def make_store_graph(config: RunnableConfig, runtime: ServerRuntime) -> object:
     builder.add_edge(START, "record")
     builder.add_edge("record", END)
     return builder.compile()
+async def tick(state: MessagesState, config: RunnableConfig) -> dict[str, list]:
+    # A steady stream of numbered custom events, like tokens from a slow model.
+    configurable = config.get("configurable") or {}
+    write = get_stream_writer()
+    for n in range(int(configurable.get("ticks", 10))):
+        write({"tick": n})
+        await asyncio.sleep(float(configurable.get("interval", 0.2)))
+    return {"messages": [AIMessage(content="ticked")]}
+
+
+_ticker = StateGraph(MessagesState)
+_ticker.add_node("tick", tick)
+_ticker.add_edge(START, "tick")
+_ticker.add_edge("tick", END)
+ticker = _ticker.compile()

@@ -4,10 +4,12 @@ Celery workers as subprocesses, all on free ports."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +27,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def fresh_database(name: str) -> str:
-    """Create (or re-create) a PostgreSQL database beside the session's, migrated."""
-    base = os.environ.get("DATABASE_URL", "")
+def fresh_database(name: str, base: str | None = None) -> str:
+    """Create (or re-create) a PostgreSQL database beside the session's (or on the server
+    of `base`), migrated."""
+    base = base or os.environ.get("DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
         raise RuntimeError("a stack needs PostgreSQL: set DATABASE_URL=postgres://...")
     parts = urlsplit(base)
@@ -60,7 +63,7 @@ class Stack:
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start_worker(self, name: str = "worker", *, beat: bool = True, concurrency: int = 2) -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", *, beat: bool = False, concurrency: int = 2) -> subprocess.Popen:
         log = self.log_dir / f"{name}.log"
         cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
@@ -75,6 +78,18 @@ class Stack:
         )
         self.processes[name] = proc
         _wait_for_line(log, "ready.", proc, timeout=60)
+        return proc
+
+    def start_sweeper(self, name: str = "sweeper") -> subprocess.Popen:
+        """The sweeper process (`manage.py sweep_runs --loop`), apart from any worker."""
+        log = self.log_dir / f"{name}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "sweep_runs", "--loop"],
+            cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[name] = proc
+        _wait_for_line(log, "Sweeper started", proc, timeout=60)
         return proc
 
     def start_web(self) -> subprocess.Popen:
@@ -168,9 +183,12 @@ def stack_env(*, redis_url: str, db_url: str) -> dict[str, str]:
 class RedisServer:
     """A private redis-server on a free port, so fault tests never touch the shared one."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, *, persistent: bool = False) -> None:
         self.port = free_port()
         self.log_dir = log_dir
+        # persistent: every write is in the append-only file before Redis answers, so a
+        # restart (even after SIGKILL) keeps the data, as a production Redis would.
+        self.persistent = persistent
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -180,7 +198,8 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.log_dir)],
+             "--dir", str(self.log_dir),
+             *(["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"])],
             stdout=(self.log_dir / "redis.log").open("a"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
@@ -199,3 +218,40 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster on a free port (initdb in a temporary directory, run as
+    the postgres user), so fault tests can stop and start it without touching the shared one."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="spindle-pg-"))
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+        self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *cmd: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *cmd], check=True, timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+            " -c max_connections=60 -c shared_buffers=32MB"
+        )
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        try:
+            self.stop("immediate")
+        except subprocess.CalledProcessError:
+            pass  # not running
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +34,7 @@ def private(tmp_path) -> Iterator[tuple[Stack, RedisServer]]:
     )
     try:
         stack.start_web()
+        stack.start_sweeper()
         yield stack, redis_server
     except Exception:
         print(stack.logs())
@@ -73,6 +75,28 @@ async def test_a_worker_killed_mid_run_ends_the_run_and_the_thread_moves_on(priv
     assert stack.sql("select count(*) from runs_run where status in ('running', 'pending')") == [(0,)]
 
 
+async def test_a_killed_master_s_runs_are_ended_by_the_sweeper_with_no_worker_alive(private) -> None:
+    stack, _ = private
+    stack.start_worker()
+    client = get_client(url=stack.url, timeout=60)
+    tid = (await client.threads.create())["thread_id"]
+    first = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 5}})
+    second = await client.runs.create(tid, "echo", input=human("next"))
+    await until_running(client, tid, first["run_id"])
+    killed = time.monotonic()
+    stack.kill("worker")  # SIGKILL to the master and its pool children: no worker is left
+    assert await wait_status(client, tid, first["run_id"], {"error", "success"}) == "error"
+    recovery = time.monotonic() - killed
+    print(f"run ended {recovery:.1f}s after its master was killed (stale after 3s, sweep every 1s)")
+    joined = await client.http.get(f"/threads/{tid}/runs/{first['run_id']}/join")
+    assert joined["__error__"]["error"] == "WorkerLost"
+    # The thread moved on: its next run was dispatched, and the next worker executes it.
+    assert (await client.runs.get(tid, second["run_id"]))["status"] == "pending"
+    stack.start_worker("worker2")
+    assert await wait_status(client, tid, second["run_id"], {"success", "error"}) == "success"
+    assert (await client.threads.get(tid))["status"] == "idle"
+
+
 async def start_stuck_run(stack: Stack, graph: str) -> tuple[Any, str, dict]:
     """A worker, and a run of `graph` stuck in synchronous code after its first node."""
     stack.start_worker()
@@ -80,6 +104,12 @@ async def start_stuck_run(stack: Stack, graph: str) -> tuple[Any, str, dict]:
     tid = (await client.threads.create())["thread_id"]
     stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
     await until_running(client, tid, stuck["run_id"])
+    # The input's checkpoint: the graph has loaded (which can take a second on a loaded
+    # machine) and started.
+    deadline = asyncio.get_running_loop().time() + 30
+    while stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"]) == [(0,)]:
+        assert asyncio.get_running_loop().time() < deadline, "the stuck run never wrote a checkpoint"
+        await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # past the first node
     return client, tid, stuck
 

@@ -1,5 +1,5 @@
-"""Serve the API with uvicorn and run a Celery worker and beat beside it, on the configured
-Redis or, with no REDIS_URL, on an embedded one."""
+"""Serve the API with uvicorn and run a Celery worker (with beat, for crons and TTLs) and the
+run sweeper beside it, on the configured Redis or, with no REDIS_URL, on an embedded one."""
 
 from __future__ import annotations
 
@@ -68,16 +68,18 @@ class Command(BaseCommand):
             web_env = {**env, "SPINDLE_DB_POOL": os.environ.get("SPINDLE_DB_POOL", "1")}
             web = Child("web", _web_command(host, port), web_env)
             worker = None if no_worker else Child("worker", _worker_command(concurrency), env)
+            # The run sweeper is a process of its own, so a dead worker's runs end with no worker alive.
+            sweeper = None if no_worker else Child("sweeper", _sweeper_command(), env)
             watch_paths, watch_files = watch_targets(config_path, document)
             supervisor = Supervisor(
                 web=web, worker=worker, ready_url=f"http://{_client_host(host)}:{port}/ok",
-                say=self._say, watch_paths=watch_paths, watch_files=watch_files,
+                say=self._say, watch_paths=watch_paths, watch_files=watch_files, sweeper=sweeper,
             )
             try:
                 supervisor.start()
             except StartupFailed as failed:
                 raise SystemExit(failed.returncode) from None
-            self._banner(host, port, redis, worker, concurrency, document, config_path, reload, watch_paths)
+            self._banner(host, port, redis, worker, sweeper, concurrency, document, config_path, reload, watch_paths)
             code = supervisor.run(reload=reload)
             raise SystemExit(code)
         except KeyboardInterrupt:
@@ -93,7 +95,8 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _banner(
-        self, host: str, port: int, redis: EmbeddedRedis | None, worker: Child | None, concurrency: int,
+        self, host: str, port: int, redis: EmbeddedRedis | None, worker: Child | None, sweeper: Child | None,
+        concurrency: int,
         document: dict, config_path: Path, reload: bool, watch_paths: list[Path],
     ) -> None:
         db = settings.DATABASES["default"]
@@ -115,17 +118,18 @@ class Command(BaseCommand):
             f"Spindle serving on http://{host}:{port} ({mode})",
             f"  database  {database}",
             f"  redis     {broker}",
-            f"  worker    {_worker_line(worker, concurrency)}",
+            f"  worker    {_worker_line(worker, concurrency, sweeper)}",
             f"  graphs    {', '.join(graphs) if isinstance(graphs, dict) else '?'} from {_shown(config_path)}",
             f"  reload    {'on: *.py and langgraph.json under ' + ', '.join(_shown(p) for p in watch_paths) if reload else 'off'}",
         ]
         self._say("\n".join(lines))
 
 
-def _worker_line(worker: Child | None, concurrency: int) -> str:
+def _worker_line(worker: Child | None, concurrency: int, sweeper: Child | None) -> str:
     if worker is None:
         return "none (--no-worker)"
-    return f"Celery worker and beat, {concurrency} process{'es' if concurrency != 1 else ''} (pid {worker.pid})"
+    line = f"Celery worker and beat, {concurrency} process{'es' if concurrency != 1 else ''} (pid {worker.pid})"
+    return line if sweeper is None else f"{line}; run sweeper (pid {sweeper.pid})"
 
 
 def _child_env(redis_url: str | None) -> dict[str, str]:
@@ -155,6 +159,10 @@ def _worker_command(concurrency: int) -> list[str]:
         "--schedule", os.path.join(os.getcwd(), ".celerybeat-schedule"),
         "--without-gossip", "--without-mingle",
     ]
+
+
+def _sweeper_command() -> list[str]:
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), "sweep_runs", "--loop"]
 
 
 def _check_database() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -111,7 +112,7 @@ def test_serve_says_clearly_when_the_port_is_taken(tmp_path: Path) -> None:
     assert "PORT=" in result.stderr
 
 
-def test_serve_stops_its_worker_when_it_is_terminated(tmp_path: Path) -> None:
+def test_serve_stops_its_worker_and_sweeper_when_it_is_terminated(tmp_path: Path) -> None:
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
         pytest.skip("the worker needs REDIS_URL")
@@ -123,13 +124,13 @@ def test_serve_stops_its_worker_when_it_is_terminated(tmp_path: Path) -> None:
         [sys.executable, manage, "serve", "--concurrency", "1"], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    worker_pid = None
+    pids: list[int] = []
     try:
         for line in proc.stdout:
             if "worker    Celery worker and beat" in line:
-                worker_pid = int(line.rsplit("pid", 1)[1].strip(" )\n"))
+                pids = [int(p) for p in re.findall(r"pid (\d+)", line)]
                 break
-        assert worker_pid is not None
+        assert len(pids) == 2, "serve names its worker's and its sweeper's pid"
         deadline = time.monotonic() + 60
         while True:  # serving: uvicorn has installed its signal handlers
             try:
@@ -143,18 +144,20 @@ def test_serve_stops_its_worker_when_it_is_terminated(tmp_path: Path) -> None:
         proc.wait(timeout=30)
 
         deadline = time.monotonic() + 30
-        while _alive(worker_pid):
-            assert time.monotonic() < deadline, f"worker {worker_pid} outlived serve"
-            time.sleep(0.2)
+        for pid in pids:
+            while _alive(pid):
+                assert time.monotonic() < deadline, f"process {pid} (worker or sweeper) outlived serve"
+                time.sleep(0.2)
         assert proc.returncode == 128 + 15
     finally:
         if proc.poll() is None:
             proc.kill()
-        if worker_pid is not None and _alive(worker_pid):
-            os.kill(worker_pid, 15)  # a warm shutdown takes the pool's children along
-            time.sleep(5)
-            if _alive(worker_pid):
-                os.kill(worker_pid, 9)
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, 15)  # a warm shutdown takes the pool's children along
+                time.sleep(5)
+                if _alive(pid):
+                    os.kill(pid, 9)
 
 
 def _alive(pid: int) -> bool:

@@ -177,7 +177,7 @@ def test_sweeper_ends_runs_with_a_stale_heartbeat(assistant, settings, monkeypat
 
     from django.utils import timezone
 
-    monkeypatch.setattr(services, "_publish_end_quietly", lambda *a: None)
+    monkeypatch.setattr(services.outbox, "publish_end", lambda *a: None)
     thread = Thread.objects.create()
     lost = create(thread, assistant)
     waiting = create(thread, assistant)
