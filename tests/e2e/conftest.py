@@ -33,7 +33,7 @@ def stack(redis_url: str, tmp_path_factory) -> Iterator[Stack]:
     )
     try:
         s.start_web()
-        s.start_worker()
+        s.start_worker(beat=True)  # crons and the TTL sweeps need beat
         s.start_sweeper()
         yield s
     except Exception:
