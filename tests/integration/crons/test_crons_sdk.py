@@ -32,7 +32,7 @@ async def sdk(settings) -> AsyncIterator[LangGraphClient]:
     settings.LANGGRAPH_CONFIG = str(REPO_ROOT / "langgraph.json")
     await sync_to_async(assistant_ensure_defaults)()
     transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://spindle") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         yield LangGraphClient(http)
 
 

@@ -48,5 +48,5 @@ INDEX = {"embed": str(ROOT / "tests" / "e2e" / "embed.py") + ":embed", "dims": 1
 @pytest.fixture
 async def sdk() -> AsyncIterator[LangGraphClient]:
     transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://spindle") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         yield LangGraphClient(http)

@@ -29,7 +29,7 @@ async def sdk(settings, tmp_path: Path) -> AsyncIterator[LangGraphClient]:
     settings.LANGGRAPH_CONFIG = str(REPO_ROOT / "langgraph.json")
     reset_langgraph_json()
     transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://spindle") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         yield LangGraphClient(http)
     reset_langgraph_json()
 
