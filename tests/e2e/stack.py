@@ -60,13 +60,17 @@ class Stack:
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start_worker(self, name: str = "worker", *, beat: bool = True, concurrency: int = 2) -> subprocess.Popen:
+    def start_worker(
+        self, name: str = "worker", *, beat: bool = True, concurrency: int | None = None
+    ) -> subprocess.Popen:
+        """A Celery worker; `concurrency` None leaves Celery's default (one pool process per CPU)."""
         log = self.log_dir / f"{name}.log"
         cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--concurrency", str(concurrency), "--loglevel", "INFO", "-n", f"{name}@%h",
-            "--without-gossip", "--without-mingle",
+            "--loglevel", "INFO", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
         ]
+        if concurrency is not None:
+            cmd += ["--concurrency", str(concurrency)]
         if beat:
             cmd += ["-B", "--schedule", str(self.log_dir / f"{name}-beat-schedule")]
         proc = subprocess.Popen(
