@@ -27,7 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="serve the API only")
         parser.add_argument(
             "--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")),
-            help="worker processes to start (default $SPINDLE_WORKER_CONCURRENCY or 2)",
+            help=(
+                "worker pool processes to start (default $SPINDLE_WORKER_CONCURRENCY or 2); each "
+                "executes up to $SPINDLE_RUNS_PER_WORKER runs at once"
+            ),
         )
 
     def handle(self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, **options: Any) -> None:
