@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,36 +32,35 @@ from tests.e2e.stack import ROOT, Stack, drop_database, free_port, fresh_databas
 HUMAN = {"messages": [{"role": "human", "content": "weather in sf?"}]}
 
 
-def rss_mb(match: Callable[[str], bool]) -> float:
-    """Resident memory (MB) of every process whose command line `match`es."""
+def rss_mb(session: int) -> float:
+    """Resident memory (MB) of the processes of one session (a server and its children)."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if not match(cmdline):
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) != session:
                 continue
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-        except OSError:
+        except (OSError, ValueError, IndexError):
             continue
     return total / 1024
 
 
 class PeakMemory:
-    """Samples the executing processes' memory every 50 ms while in use."""
+    """Samples a session's memory every 50 ms while in use."""
 
-    def __init__(self, match: Callable[[str], bool]) -> None:
-        self.match = match
+    def __init__(self, session: int) -> None:
+        self.session = session
         self.peak = 0.0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self.stop.is_set():
-            self.peak = max(self.peak, rss_mb(self.match))
+            self.peak = max(self.peak, rss_mb(self.session))
             self.stop.wait(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -74,22 +72,29 @@ class PeakMemory:
         self.thread.join()
 
 
-async def agent_burst(url: str, n: int, match: Callable[[str], bool]) -> tuple[float, float, float]:
+async def agent_burst(url: str, n: int, session: int) -> tuple[float, float, float]:
     """n agent runs (1 s per step, about 3 s each) on n threads, created at once; returns the
-    wall time from the first request until every run has ended, the idle memory of the
-    executing processes and their peak during the burst (MB)."""
+    wall time from the first request until every run has ended, and the memory (MB) of the
+    server's processes (`session`: Spindle's worker, or the official server) before the
+    burst and at its peak."""
     clients = [get_client(url=url, timeout=600) for _ in range(min(n, 20))]
     threads = [(await clients[i % len(clients)].threads.create())["thread_id"] for i in range(n)]
-    idle = rss_mb(match)
+    idle = rss_mb(session)
 
     async def one(index: int) -> None:
         client = clients[index % len(clients)]
         run = await client.runs.create(threads[index], "agent", input=HUMAN, config={"configurable": {"delay": 1}})
-        await client.runs.join(threads[index], run["run_id"])
+        for attempt in range(10):
+            try:
+                await client.runs.join(threads[index], run["run_id"])
+                break
+            except httpx.TransportError:  # a join held for minutes may be dropped: join again
+                if attempt == 9:
+                    raise
         status = (await client.runs.get(threads[index], run["run_id"]))["status"]
         assert status == "success", f"run {run['run_id']} ended {status}"
 
-    with PeakMemory(match) as memory:
+    with PeakMemory(session) as memory:
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
         wall = time.perf_counter() - started
@@ -108,7 +113,7 @@ class Figures:
         print(f"  {name}: {value:.1f}", flush=True)
 
 
-async def rounds(url: str, match: Callable[[str], bool], args: argparse.Namespace) -> Figures:
+async def rounds(url: str, session: int, args: argparse.Namespace) -> Figures:
     figures = Figures()
     await echo_latency(url, 5)  # warm-up: imports, connections
     latency = await echo_latency(url, args.n, fresh_threads=True)
@@ -120,10 +125,10 @@ async def rounds(url: str, match: Callable[[str], bool], args: argparse.Namespac
         rate, _before, _after = await echo_throughput(url, clients, per_client)
         figures.add(f"echo runs/s, {clients} clients", rate, lower_is_better=False)
     for n in args.bursts:
-        wall, idle, peak = await agent_burst(url, n, match)
+        wall, idle, peak = await agent_burst(url, n, session)
         figures.add(f"agent burst of {n}: wall (s)", wall, lower_is_better=True)
         figures.add(f"agent burst of {n}: peak memory (MB)", peak, lower_is_better=True)
-        figures.add(f"agent burst of {n}: memory per run (MB)", max(0.0, peak - idle) / n, lower_is_better=True)
+        figures.add(f"agent burst of {n}: memory growth per run (MB)", max(0.0, peak - idle) / n, lower_is_better=True)
     roll = await rollback_to_running(url, args.rollbacks)
     figures.add("rollback -> new run running p50 (ms)", pct(roll, 0.5), lower_is_better=True)
     marks = await stream_latency(url, "echo", args.streams)
@@ -147,8 +152,9 @@ async def spindle(args: argparse.Namespace) -> Figures:
     stack.env["LOG_LEVEL"] = "WARNING"
     try:
         stack.start_web()
-        stack.start_worker()  # default settings: a pool process per CPU, 50 runs each
-        return await rounds(stack.url, lambda cmd: "celery" in cmd and "worker" in cmd, args)
+        # Default settings: a pool process per CPU, 50 runs each (no beat: no process to sweep).
+        worker = stack.start_worker(beat=False)
+        return await rounds(stack.url, worker.pid, args)
     finally:
         stack.stop()
         drop_database(db_url)
@@ -177,7 +183,7 @@ async def official(args: argparse.Namespace) -> Figures:
                 pass
             assert time.monotonic() < deadline, "the official server did not start"
             time.sleep(0.2)
-        return await rounds(url, lambda cmd: "langgraph" in cmd and " dev " in cmd, args)
+        return await rounds(url, proc.pid, args)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
