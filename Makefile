@@ -54,7 +54,7 @@ $(OFFICIAL_VENV)/.installed: Makefile
 	touch $@
 
 bench-compare: $(VENV)/.installed $(OFFICIAL_VENV)/.installed services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m bench.compare --official $(OFFICIAL_VENV)/bin/langgraph
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench.compare --official $(OFFICIAL_VENV)/bin/langgraph
 
 clean:
 	rm -rf $(VENV) $(OFFICIAL_VENV) spindle.sqlite3 .pytest_cache
