@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 # Every run's cancel channel, subscribed once per process before its first claim: no
 # cancel can fall between a claim and a subscription, and a run start costs no round trip.
 CONTROL_PATTERN = streams.control_channel("*")
+# The loop marks that it turns this often; a loop not seen for LOOP_STALLED_SECONDS is
+# blocked (synchronous code in an async node) and a run handed to it now would wait.
+LOOP_TICK_SECONDS = 0.1
+LOOP_STALLED_SECONDS = 0.5
 
 
 def worker_name(node: str | None = None) -> str:
@@ -76,7 +80,9 @@ class Runner:
         self.stop_lock = threading.Lock()
         self.closed = threading.Event()
         self.pubsub: Any = self._subscribe()
+        self.loop_seen = time.monotonic()
         threading.Thread(target=self.loop.run_forever, name="run-loop", daemon=True).start()
+        self.ticking = asyncio.run_coroutine_threadsafe(self._tick(), self.loop)
         threading.Thread(target=self._monitor, name="run-monitor", daemon=True).start()
 
     # -- the task's side ---------------------------------------------------------
@@ -88,7 +94,7 @@ class Runner:
         self.slots.acquire()
         started = False
         try:
-            self._hold_while_a_cancel_is_pending(run_id)
+            self._hold_while_unsafe_to_claim(run_id)
             run = executor.claim(uuid.UUID(run_id), worker=worker_name(node))
             if run is None:
                 logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
@@ -112,20 +118,26 @@ class Runner:
                     self.active.pop(run_id, None)
                 self.slots.release()
 
-    def _hold_while_a_cancel_is_pending(self, run_id: str) -> None:
-        """Claim nothing while a run cancelled here has not ended: stuck in synchronous
-        code, it takes the process down after the grace period, and a run claimed now
-        would go down with it. Should that happen, `hard_stop` sends the held messages
-        again, for another process to take (this one is busy meanwhile, so its master
-        gives new messages to the others)."""
+    def _hold_while_unsafe_to_claim(self, run_id: str) -> None:
+        """Claim nothing while a run cancelled here has not ended, or while the loop is
+        blocked: stuck in synchronous code, such a run takes the process down after the
+        grace period, and a run claimed now would go down with it. Should that happen,
+        `hard_stop` sends the held messages again, for another process to take (this one
+        is busy meanwhile, so its master gives new messages to the others)."""
         while True:
             with self.lock:
-                if not any(execution.cancel_action for execution in self.active.values()):
+                stalled = time.monotonic() - self.loop_seen > LOOP_STALLED_SECONDS
+                if not stalled and not any(execution.cancel_action for execution in self.active.values()):
                     self.held.discard(run_id)
                     self.claiming[run_id] = None
                     return
                 self.held.add(run_id)
             time.sleep(0.02)
+
+    async def _tick(self) -> None:
+        while True:
+            self.loop_seen = time.monotonic()
+            await asyncio.sleep(LOOP_TICK_SECONDS)
 
     def _ended(self, run_id: str, future: Future) -> None:
         with self.lock:
@@ -145,6 +157,7 @@ class Runner:
         """Stop the loop and the monitor (tests; a worker process just exits)."""
         self.closed.set()
         self.beat_now.set()
+        self.ticking.cancel()
         self.loop.call_soon_threadsafe(self.loop.stop)
 
     # -- the monitor thread: cancel signals, heartbeats, deadlines -----------------

@@ -80,7 +80,13 @@ async def start_stuck_run(stack: Stack, graph: str) -> tuple[Any, str, dict]:
     tid = (await client.threads.create())["thread_id"]
     stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
     await until_running(client, tid, stuck["run_id"])
-    await asyncio.sleep(0.5)  # past the first node
+    # Past the first node: its checkpoint is written (on a loaded machine the graph may
+    # take a while to load).
+    deadline = asyncio.get_running_loop().time() + 15
+    while not stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"])[0][0]:
+        assert asyncio.get_running_loop().time() < deadline, "the first node never checkpointed"
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)  # and into the second
     return client, tid, stuck
 
 
