@@ -19,15 +19,20 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 from langgraph_sdk import get_client
 
-from bench.__main__ import echo_latency, echo_throughput, pct, rollback_to_running, stream_latency
+from bench.__main__ import (
+    again,
+    echo_latency,
+    echo_throughput,
+    pct,
+    rollback_to_running,
+    stream_latency,
+)
 from tests.e2e.stack import (
     ROOT,
     RedisServer,
@@ -38,7 +43,6 @@ from tests.e2e.stack import (
     stack_env,
 )
 
-T = TypeVar("T")
 HUMAN = {"messages": [{"role": "human", "content": "weather in sf?"}]}
 
 
@@ -93,12 +97,12 @@ async def agent_burst(url: str, n: int, session: int) -> tuple[float, float, flo
 
     async def one(index: int) -> None:
         client = clients[index % len(clients)]
-        # Under a burst the official server sometimes drops a connection without answering
-        # (a kept-alive one it had closed); the request is sent again, and counted.
-        run = await _again(lambda: client.runs.create(
+        # Under a burst a server may drop a kept-alive connection as a request goes out on
+        # it; the request is sent again.
+        run = await again(lambda: client.runs.create(
             threads[index], "agent", input=HUMAN, config={"configurable": {"delay": 1}}))
-        await _again(lambda: client.runs.join(threads[index], run["run_id"]))
-        status = (await _again(lambda: client.runs.get(threads[index], run["run_id"])))["status"]
+        await again(lambda: client.runs.join(threads[index], run["run_id"]))
+        status = (await again(lambda: client.runs.get(threads[index], run["run_id"])))["status"]
         assert status == "success", f"run {run['run_id']} ended {status}"
 
     with PeakMemory(session) as memory:
@@ -106,22 +110,6 @@ async def agent_burst(url: str, n: int, session: int) -> tuple[float, float, flo
         await asyncio.gather(*(one(i) for i in range(n)))
         wall = time.perf_counter() - started
     return wall, idle, memory.peak
-
-
-RETRIES = 0
-
-
-async def _again(call: Callable[[], Awaitable[T]], attempts: int = 10) -> T:
-    global RETRIES
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError):
-            if attempt == attempts - 1:
-                raise
-            RETRIES += 1
-            await asyncio.sleep(0.1)
-    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -242,8 +230,6 @@ async def main(args: argparse.Namespace) -> None:
     theirs = await official(args)
     print()
     print(table(ours, theirs, args.jobs))
-    if RETRIES:
-        print(f"(requests sent again after a dropped connection: {RETRIES})")
 
 
 def parse() -> argparse.Namespace:
