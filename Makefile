@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess fuzz schemathesis soak clean js-deps
+.PHONY: dev test lint services browser bench bench-inprocess bench-compare fuzz schemathesis soak clean js-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,8 +66,21 @@ bench-inprocess: $(VENV)/.installed services
 soak: $(VENV)/.installed services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench.soak
 
+# The official server, pinned, in a venv of its own (bench/compare.py serves the same graphs with it).
+OFFICIAL_VENV := .venv-official
+OFFICIAL_PACKAGES := langgraph-cli[inmem]==0.4.40 langgraph-api==0.16.7
+
+$(OFFICIAL_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(OFFICIAL_VENV)
+	$(OFFICIAL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OFFICIAL_VENV)/bin/python -m pip install --quiet $(OFFICIAL_PACKAGES)
+	touch $@
+
+bench-compare: $(VENV)/.installed $(OFFICIAL_VENV)/.installed services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench.compare --official $(OFFICIAL_VENV)/bin/langgraph
+
 clean:
-	rm -rf $(VENV) spindle.sqlite3 .pytest_cache $(JS_DIR)/node_modules
+	rm -rf $(VENV) $(OFFICIAL_VENV) spindle.sqlite3 .pytest_cache $(JS_DIR)/node_modules
 
 # Schemathesis over /openapi.json with many examples per operation (tests/e2e/schemathesis_run.py).
 SCHEMATHESIS_EXAMPLES ?= 50

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 from langgraph_sdk import get_client
 
@@ -74,6 +75,19 @@ async def echo_latency(url: str, n: int, *, fresh_threads: bool = False) -> list
     return samples
 
 
+async def again(call: Any, attempts: int = 10) -> Any:
+    """`call()`, sent again when the server dropped the connection without answering: a
+    kept-alive connection idle past uvicorn's keep-alive time (5 s) can be closed just as a
+    request goes out on it, which happens to the slowest clients on a loaded machine."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.1)
+
+
 async def echo_throughput(
     url: str, clients: int, runs_per_client: int
 ) -> tuple[float, dict[str, float] | None, dict[str, float] | None]:
@@ -88,10 +102,10 @@ async def echo_throughput(
 
     async def one_client(client: Any, thread_id: str) -> None:
         for i in range(runs_per_client):
-            run = await client.runs.create(
+            run = await again(lambda i=i: client.runs.create(
                 thread_id, "echo", input={"messages": [{"role": "human", "content": f"m{i}"}]}
-            )
-            await client.runs.join(thread_id, run["run_id"])
+            ))
+            await again(lambda run=run: client.runs.join(thread_id, run["run_id"]))
 
     before = cpu_seconds()
     t0 = time.perf_counter()

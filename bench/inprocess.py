@@ -45,7 +45,7 @@ async def _call(application: Any, method: str, path: str, body: bytes = b"") -> 
 
 async def measure(n: int) -> dict[str, float]:
     from config.asgi import application
-    from runs import executor
+    from runs import runner
 
     run_body = json.dumps(
         {"assistant_id": "echo", "input": {"messages": [{"role": "human", "content": "hi"}]}}
@@ -74,7 +74,7 @@ async def measure(n: int) -> dict[str, float]:
         if index >= warm:
             figures["create request"] = figures.get("create request", 0.0) + time.process_time() - start
         start = time.process_time()
-        await loop.run_in_executor(None, executor.execute_run, run_id)
+        await loop.run_in_executor(None, runner.execute_run, run_id)
         if index >= warm:
             figures["run execution"] = figures.get("run execution", 0.0) + time.process_time() - start
         runs.append((thread_id, run_id))

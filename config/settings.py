@@ -216,6 +216,9 @@ SPINDLE_CANCEL_GRACE_SECONDS = env_float("SPINDLE_CANCEL_GRACE_SECONDS", 5.0, mi
 SPINDLE_SWEEP_SECONDS = env_float("SPINDLE_SWEEP_SECONDS", 10.0, minimum=0.5)
 SPINDLE_REDISPATCH_AFTER_SECONDS = env_float("SPINDLE_REDISPATCH_AFTER_SECONDS", 30.0, minimum=1.0)
 SPINDLE_RUN_TIMEOUT_SECONDS = env_int("SPINDLE_RUN_TIMEOUT_SECONDS", 3600, minimum=1)
+# Per worker (pool) process: runs executing at once on its event loop. Agent runs spend
+# nearly all their time waiting on a model, so one process serves many.
+SPINDLE_RUNS_PER_WORKER = env_int("SPINDLE_RUNS_PER_WORKER", 50, minimum=1)
 SPINDLE_STREAM_TTL_SECONDS = env_int("SPINDLE_STREAM_TTL_SECONDS", 600, minimum=1)
 # Per process: Redis commands (run events mostly) kept while Redis is unreachable and sent
 # in order once it answers (runs/outbox.py); beyond this many, new events are dropped.
@@ -248,9 +251,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # With acks on receipt, take a message only when a pool process is free: a busy worker
-# does not hoard runs that an idle one could start.
+# does not hoard runs that an idle one could start. A process is busy only while it
+# claims a run, or waits for one of its SPINDLE_RUNS_PER_WORKER slots (runs/runner.py).
 CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Prefork, plus: a pool process that dies has its runs ended at once (runs/pool.py).
+CELERY_WORKER_POOL = "runs.pool:RunTaskPool"
 # Celery's Django fixup closes every database connection around every task unless this
 # is set; the task itself calls close_old_connections(), which honours CONN_MAX_AGE
 # and closes a connection that raised, so connections are reused while they work.

@@ -1,13 +1,13 @@
-"""Executes one claimed run: the graph on an event loop, a watcher thread for cancel
-signals and heartbeats, events to Redis, and the run's end."""
+"""Executes one claimed run as a coroutine on its worker process's event loop
+(runs/runner.py): the graph, events to Redis, and the run's end."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib.metadata
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -18,18 +18,20 @@ from traceback import format_exc
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.db import InterfaceError, OperationalError, connection
 
 from config.jsonable import to_jsonable
-from runs import events, services, streams
+from runs import events, services
 from runs.models import CancelAction, Run, RunStatus
 from runs.outbox import RunPublisher
 from store.backend import DjangoStore
 
 logger = logging.getLogger(__name__)
 
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 LANGGRAPH_VERSION = importlib.metadata.version("langgraph")
+# The run whose coroutine is executing: its synchronous calls count against it
+# (runs.runner.NodeThreads).
+CURRENT_RUN: contextvars.ContextVar[RunExecution] = contextvars.ContextVar("spindle_run")
 
 
 @dataclass
@@ -48,67 +50,15 @@ class Outcome:
     snapshot: bool = False
 
 
-def execute_run(run_id: str) -> None:
-    """Entry point of the Celery task: claim the run, execute it, end it."""
-    # Subscribed before the claim, so no cancel can fall between the claim and the
-    # subscription; a cancel before the claim finds the run pending and ends it there.
-    control = _subscribe(run_id)
-    reusable = False
+def claim(run_id: uuid.UUID, *, worker: str) -> Run | None:
     try:
-        run = _claim(uuid.UUID(run_id))
-        if run is None:
-            logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
-            reusable = True
-            return
-        execution = RunExecution(run, control)
-        execution.execute()
-        # The watcher thread reads the connection; only once it has gone may the next run use it.
-        reusable = not execution.watcher.is_alive()
-    finally:
-        _release(control, run_id, reusable=reusable)
-
-
-def _claim(run_id: uuid.UUID) -> Run | None:
-    try:
-        return services.run_claim(run_id=run_id, worker=WORKER_NAME)
+        return services.run_claim(run_id=run_id, worker=worker)
     except (OperationalError, InterfaceError) as exc:
         # The kept connection died while idle (the database restarted): once more on a
         # new one. Cheaper than pinging the database before every run.
         logger.warning("Run %s: claim failed on a stale database connection (%s); retrying", run_id, exc)
         connection.close()
-        return services.run_claim(run_id=run_id, worker=WORKER_NAME)
-
-
-# This worker process's cancel-channel connection, kept from run to run (a new Redis
-# connection per run cost more than the rest of the run's Redis traffic).
-_control: Any = None
-_control_pid = 0
-
-
-def _subscribe(run_id: str) -> Any:
-    global _control, _control_pid
-    try:
-        if _control is None or _control_pid != os.getpid():
-            _control = streams.sync_client().pubsub(ignore_subscribe_messages=True)
-            _control_pid = os.getpid()
-        _control.subscribe(streams.control_channel(run_id))
-        return _control
-    except Exception as exc:
-        logger.warning("Run %s: no cancel channel (%s); relying on heartbeats", run_id, exc)
-        _drop_control()
-        return None
-
-
-def _release(control: Any, run_id: str, *, reusable: bool) -> None:
-    if control is None:
-        return
-    if reusable:
-        try:
-            control.unsubscribe(streams.control_channel(run_id))
-            return
-        except Exception as exc:
-            logger.debug("Run %s: leaving the cancel channel failed: %s", run_id, exc)
-    _drop_control()
+        return services.run_claim(run_id=run_id, worker=worker)
 
 
 class DatabaseThread(ThreadPoolExecutor):
@@ -163,88 +113,103 @@ def db_executor() -> DatabaseThread:
     return _db_thread
 
 
-def _drop_control() -> None:
-    global _control
-    if _control is not None:
-        try:
-            _control.close()
-        except Exception as exc:
-            logger.debug("Closing the cancel channel connection failed: %s", exc)
-    _control = None
-
-
 class RunExecution:
-    def __init__(self, run: Run, control: Any = None) -> None:
+    """One claimed run. Its coroutine (`execute`) executes on the process's event loop; the
+    monitor thread (runs.runner) calls `request_cancel` and `deadline`."""
+
+    def __init__(self, run: Run) -> None:
         self.run = run
-        self.control = control  # the run's cancel channel, subscribed before the claim
         self.run_id = str(run.pk)
-        self.loop = asyncio.new_event_loop()
-        # Synchronous nodes run in the loop's default executor; keep a handle on it so a
-        # cancel can tell whether one is still running.
-        self.node_threads = ThreadPoolExecutor(thread_name_prefix=f"run-{self.run_id[:8]}")
-        self.loop.set_default_executor(self.node_threads)
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.task: asyncio.Task | None = None
         self.cancel_action: str | None = None
-        # Set once the graph's coroutine has returned: the event loop is no longer blocked.
-        self.done = threading.Event()
-        self.stopping = threading.Event()
+        self.cancelled_at: float | None = None
+        self.started_at = time.monotonic()
+        # Set once the graph's coroutine has returned: the event loop is not blocked by it.
+        self.returned = threading.Event()
+        # Synchronous calls of this run now running in a node thread.
+        self.node_calls = 0
+        self.node_calls_lock = threading.Lock()
         self.graph: Any = None
         self.thread_config: dict[str, Any] = {"configurable": {"thread_id": str(run.thread_id)}}
-        self.channel = streams.control_channel(self.run_id)
         # Events go through the process's outbox: kept while Redis is down, sent in order.
         self.publisher = RunPublisher(self.run_id, str(run.thread_id))
-        self.watcher = threading.Thread(target=self._watch, name=f"watch-{self.run_id}", daemon=True)
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def execute(self) -> None:
+    async def execute(self, hard_stop: Callable[[RunExecution, Outcome], Any]) -> None:
+        """Execute the graph and end the run. `hard_stop` ends the process when a cancelled
+        run still has a thread in synchronous code after the grace period."""
         logger.info("Run %s: started on thread %s", self.run_id, self.run.thread_id)
-        self.watcher.start()
+        CURRENT_RUN.set(self)  # the coroutine runs in a context of its own
+        self.loop = asyncio.get_running_loop()
         try:
-            outcome = self.loop.run_until_complete(self._execute())
-            self.done.set()
-            # Interrupted, failed or timed out: the checkpoints written so far stay, and
-            # the thread shows that state, as the official server's does.
-            self._keep_state(outcome, lambda: self.loop.run_until_complete(self.graph.aget_state(self.thread_config)))
-            if self.cancel_action and not self._drain_node_threads():
-                # A synchronous node is still running in a thread: only ending the
-                # process stops it.
-                self._terminate(outcome)
+            outcome = await self._execute()
         finally:
-            self.done.set()
-            self.stopping.set()
-            self.loop.close()
-        self._finish(outcome)
-        self.watcher.join(timeout=5)
+            self.returned.set()
+        # Interrupted, failed or timed out: the checkpoints written so far stay, and the
+        # thread shows that state, as the official server's does.
+        if not (outcome.snapshot or outcome.deleted or self.graph is None):
+            try:
+                await self._snapshot(outcome)
+            except Exception:
+                logger.exception("Run %s: could not read the state it left", self.run_id)
+        if self.cancel_action and not await self._drain_node_threads():
+            # A synchronous node is still running in a thread: only ending the process
+            # stops it. (Off the loop: Django refuses database calls on a loop's thread.)
+            await self.loop.run_in_executor(db_executor(), hard_stop, self, outcome)
+        await self.loop.run_in_executor(db_executor(), self.finish, outcome)
 
-    def _drain_node_threads(self) -> bool:
-        """Wait up to the grace period for synchronous nodes to return after a cancel."""
-        self.node_threads.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + settings.SPINDLE_CANCEL_GRACE_SECONDS
-        for thread in list(getattr(self.node_threads, "_threads", ())):
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                return False
-        return True
+    def request_cancel(self, action: str) -> None:
+        """Stop the graph at its next await (called from another thread). If it has not
+        returned by `deadline()`, the monitor ends the process."""
+        if self.returned.is_set() or self.cancel_action:
+            return
+        logger.info("Run %s: cancel (%s) received", self.run_id, action)
+        self.cancel_action = action
+        self.cancelled_at = time.monotonic()
+        task, loop = self.task, self.loop
+        if task is not None and loop is not None:
+            loop.call_soon_threadsafe(task.cancel)
 
-    def _terminate(self, outcome: Outcome) -> None:
-        """End the run as the cancel asked, then end this worker process: the graph is
-        stuck in synchronous code that no cancel can reach."""
-        logger.error(
-            "Run %s: graph did not stop within %.1fs of a cancel; terminating worker process %s",
-            self.run_id,
-            settings.SPINDLE_CANCEL_GRACE_SECONDS,
-            os.getpid(),
+    def deadline(self) -> tuple[float | None, Outcome]:
+        """When the graph must have returned to the loop, and how the run ends if not."""
+        grace = settings.SPINDLE_CANCEL_GRACE_SECONDS
+        if self.cancelled_at is not None:
+            return self.cancelled_at + grace, self._cancelled_outcome()
+        error = {"error": "TimeoutError", "message": "The run exceeded SPINDLE_RUN_TIMEOUT_SECONDS"}
+        return (
+            self.started_at + settings.SPINDLE_RUN_TIMEOUT_SECONDS + grace,
+            Outcome(status=RunStatus.TIMEOUT, error=error),
         )
-        # The event loop is blocked: read the state it left from this thread.
-        self._keep_state(outcome, lambda: self.graph.get_state(self.thread_config))
-        self._finish(outcome)
-        connection.close()
-        # The Celery prefork pool replaces this child; the message was revoked, and a
-        # redelivery finds the run no longer pending.
-        os._exit(1)
 
-    def _finish(self, outcome: Outcome) -> None:
+    def in_node_thread(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        with self.node_calls_lock:
+            self.node_calls += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with self.node_calls_lock:
+                self.node_calls -= 1
+
+    async def _drain_node_threads(self) -> bool:
+        """Wait up to the grace period for synchronous nodes to return after a cancel."""
+        deadline = time.monotonic() + settings.SPINDLE_CANCEL_GRACE_SECONDS
+        while self.node_calls and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return not self.node_calls
+
+    def keep_state(self, outcome: Outcome) -> None:
+        """From another thread while the loop is blocked: fill an outcome that has no
+        snapshot yet with the state the run left, if the graph loaded and it can be read."""
+        if outcome.snapshot or outcome.deleted or self.graph is None:
+            return
+        try:
+            self._fill(outcome, self.graph.get_state(self.thread_config))
+        except Exception:
+            logger.exception("Run %s: could not read the state it left", self.run_id)
+
+    def finish(self, outcome: Outcome) -> None:
         if outcome.deleted:
             logger.info("Run %s: rolled back while running; its writes were discarded", self.run_id)
         else:
@@ -265,11 +230,12 @@ class RunExecution:
             end = {"status": outcome.status, "error": outcome.error}
             if outcome.snapshot:
                 end["values"] = outcome.values
-        # The end marker also wakes the watcher thread (stop_watcher), which then exits.
-        self.publisher.end(end, stop_watcher=True)
+        self.publisher.end(end)
 
     async def _execute(self) -> Outcome:
         self.task = asyncio.current_task()
+        if self.cancel_action:  # cancelled before the coroutine started
+            return self._cancelled_outcome()
         try:
             return await asyncio.wait_for(self._stream(), timeout=settings.SPINDLE_RUN_TIMEOUT_SECONDS)
         except asyncio.CancelledError:
@@ -278,14 +244,14 @@ class RunExecution:
             if self.cancel_action:
                 return self._cancelled_outcome()
             error = {"error": "TimeoutError", "message": "The run exceeded SPINDLE_RUN_TIMEOUT_SECONDS"}
-            self._publish("error", error)
+            self.publish("error", error)
             return Outcome(status=RunStatus.TIMEOUT, error=error)
         except Exception as exc:
             if self.cancel_action == CancelAction.ROLLBACK:
                 return Outcome(status=RunStatus.INTERRUPTED, deleted=True)
             logger.exception("Run %s: the graph raised", self.run_id)
             error = {"error": type(exc).__name__, "message": str(exc)}
-            self._publish("error", error)
+            self.publish("error", error)
             return Outcome(status=RunStatus.ERROR, error=error, traceback=format_exc())
 
     def _cancelled_outcome(self) -> Outcome:
@@ -347,7 +313,7 @@ class RunExecution:
                 async for item in run_stream:
                     entry = events.protocol_entry(item)
                     if entry is not None:
-                        self._publish(*entry)
+                        self.publish(*entry)
         elif "events" in requested:
             # astream_events carries the other modes' chunks on the root's on_chain_stream
             # events, in execution order: one pass over the graph serves every mode.
@@ -362,16 +328,6 @@ class RunExecution:
     async def _snapshot(self, outcome: Outcome) -> Outcome:
         """Fill the outcome with the thread's state as the run left it."""
         return self._fill(outcome, await self.graph.aget_state(self.thread_config))
-
-    def _keep_state(self, outcome: Outcome, read_state: Callable[[], Any]) -> None:
-        """Fill an outcome that has no snapshot yet with the state the run left, if the
-        graph loaded and the state can be read; otherwise the thread keeps its values."""
-        if outcome.snapshot or outcome.deleted or self.graph is None:
-            return
-        try:
-            self._fill(outcome, read_state())
-        except Exception:
-            logger.exception("Run %s: could not read the state it left", self.run_id)
 
     def _fill(self, outcome: Outcome, state: Any) -> Outcome:
         values = to_jsonable(state.values)
@@ -390,76 +346,7 @@ class RunExecution:
 
     def _publish_chunk(self, pairs: list[tuple[str, Any]]) -> None:
         for event, data in pairs:
-            self._publish(event, data)
+            self.publish(event, data)
 
-    def _publish(self, event: str, data: Any) -> None:
+    def publish(self, event: str, data: Any) -> None:
         self.publisher.event(event, data)
-
-    # -- watcher thread: cancel signals, heartbeats, the grace period -------------
-
-    def _watch(self) -> None:
-        pubsub = self.control
-        try:
-            interval = settings.SPINDLE_HEARTBEAT_SECONDS
-            # Without a cancel channel, read the durable cancel flag at once.
-            next_beat = time.monotonic() + interval if pubsub is not None else 0.0
-            while not self.stopping.is_set():
-                now = time.monotonic()
-                if now >= next_beat:
-                    action = self._heartbeat()
-                    next_beat = now + interval
-                    if action:
-                        self._cancel(action)
-                        return
-                message = self._next_message(pubsub, timeout=max(0.0, next_beat - time.monotonic()))
-                if message == streams.STOP_MESSAGE:
-                    return
-                if message and message.startswith(streams.CANCEL_PREFIX):
-                    self._cancel(message.removeprefix(streams.CANCEL_PREFIX))
-                    return
-        finally:
-            connection.close()
-
-    def _next_message(self, pubsub: Any, *, timeout: float) -> str | None:
-        if pubsub is None:
-            self.stopping.wait(timeout)
-            return None
-        try:
-            message = pubsub.get_message(timeout=timeout)
-        except Exception as exc:
-            logger.warning("Run %s: cancel channel failed (%s); relying on heartbeats", self.run_id, exc)
-            self.stopping.wait(timeout)
-            return None
-        if not message or message.get("type") != "message":
-            return None
-        channel = message.get("channel")
-        if (channel.decode() if isinstance(channel, bytes) else channel) != self.channel:
-            return None  # a late message for an earlier run on this reused connection
-        data = message["data"]
-        return data.decode() if isinstance(data, bytes) else str(data)
-
-    def _heartbeat(self) -> str | None:
-        try:
-            close_old_connections()
-            return services.run_heartbeat(run_id=self.run.pk)
-        except Exception as exc:
-            logger.warning("Run %s: heartbeat failed: %s", self.run_id, exc)
-            return None
-
-    def _cancel(self, action: str) -> None:
-        """Stop the graph at its next await; if it has not stopped within the grace
-        period (blocked in synchronous code), end the run and terminate this process."""
-        if self.done.is_set():
-            return
-        logger.info("Run %s: cancel (%s) received", self.run_id, action)
-        self.cancel_action = action
-        task = self.task
-        if task is not None:
-            self.loop.call_soon_threadsafe(task.cancel)
-        if self.done.wait(settings.SPINDLE_CANCEL_GRACE_SECONDS):
-            return
-        # The event loop itself is blocked (synchronous code in an async node).
-        self._terminate(Outcome(status=RunStatus.INTERRUPTED, deleted=action == CancelAction.ROLLBACK))
-
-
-

@@ -613,11 +613,25 @@ def _active_runs(cursor: Any, thread_id: Any) -> list[tuple[Any, str]]:
 def run_heartbeat(*, run_id: uuid.UUID) -> str | None:
     """Record that the run is alive. Returns the cancel action the worker must obey:
     'rollback' when the run row is gone, the run's cancel_action otherwise."""
-    now = timezone.now()
-    if not Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=now):
-        row = Run.objects.filter(pk=run_id).values("status", "cancel_action").first()
-        return CancelAction.ROLLBACK if row is None else (row["cancel_action"] or CancelAction.INTERRUPT)
-    return Run.objects.filter(pk=run_id).values_list("cancel_action", flat=True).first()
+    return runs_heartbeat(run_ids=[run_id]).get(run_id)
+
+
+def runs_heartbeat(*, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Record that a worker process's runs are alive, in two statements for all of them.
+    Returns the runs that must stop, with the cancel action each must obey: 'rollback'
+    when its row is gone, its cancel_action when cancelled, 'interrupt' when it was
+    ended meanwhile (by the sweeper)."""
+    Run.objects.filter(pk__in=run_ids, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+    rows = {
+        pk: (status, action)
+        for pk, status, action in Run.objects.filter(pk__in=run_ids).values_list("pk", "status", "cancel_action")
+    }
+    stop: dict[uuid.UUID, str] = {}
+    for run_id in run_ids:
+        status, action = rows.get(run_id, (None, CancelAction.ROLLBACK))
+        if action or status != RunStatus.RUNNING:
+            stop[run_id] = action or CancelAction.INTERRUPT
+    return stop
 
 
 def run_finish(
@@ -753,11 +767,8 @@ def runs_sweep(*, end_lost: bool = True) -> dict[str, int]:
     one that could not reach the database either)."""
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.SPINDLE_STALE_AFTER_SECONDS)
-    lost = 0
     stale = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale_before)
-    for run_id in stale.values_list("pk", flat=True) if end_lost else ():
-        if run_end_lost(run_id=run_id):
-            lost += 1
+    lost = _end_lost_runs(stale) if end_lost else 0
     redispatched = 0
     # A run's message is taken for lost only once the run has waited this long past its
     # due time: a delayed run (after_seconds) is not late before it is due.
@@ -776,3 +787,14 @@ def runs_sweep(*, end_lost: bool = True) -> dict[str, int]:
             _dispatch(head.pk)
             redispatched += 1
     return {"lost": lost, "redispatched": redispatched}
+
+
+def runs_end_for_worker(*, worker: str) -> int:
+    """End the running runs of a worker process that is gone (its pool noticed the exit)
+    as `error` (WorkerLost). Returns how many were ended."""
+    return _end_lost_runs(Run.objects.filter(status=RunStatus.RUNNING, worker=worker))
+
+
+def _end_lost_runs(runs: Any) -> int:
+    return sum(1 for run_id in runs.values_list("pk", flat=True) if run_end_lost(run_id=run_id))
+

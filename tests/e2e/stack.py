@@ -63,13 +63,17 @@ class Stack:
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start_worker(self, name: str = "worker", *, beat: bool = False, concurrency: int = 2) -> subprocess.Popen:
+    def start_worker(
+        self, name: str = "worker", *, beat: bool = False, concurrency: int | None = None
+    ) -> subprocess.Popen:
+        """A Celery worker; `concurrency` None leaves Celery's default (one pool process per CPU)."""
         log = self.log_dir / f"{name}.log"
         cmd = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--concurrency", str(concurrency), "--loglevel", "INFO", "-n", f"{name}@%h",
-            "--without-gossip", "--without-mingle",
+            "--loglevel", "INFO", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
         ]
+        if concurrency is not None:
+            cmd += ["--concurrency", str(concurrency)]
         if beat:
             cmd += ["-B", "--schedule", str(self.log_dir / f"{name}-beat-schedule")]
         proc = subprocess.Popen(
@@ -92,27 +96,29 @@ class Stack:
         _wait_for_line(log, "Sweeper started", proc, timeout=60)
         return proc
 
-    def start_web(self) -> subprocess.Popen:
-        port = int(self.url.rsplit(":", 1)[1])
-        log = self.log_dir / "web.log"
+    def start_web(self, name: str = "web", url: str | None = None) -> subprocess.Popen:
+        """A uvicorn process serving `url` (the stack's own by default)."""
+        url = url or self.url
+        port = int(url.rsplit(":", 1)[1])
+        log = self.log_dir / f"{name}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
              "--port", str(port), "--lifespan", "off", "--no-access-log"],
             cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.processes["web"] = proc
+        self.processes[name] = proc
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"web exited early:\n{log.read_text()}")
+                raise RuntimeError(f"{name} exited early:\n{log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/ok", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
                     return proc
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"web did not answer /ok:\n{log.read_text()}")
+        raise RuntimeError(f"{name} did not answer /ok:\n{log.read_text()}")
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.processes.pop(name)

@@ -199,3 +199,76 @@ async def test_a_redis_restart_during_a_run_keeps_the_worker_alive(private) -> N
     assert await wait_status(client, tid, after["run_id"], {"success", "error"}, timeout=60) == "success"
     assert worker.poll() is None, stack.logs()
     assert "Unrecoverable error" not in (stack.log_dir / "worker.log").read_text()
+
+
+def _pid_of(worker: str) -> int:
+    """The pid in a run's `worker` column (node@host:pid)."""
+    return int(worker.rsplit(":", 1)[1])
+
+
+async def test_a_pool_process_killed_mid_run_ends_its_runs_at_once_and_the_thread_moves_on(private) -> None:
+    stack, _ = private
+    # The sweep would end the runs only after a minute: whatever ends them sooner is the
+    # pool's notice of the dead process.
+    stack.env["SPINDLE_STALE_AFTER_SECONDS"] = "60"
+    master = stack.start_worker(concurrency=2)
+    client = get_client(url=stack.url, timeout=60)
+    slow = {"configurable": {"delay": 2}}
+    runs = []
+    for i in range(4):
+        tid = (await client.threads.create())["thread_id"]
+        run = await client.runs.create(tid, "agent", input=human(f"weather in c{i}?"), config=slow)
+        runs.append((tid, run["run_id"]))
+    for tid, rid in runs:
+        await until_running(client, tid, rid)
+    workers = dict(stack.sql("select run_id::text, worker from runs_run"))
+    victim = _pid_of(workers[runs[0][1]])
+    assert workers[runs[0][1]].startswith("worker@") and victim != master.pid
+    on_victim = [(tid, rid) for tid, rid in runs if _pid_of(workers[rid]) == victim]
+    survivors = [(tid, rid) for tid, rid in runs if _pid_of(workers[rid]) != victim]
+    next_on_thread = await client.runs.create(runs[0][0], "agent", input=human("weather in nyc?"), config={
+        "configurable": {"delay": 0}})
+
+    killed_at = asyncio.get_running_loop().time()
+    os.kill(victim, 9)
+    for tid, rid in on_victim:
+        assert await wait_status(client, tid, rid, {"error", "success"}, timeout=20) == "error"
+    ended_after = asyncio.get_running_loop().time() - killed_at
+    print(f"runs of the killed pool process ended {ended_after:.2f}s after the kill")
+    assert ended_after < 20  # far below the 60 s stale limit: the pool's notice, not the sweep
+
+    joined = await client.http.get(f"/threads/{runs[0][0]}/runs/{runs[0][1]}/join")
+    assert joined["__error__"]["error"] == "WorkerLost"
+    assert await wait_status(client, runs[0][0], next_on_thread["run_id"], {"success", "error"}) == "success"
+    assert contents((await client.threads.get_state(runs[0][0]))["values"])[-4:] == NYC
+    for tid, rid in survivors:  # the other pool process's runs go on
+        assert await wait_status(client, tid, rid, {"success", "error"}) == "success"
+    assert "running runs ended as error" in (stack.log_dir / "worker.log").read_text()
+
+
+async def test_runs_sharing_a_process_with_a_stuck_run_end_as_error_with_the_reason(private) -> None:
+    stack, _ = private
+    stack.start_worker(concurrency=1)  # one pool process: every run shares it
+    client = get_client(url=stack.url, timeout=60)
+    stuck_tid = (await client.threads.create())["thread_id"]
+    stuck = await client.runs.create(stuck_tid, "sleeper", input=human("sleep"), config={"configurable": {"sleep": 120}})
+    others = []
+    for i in range(3):
+        tid = (await client.threads.create())["thread_id"]
+        run = await client.runs.create(tid, "agent", input=human(f"weather in c{i}?"), config={
+            "configurable": {"delay": 3}})
+        others.append((tid, run["run_id"]))
+    for tid, rid in [(stuck_tid, stuck["run_id"]), *others]:
+        await until_running(client, tid, rid)
+
+    await client.runs.cancel(stuck_tid, stuck["run_id"])  # stuck in time.sleep: the process goes after 2 s
+
+    assert await wait_status(client, stuck_tid, stuck["run_id"], {"interrupted", "error", "success"}) == "interrupted"
+    for tid, rid in others:
+        assert await wait_status(client, tid, rid, {"error", "success"}) == "error"
+        joined = await client.http.get(f"/threads/{tid}/runs/{rid}/join")
+        assert joined["__error__"]["error"] == "WorkerTerminated"
+        assert stuck["run_id"] in joined["__error__"]["message"]
+    # The pool replaced the process: runs execute again.
+    again = await client.runs.wait(others[0][0], "echo", input=human("still there?"))
+    assert contents(again)[-1] == ("ai", "still there?")

@@ -38,9 +38,11 @@ ENQUEUE_ORDER = """
 """
 
 
-async def test_concurrent_double_texting_keeps_every_invariant(client, stack) -> None:
-    rng = random.Random(20261123)
-    threads = [(await client.threads.create())["thread_id"] for _ in range(3)]
+async def double_text(clients: list, stack, threads: list[str], *, seed: int) -> tuple[list[tuple[str, str]], int]:
+    """Four texters per thread, six runs each, random strategies and graphs, each request
+    through a random client; waits for every surviving run to end, checking meanwhile that
+    no thread ever has two running runs. Returns the runs created and the count refused."""
+    rng = random.Random(seed)
     created: list[tuple[str, str]] = []
     refused = 0
 
@@ -50,7 +52,7 @@ async def test_concurrent_double_texting_keeps_every_invariant(client, stack) ->
             strategy = rng.choice(STRATEGIES)
             graph = rng.choice(["echo", "agent"])
             try:
-                run = await client.runs.create(
+                run = await rng.choice(clients).runs.create(
                     tid, graph, input=human(f"weather in c{i}?"), multitask_strategy=strategy,
                     config={"configurable": {"delay": 0.05}},
                 )
@@ -73,18 +75,29 @@ async def test_concurrent_double_texting_keeps_every_invariant(client, stack) ->
 
     # Let every surviving run end.
     for tid, rid in created:
-        result = await client.http.get(f"/threads/{tid}/runs/{rid}/join")
+        result = await rng.choice(clients).http.get(f"/threads/{tid}/runs/{rid}/join")
         assert result is not None
     done.set()
     await watcher
     await asyncio.sleep(1)
-
     assert violations == [], "two running runs on one thread"
+    assert len(created) + refused == len(threads) * 4 * 6
+    return created, refused
+
+
+def assert_invariants(stack, threads: list[str]) -> None:
     assert stack.sql(BUSY_MISMATCH, threads) == []
-    assert stack.sql("select count(*) from runs_run where status in ('pending','running') and thread_id = any(%s::uuid[])", threads) == [(0,)]
+    assert stack.sql(
+        "select count(*) from runs_run where status in ('pending','running') and thread_id = any(%s::uuid[])", threads
+    ) == [(0,)]
     assert stack.sql(ORPHAN_CHECKPOINTS, threads) == [(0,)]
     for thread_id, by_created, by_started in stack.sql(ENQUEUE_ORDER, threads):
         assert by_created == by_started, f"runs of {thread_id} did not start in creation order"
+
+
+async def test_concurrent_double_texting_keeps_every_invariant(client, stack) -> None:
+    threads = [(await client.threads.create())["thread_id"] for _ in range(3)]
+    _created, refused = await double_text([client], stack, threads, seed=20261123)
+    assert_invariants(stack, threads)
     statuses = stack.sql("select status, count(*) from runs_run where thread_id = any(%s::uuid[]) group by status", threads)
     print("run statuses:", dict(statuses), "refused:", refused)
-    assert len(created) + refused == 3 * 4 * 6

@@ -31,7 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="serve the API only")
         parser.add_argument(
             "--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")),
-            help="worker processes (env SPINDLE_WORKER_CONCURRENCY)",
+            help=(
+                "worker pool processes to start (default $SPINDLE_WORKER_CONCURRENCY or 2); each "
+                "executes up to $SPINDLE_RUNS_PER_WORKER runs at once"
+            ),
         )
         parser.add_argument(
             "--reload", action="store_true",

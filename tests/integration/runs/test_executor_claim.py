@@ -32,7 +32,7 @@ def test_a_claim_on_a_connection_the_database_dropped_is_retried(monkeypatch: py
     backend = _backend_pid()
     _terminate_backend(backend)
 
-    claimed = executor._claim(run.pk)
+    claimed = executor.claim(run.pk, worker="test:1")
 
     assert claimed is not None and claimed.status == RunStatus.RUNNING
     assert connection.connection.info.backend_pid != backend

@@ -222,3 +222,33 @@ def test_a_run_on_a_missing_thread_is_404_unless_asked_to_create_it(assistant) -
     run = services.run_create(thread_id=missing, assistant=assistant, payload={"input": {}}, if_not_exists="create")
     assert Thread.objects.get(pk=missing).status == ThreadStatus.BUSY
     assert Run.objects.get(pk=run.pk).thread_id == missing
+
+
+def test_one_heartbeat_covers_a_process_s_runs_and_names_those_that_must_stop(assistant) -> None:
+    going, interrupted, rolled_back, swept = (create(Thread.objects.create(), assistant) for _ in range(4))
+    for run in (going, interrupted, rolled_back, swept):
+        services.run_claim(run_id=run.pk, worker="w@h:1")
+    Run.objects.filter(pk=interrupted.pk).update(cancel_action="interrupt")
+    services.run_cancel(thread_id=rolled_back.thread_id, run_id=rolled_back.pk, action="rollback")
+    services.run_finish(run_id=swept.pk, status=RunStatus.ERROR, update_values=False)
+    Run.objects.filter(pk=going.pk).update(heartbeat_at=None)
+
+    stop = services.runs_heartbeat(run_ids=[going.pk, interrupted.pk, rolled_back.pk, swept.pk])
+
+    assert stop == {interrupted.pk: "interrupt", rolled_back.pk: "rollback", swept.pk: "interrupt"}
+    assert Run.objects.get(pk=going.pk).heartbeat_at is not None
+
+
+def test_the_runs_of_a_dead_worker_process_end_as_worker_lost_and_no_others(assistant) -> None:
+    thread = Thread.objects.create()
+    dead, alive = create(thread, assistant), create(Thread.objects.create(), assistant)
+    queued = create(thread, assistant)
+    services.run_claim(run_id=dead.pk, worker="w@h:1")
+    services.run_claim(run_id=alive.pk, worker="w@h:2")
+
+    assert services.runs_end_for_worker(worker="w@h:1") == 1
+
+    ended = Run.objects.get(pk=dead.pk)
+    assert (ended.status, ended.error) == (RunStatus.ERROR, services.WORKER_LOST_ERROR)
+    assert Run.objects.get(pk=alive.pk).status == RunStatus.RUNNING
+    assert claim(queued) is not None, "the thread moves on"
