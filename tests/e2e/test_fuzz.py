@@ -157,7 +157,9 @@ RUN_FIELDS = {
     "multitask_strategy": st.one_of(st.sampled_from(["reject", "enqueue", "interrupt", "rollback"]), hostile_text),
     "if_not_exists": st.one_of(st.sampled_from(["create", "reject"]), hostile_text),
     "on_disconnect": st.one_of(st.sampled_from(["cancel", "continue"]), hostile_text),
-    "after_seconds": st.one_of(number, st.sampled_from([1e11, 0.5, 3600])),
+    # Out of range, malformed or short: a valid long delay would hold the fuzzed threads'
+    # queues (and every wait request behind it) past the client's timeout.
+    "after_seconds": st.one_of(huge_int, hostile_text, st.sampled_from([1e11, -1.0, 0.5, None])),
     "webhook": hostile_text,
     "feedback_keys": json_value,
     "durability": hostile_text,
