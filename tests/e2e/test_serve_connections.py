@@ -54,6 +54,7 @@ def test_300_admin_and_api_requests_stay_within_the_web_pool(redis_url: str, tmp
         "DATABASE_URL": db_url, "REDIS_URL": redis_url, "SPINDLE_DB_POOL_SIZE": str(POOL_SIZE),
         "LANGGRAPH_CONFIG": str(ROOT / "langgraph.json"), "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
         "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING",
+        "SPINDLE_DEV": "1",  # the development SECRET_KEY, as under `make dev`
     })
     manage = str(ROOT / "manage.py")
     subprocess.run(
