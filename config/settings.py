@@ -196,6 +196,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "SORT_OPERATIONS": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # Thread and run statuses share the field name "status": name each set.
+    "ENUM_NAME_OVERRIDES": {"ThreadStatusEnum": "threads.models.ThreadStatus"},
     "COMPONENT_SPLIT_REQUEST": False,
     "COMPONENT_SPLIT_PATCH": False,
     "DISABLE_ERRORS_AND_WARNINGS": False,

@@ -26,6 +26,7 @@ def _store() -> DjangoStore:
 
 
 class StoreItemApi(APIView):
+    schema = None  # not in /openapi.json until documented with the official names
     def put(self, request: Request) -> Response:
         payload = validated(InputStorePutSerializer, json_body(request))
         namespace = payload["namespace"]
@@ -64,6 +65,7 @@ class KeyRequired(SpindleError):
 
 
 class StoreSearchApi(APIView):
+    schema = None  # not in /openapi.json until documented with the official names
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreSearchSerializer, json_body(request, required=False))
         items = _store().search(
@@ -78,6 +80,7 @@ class StoreSearchApi(APIView):
 
 
 class StoreNamespacesApi(APIView):
+    schema = None  # not in /openapi.json until documented with the official names
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreNamespacesSerializer, json_body(request, required=False))
         namespaces = _store().list_namespaces(

@@ -12,9 +12,9 @@ from django.test import Client
 ROOT = Path(__file__).resolve().parents[3]
 
 # Official operations Spindle serves (crons, store, agent protocols) whose documentation is
-# not written yet: the crons and store views appear in the document under generated names
-# and bodies, the protocol views not at all. Each leaves this list once it is documented
-# with the official operation id, tags and components.
+# not written yet, so they are left out of the document (`schema = None` on the crons and
+# store views). Each leaves this list once it is documented with the official operation id,
+# tags and components.
 NOT_YET_DOCUMENTED = {
     # Crons (#16)
     ("POST", "/runs/crons"),
