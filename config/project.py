@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 # Top-level keys Spindle acts on; "$schema" only helps editors.
-SUPPORTED_KEYS = {"graphs", "dependencies", "env", "http", "$schema"}
+SUPPORTED_KEYS = {"graphs", "dependencies", "env", "http", "store", "checkpointer", "$schema"}
 # Keys `langgraph build` reads to make a container image: Spindle serves from the
 # environment it runs in, so they have no effect here.
 BUILD_KEYS = {

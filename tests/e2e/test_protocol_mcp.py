@@ -73,8 +73,15 @@ async def test_an_unknown_tool_is_a_json_rpc_error(url: str) -> None:
         body = response.json()
         assert body["id"] == 7 and body["error"]["code"] == -32602
         assert (await http.get("/mcp/")).status_code == 405
-        bad = await http.post("/mcp/", content=b"{", headers={"Accept": "application/json"})
-        assert bad.status_code == 400
+        # Malformed JSON is refused by the input gate as on every endpoint (422; the official
+        # MCP endpoint answers 400).
+        bad = await http.post(
+            "/mcp/", content=b"{", headers={"Accept": "application/json", "Content-Type": "application/json"}
+        )
+        assert bad.status_code == 422
+        # A body not declared JSON is refused by the input gate, as on every endpoint.
+        undeclared = await http.post("/mcp/", content=b"{", headers={"Accept": "application/json"})
+        assert undeclared.status_code == 415
 
 
 async def test_a_tool_call_naming_a_thread_runs_on_it(stack: Any) -> None:

@@ -54,12 +54,12 @@ def test_a_malformed_cors_block_names_the_key(cors: object, message: str) -> Non
 def test_one_warning_per_unsupported_key() -> None:
     document = {
         "$schema": "x", "graphs": {}, "dependencies": ["."], "env": ".env",
-        "auth": {"path": "./auth.py:auth"}, "store": {}, "python_version": "3.12",
+        "auth": {"path": "./auth.py:auth"}, "store": {}, "ui": {}, "python_version": "3.12",
         "http": {"cors": {"allow_origins": [], "allow_everything": True}, "app": "./app.py:app"},
     }
     assert unsupported_keys(document) == [
         'langgraph.json: "auth" is not supported by Spindle yet and is ignored',
-        'langgraph.json: "store" is not supported by Spindle yet and is ignored',
+        'langgraph.json: "ui" is not supported by Spindle yet and is ignored',
         'langgraph.json: "python_version" is an image build setting; Spindle ignores it',
         'langgraph.json: "http.app" is not supported by Spindle yet and is ignored',
         'langgraph.json: "http.cors.allow_everything" is not a CORS setting and is ignored',

@@ -17,6 +17,7 @@ MANAGE = str(ROOT / "manage.py")
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"} and not k.startswith("PYTEST")}
     env.update({"PYTHONPATH": str(ROOT), "LANGGRAPH_CONFIG": str(tmp_path / "langgraph.json"), **extra})
+    env.setdefault("SPINDLE_DEV", "1")  # the development SECRET_KEY, as under `make dev`
     return env
 
 
