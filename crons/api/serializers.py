@@ -9,22 +9,13 @@ from rest_framework import serializers
 from config.webhook_urls import webhook_url_check
 from crons.models import Cron, OnRunCompleted
 from crons.selectors import SORTABLE, next_run_date
-from runs.api.serializers import STREAM_MODES
+from runs.api.serializers import ObjectField, StreamModeField
 from runs.models import MultitaskStrategy
 
 CRON_FIELDS = [
     "cron_id", "assistant_id", "thread_id", "on_run_completed", "end_time", "schedule", "timezone",
     "created_at", "updated_at", "user_id", "payload", "next_run_date", "metadata", "enabled",
 ]
-
-
-class _ObjectField(serializers.JSONField):
-    default_error_messages = {"not_object": "Must be an object."}
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            self.fail("not_object")
-        return super().to_internal_value(data)
 
 
 class _InputField(serializers.JSONField):
@@ -48,30 +39,17 @@ class _NodeListField(serializers.Field):
         return value
 
 
-class _StreamModeField(serializers.Field):
-    default_error_messages = {"invalid": "Must be one of {modes}, or a list of them."}
-
-    def to_internal_value(self, data: Any) -> list[str]:
-        modes = [data] if isinstance(data, str) else data
-        if isinstance(modes, list) and modes and all(m in STREAM_MODES for m in modes):
-            return list(dict.fromkeys(modes))
-        self.fail("invalid", modes=", ".join(STREAM_MODES))
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
 class _RunFields(serializers.Serializer):
     """The run a cron creates, as on a run create."""
 
     input = _InputField(required=False, allow_null=True)
-    metadata = _ObjectField(required=False, allow_null=True)
-    config = _ObjectField(required=False, allow_null=True)
-    context = _ObjectField(required=False, allow_null=True)
+    metadata = ObjectField(required=False, allow_null=True)
+    config = ObjectField(required=False, allow_null=True)
+    context = ObjectField(required=False, allow_null=True)
     webhook = serializers.CharField(required=False, allow_null=True, min_length=1, max_length=65536)
     interrupt_before = _NodeListField(required=False, allow_null=True)
     interrupt_after = _NodeListField(required=False, allow_null=True)
-    stream_mode = _StreamModeField(required=False, allow_null=True)
+    stream_mode = StreamModeField(required=False, allow_null=True)
     stream_subgraphs = serializers.BooleanField(required=False, allow_null=True)
     stream_resumable = serializers.BooleanField(required=False, allow_null=True)
     durability = serializers.ChoiceField(choices=["sync", "async", "exit"], required=False, allow_null=True)
@@ -104,7 +82,7 @@ class InputCronSearchSerializer(serializers.Serializer):
     assistant_id = serializers.UUIDField(required=False, allow_null=True)
     thread_id = serializers.UUIDField(required=False, allow_null=True)
     enabled = serializers.BooleanField(required=False, allow_null=True, default=None)
-    metadata = _ObjectField(required=False, allow_null=True)
+    metadata = ObjectField(required=False, allow_null=True)
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
     sort_by = serializers.ChoiceField(choices=[*SORTABLE, "next_run_date"], required=False, default="created_at")
@@ -115,7 +93,7 @@ class InputCronSearchSerializer(serializers.Serializer):
 class InputCronCountSerializer(serializers.Serializer):
     assistant_id = serializers.UUIDField(required=False, allow_null=True)
     thread_id = serializers.UUIDField(required=False, allow_null=True)
-    metadata = _ObjectField(required=False, allow_null=True)
+    metadata = ObjectField(required=False, allow_null=True)
 
 
 def _iso(value: Any) -> str | None:

@@ -54,7 +54,7 @@ class _NodeListField(serializers.Field):
         ]
     }
 )
-class _StreamModeField(serializers.Field):
+class StreamModeField(serializers.Field):
     default_error_messages = {"invalid": "Must be one of {modes}, or a list of them."}
 
     def to_internal_value(self, data: Any) -> list[str]:
@@ -68,7 +68,7 @@ class _StreamModeField(serializers.Field):
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
-class _ObjectField(serializers.JSONField):
+class ObjectField(serializers.JSONField):
     default_error_messages = {"not_object": "Must be an object."}
 
     def to_internal_value(self, data: Any) -> Any:
@@ -78,7 +78,7 @@ class _ObjectField(serializers.JSONField):
 
 
 @extend_schema_field(ConfigSerializer)
-class _ConfigField(_ObjectField):
+class _ConfigField(ObjectField):
     """The run's config: {tags, recursion_limit, configurable, ...}."""
 
 
@@ -108,14 +108,14 @@ class RunCreateInputSerializer(BodySerializer):
     input = AnyJsonSchemaField(required=False, allow_null=True)
     command = CommandSerializer(required=False, allow_null=True)
     config = _ConfigField(required=False, allow_null=True)
-    context = _ObjectField(required=False, allow_null=True)
-    metadata = _ObjectField(required=False, allow_null=True)
-    checkpoint = _ObjectField(required=False, allow_null=True)
+    context = ObjectField(required=False, allow_null=True)
+    metadata = ObjectField(required=False, allow_null=True)
+    checkpoint = ObjectField(required=False, allow_null=True)
     checkpoint_id = serializers.CharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)
     checkpoint_during = serializers.BooleanField(required=False, allow_null=True)
     interrupt_before = _NodeListField(required=False, allow_null=True)
     interrupt_after = _NodeListField(required=False, allow_null=True)
-    stream_mode = _StreamModeField(required=False, allow_null=True)
+    stream_mode = StreamModeField(required=False, allow_null=True)
     stream_subgraphs = serializers.BooleanField(required=False, allow_null=True)
     stream_resumable = serializers.BooleanField(required=False, allow_null=True)
     multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.values, required=False, allow_null=True)
