@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -177,9 +178,15 @@ async def official(args: argparse.Namespace) -> Figures:
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="official-compare-"))
     log = (log_dir / "official.log").open("w")
+    # It resolves graph paths against its working directory, not the config's: absolute ones.
+    project = json.loads((ROOT / "langgraph.json").read_text())
+    project["dependencies"] = [str(ROOT)]
+    project["graphs"] = {name: str(ROOT / spec) for name, spec in project["graphs"].items()}
+    config = log_dir / "langgraph.json"
+    config.write_text(json.dumps(project))
     proc = subprocess.Popen(
         [args.official, "dev", "--port", str(port), "--no-browser", "--no-reload",
-         "--n-jobs-per-worker", str(args.jobs), "--config", str(ROOT / "langgraph.json")],
+         "--n-jobs-per-worker", str(args.jobs), "--config", str(config)],
         # Its working directory holds the state it persists (.langgraph_api): a fresh one.
         cwd=log_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ, "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false"},
