@@ -47,8 +47,10 @@ from tests.e2e.stack import (
 HUMAN = {"messages": [{"role": "human", "content": "weather in sf?"}]}
 
 
-def rss_mb(session: int) -> float:
-    """Resident memory (MB) of the processes of one session (a server and its children)."""
+def memory_mb(session: int) -> float:
+    """Proportional set size (MB) of the processes of one session (a server and its children):
+    each page shared by forked processes is counted once in the sum, not once per process as
+    resident memory would."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -56,9 +58,10 @@ def rss_mb(session: int) -> float:
         try:
             if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) != session:
                 continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in (entry / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1])
+                    break
         except (OSError, ValueError, IndexError):
             continue
     return total / 1024
@@ -75,7 +78,7 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self.stop.is_set():
-            self.peak = max(self.peak, rss_mb(self.session))
+            self.peak = max(self.peak, memory_mb(self.session))
             self.stop.wait(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -94,7 +97,7 @@ async def agent_burst(url: str, n: int, session: int) -> tuple[float, float, flo
     burst and at its peak."""
     clients = [get_client(url=url, timeout=600) for _ in range(min(n, 20))]
     threads = [(await clients[i % len(clients)].threads.create())["thread_id"] for i in range(n)]
-    idle = rss_mb(session)
+    idle = memory_mb(session)
 
     async def one(index: int) -> None:
         client = clients[index % len(clients)]
