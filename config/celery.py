@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging.config
 import os
 
@@ -21,6 +22,13 @@ def _refuse_development_key(*args: object, **kwargs: object) -> None:
     from config.deploy import refuse_development_secret_key
 
     refuse_development_secret_key()
+
+
+@worker_init.connect
+def _freeze_imports_before_fork(*args: object, **kwargs: object) -> None:
+    # Objects the master has made so far move to a generation the collector never scans,
+    # so pool processes forked from it do not write to (and copy) those shared pages.
+    gc.freeze()
 
 
 @setup_logging.connect
