@@ -36,6 +36,7 @@ browser:
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy .
 
 # The JS SDK's useStream test (tests/e2e/test_protocol_js.py) runs headless in Node; without
 # npm it is skipped.

@@ -4,7 +4,7 @@ with the graph drawn), delete through the service; versions are read-only."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -50,7 +50,8 @@ class AssistantForm(forms.ModelForm):
         current = self.instance.graph_id if self.instance and self.instance.graph_id else None
         if current and current not in choices:
             choices.append(current)
-        self.fields["graph_id"].choices = [(graph_id, graph_id) for graph_id in choices]
+        graph_field = cast(forms.ChoiceField, self.fields["graph_id"])  # declared above
+        graph_field.choices = [(graph_id, graph_id) for graph_id in choices]
 
 
 class AssistantVersionInline(admin.TabularInline):

@@ -17,13 +17,14 @@ import threading
 import typing
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, cast, get_args, get_origin
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from langgraph.channels.base import BaseChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
@@ -138,7 +139,7 @@ def graph_spec(graph_id: str) -> GraphSpec:
 async def aget_graph(
     graph_id: str,
     *,
-    config: dict | None = None,
+    config: Mapping[str, Any] | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     access_context: AccessContext = "assistants.read",
@@ -163,7 +164,7 @@ async def aget_graph(
 def get_graph(
     graph_id: str,
     *,
-    config: dict | None = None,
+    config: Mapping[str, Any] | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     access_context: AccessContext = "assistants.read",
@@ -404,7 +405,7 @@ def _is_runtime_annotation(annotation: Any) -> bool:
     return bool(args) and get_origin(annotation) is Annotated and _is_runtime_annotation(args[0])
 
 
-def _factory_kwargs(spec: GraphSpec, config: dict | None, runtime: Any) -> dict[str, Any]:
+def _factory_kwargs(spec: GraphSpec, config: Mapping[str, Any] | None, runtime: Any) -> dict[str, Any]:
     """The arguments of a factory call, as the official server classifies factories: none;
     one (the runtime if annotated ServerRuntime, else the config); or two (the one
     annotated ServerRuntime gets the runtime, the other the config; unannotated, the
@@ -440,10 +441,10 @@ def _factory_kwargs(spec: GraphSpec, config: dict | None, runtime: Any) -> dict[
     )
 
 
-def _runnable_config(config: dict | None) -> dict[str, Any]:
-    config = dict(config or {})
-    config["configurable"] = dict(config.get("configurable") or {})
-    return config
+def _runnable_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    plain = dict(config or {})
+    plain["configurable"] = dict(plain.get("configurable") or {})
+    return plain
 
 
 def _as_graph(spec: GraphSpec, value: Any, *, produced: bool) -> Pregel:
@@ -509,7 +510,10 @@ def _state_schema(graph: Pregel) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     channels = graph.stream_channels_list
     for name in channels:
-        update_type = graph.channels[name].UpdateType
+        channel = graph.channels[name]
+        if not isinstance(channel, BaseChannel):  # a managed value: not part of the state
+            continue
+        update_type = channel.UpdateType
         try:
             TypeAdapter(update_type).json_schema()
             fields[name] = (update_type, None)
@@ -535,6 +539,7 @@ def graph_subgraphs(
 ) -> dict[str, dict[str, Any]]:
     """{namespace: GraphSchema} of the graph's subgraphs."""
     return {
-        ns: graph_schemas(graph_id, subgraph)
+        # StateGraph's subgraphs are compiled graphs (Pregel); the API types them by protocol.
+        ns: graph_schemas(graph_id, cast(Pregel, subgraph))
         for ns, subgraph in graph.get_subgraphs(namespace=namespace, recurse=recurse)
     }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.core.paginator import Paginator
@@ -62,7 +62,16 @@ def admin_link(obj_or_model: Model | type[Model], pk: Any, text: Any | None = No
     return format_html('<a href="{}">{}</a>', url, text if text is not None else pk)
 
 
-def link_list(items: list[tuple[str, SafeString | str]]) -> SafeString:
+def fieldset_names(fieldsets: Any) -> list[str]:
+    """The field names of a ModelAdmin's fieldsets, lines of several fields included."""
+    names: list[str] = []
+    for _, box in fieldsets or ():
+        for entry in box["fields"]:
+            names.extend([entry] if isinstance(entry, str) else entry)
+    return names
+
+
+def link_list(items: Sequence[tuple[SafeString | str, SafeString | str]]) -> SafeString:
     """Rows of (label, html) as a compact list."""
     return format_html(
         '<ul class="spindle-list">{}</ul>', format_html_join("", "<li>{} {}</li>", items)
@@ -114,7 +123,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by()[: self.CAP].count()
+        # Admin change lists always page a QuerySet.
+        return cast(QuerySet, self.object_list).order_by()[: self.CAP].count()
 
 
 class InputFilter(admin.SimpleListFilter):
@@ -140,4 +150,4 @@ class InputFilter(admin.SimpleListFilter):
         return self.filter(queryset, value) if value else queryset
 
     def filter(self, queryset: QuerySet, value: str) -> QuerySet:
-        return queryset.filter(**{self.parameter_name: value})
+        return queryset.filter(**{str(self.parameter_name): value})

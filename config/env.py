@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -66,7 +67,7 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
             f"{name}={_redact(raw)!r} is not supported: use postgres://user@host:port/db or sqlite:///path"
         )
     try:
-        config = dj_database_url.parse(raw, conn_max_age=0)
+        config: dict[str, Any] = dict(dj_database_url.parse(raw, conn_max_age=0))
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}={_redact(raw)!r} is malformed: {exc}") from None
     if scheme != "sqlite" and not config.get("NAME"):

@@ -159,8 +159,9 @@ def _payload(exc: Exception) -> tuple[int, dict[str, Any]]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     status, body = error_payload(exc)
     headers = {}
-    if isinstance(exc, drf_exceptions.Throttled) and exc.wait:
-        headers["Retry-After"] = str(int(exc.wait))
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf_exceptions.Throttled) else None
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     return Response(body, status=status, headers=headers)
 
 

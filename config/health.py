@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -29,13 +30,13 @@ def _redis_client() -> aioredis.Redis:
     client = _redis_clients.get(loop_id)
     if client is None:
         client = aioredis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=CHECK_TIMEOUT_SECONDS
+            str(settings.REDIS_URL), socket_connect_timeout=2, socket_timeout=CHECK_TIMEOUT_SECONDS
         )
         _redis_clients[loop_id] = client
     return client
 
 
-async def _check(name: str, probe) -> str | None:
+async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> str | None:
     """None when the service answered, else why not."""
     try:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
@@ -50,7 +51,7 @@ async def _check(name: str, probe) -> str | None:
 async def ok(request: HttpRequest) -> JsonResponse:
     """200 {"ok": true, "services": {...: "ok"}}; 503 naming each service that is down."""
     database = "postgres" if connection.vendor == "postgresql" else connection.vendor
-    probes = {database: lambda: db(_database_ping)}
+    probes: dict[str, Callable[[], Awaitable[object]]] = {database: lambda: db(_database_ping)}
     if settings.REDIS_URL:
         probes["redis"] = lambda: _redis_client().ping()
     # One after the other: both would otherwise need an executor thread at the same time.

@@ -4,7 +4,7 @@ are checked here, once, before a view sees them; the limits are in docs/behaviou
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -171,7 +171,7 @@ class GateJSONParser(BaseParser):
 
     media_type = JSON_MEDIA_TYPE
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         request = (parser_context or {})["request"]
         body = request_json(getattr(request, "_request", request))
         return {} if body is NO_BODY else body

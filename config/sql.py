@@ -12,7 +12,7 @@ import functools
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from django.db import connection, models
@@ -152,8 +152,10 @@ def _select_by_pk(
     quote = connection.ops.quote_name
     meta = model._meta
     fields = meta.concrete_fields
-    columns = ", ".join(quote(field.column) for field in fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"
+    # Concrete fields always have a column; the stubs type it Optional for non-concrete ones.
+    columns = ", ".join(quote(cast(str, field.column)) for field in fields)
+    pk_column = cast(str, meta.pk.column)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(pk_column)} = %s"
     converters = []
     for field in fields:
         # As the ORM's compiler does: the backend's converters, then the field's.

@@ -74,8 +74,9 @@ class DocsView(SpectacularSwaggerView):
 
     schema = AutoSchema()
 
-    def options(self, request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
-        # DRF would describe the view through its HTML template renderer, which cannot.
+    # A plain JsonResponse, not DRF's Response: DRF would describe the view through its HTML
+    # template renderer, which cannot.
+    def options(self, request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:  # type: ignore[override]
         return JsonResponse({"detail": "Method Not Allowed"}, status=405)
 
 

@@ -65,7 +65,7 @@ def _addresses(host: str, port: int, *, resolve: bool) -> list[ipaddress.IPv4Add
         raise WebhookRefused(f"Webhook host {host} does not resolve: {exc}") from None
     found = []
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         found.append(address)

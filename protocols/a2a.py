@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from config.asyncdb import db
 from config.errors import NotFound, SpindleError
@@ -116,7 +117,7 @@ def _assistant(assistant_id: str) -> Any:
         raise RpcError(INVALID_PARAMS, f"Assistant '{assistant_id}' not found") from exc
 
 
-def _parse_message(params: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID, dict[str, Any] | str]:
+def _parse_message(params: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID, dict[str, Any]]:
     """(the message, its context's thread id, the graph input) of message/send and /stream."""
     message = params.get("message")
     if not isinstance(message, dict):
@@ -235,9 +236,9 @@ async def message_stream(assistant: Any, params: dict[str, Any], rpc_id: Any) ->
                 continue
             key = message_id or "-"
             texts[key] = texts.get(key, "") + text
-            status = {"state": "working", "timestamp": _now(),
-                      "message": _message("agent", [{"kind": "text", "text": texts[key]}], task_id, context_id)}
-            yield frame({"taskId": task_id, "contextId": context_id, "kind": "status-update", "status": status, "final": False})
+            working = {"state": "working", "timestamp": _now(),
+                       "message": _message("agent", [{"kind": "text", "text": texts[key]}], task_id, context_id)}
+            yield frame({"taskId": task_id, "contextId": context_id, "kind": "status-update", "status": working, "final": False})
         status, values = await run_outcome(run)
         task = _task(task_id, context_id, status, values, str(assistant.assistant_id), [])
         for artifact in task.get("artifacts", []):
@@ -260,7 +261,7 @@ def _parse_task(params: dict[str, Any]) -> tuple[uuid.UUID, uuid.UUID, str]:
         raise RpcError(TASK_NOT_FOUND, f"Task not found: {task_id} in context '{context_id}'") from exc
 
 
-def _task_row(thread_id: uuid.UUID, run_id: uuid.UUID, assistant: Any) -> dict[str, Any] | None:
+def _task_row(thread_id: uuid.UUID, run_id: uuid.UUID, assistant: Any) -> Mapping[str, Any] | None:
     from runs.models import Run
 
     row = (
@@ -324,7 +325,7 @@ def _rpc_error(rpc_id: Any, code: int, message: str) -> JsonResponse:
 
 
 @async_api
-async def a2a_view(request: HttpRequest, assistant_id: str) -> HttpResponse:
+async def a2a_view(request: HttpRequest, assistant_id: str) -> HttpResponseBase:
     """POST /a2a/{assistant_id}: message/send, message/stream, tasks/get, tasks/cancel."""
     if request.method != "POST":
         return JsonResponse({"detail": "Method Not Allowed"}, status=405)

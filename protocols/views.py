@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from config.ids import parse_path_id
 from protocols import commands
@@ -38,7 +39,7 @@ async def _frames(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
 
 
 @async_api
-async def stream_events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+async def stream_events_view(request: HttpRequest, thread_id: str) -> HttpResponseBase:
     """POST /threads/{thread_id}/stream/events: the thread's protocol events as SSE."""
     if request.method != "POST":
         return JsonResponse({"detail": "Method Not Allowed"}, status=405)

@@ -19,6 +19,7 @@ from config.admin_display import (
     InputFilter,
     admin_link,
     duration,
+    fieldset_names,
     json_field,
     link_list,
     precise_time,
@@ -103,7 +104,7 @@ class RunAdmin(admin.ModelAdmin):
                                 "options_json", "metadata_json")}),
         ("Outcome", {"fields": ("error_html", "checkpoints")}),
     )
-    readonly_fields = tuple(name for _, box in fieldsets for name in box["fields"])
+    readonly_fields = tuple(fieldset_names(fieldsets))
 
     input_json = admin.display(description="input")(lambda self, run: pretty_json(run.kwargs.get("input")))
     command_json = admin.display(description="command")(lambda self, run: pretty_json(run.kwargs.get("command")))

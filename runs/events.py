@@ -119,7 +119,7 @@ class ChunkConverter:
             namespace, (mode, data) = (), item
         return self.convert(tuple(namespace), mode, data)
 
-    def event(self, event: dict[str, Any], *, subgraphs: bool) -> list[Pair]:
+    def event(self, event: Mapping[str, Any], *, subgraphs: bool) -> list[Pair]:
         """One item of `graph.astream_events(..., version="v2", stream_mode=[...])`.
 
         The root graph's own on_chain_stream events carry the chunks of the other stream
@@ -131,7 +131,7 @@ class ChunkConverter:
             return []
         return [("events", to_jsonable(event))]
 
-    def _is_root(self, event: dict[str, Any]) -> bool:
+    def _is_root(self, event: Mapping[str, Any]) -> bool:
         if self.root_run_id is not None:
             return str(event.get("run_id")) == self.root_run_id
         return not event.get("parent_ids")
@@ -172,7 +172,7 @@ class ChunkConverter:
             self.messages[key] = previous + message
         else:
             self.messages[key] = message
-        whole = message_chunk_to_message(self.messages[key])  # type: ignore[arg-type]
+        whole = message_chunk_to_message(self.messages[key])
         pairs.append(("messages/partial" if is_chunk else "messages/complete", [to_jsonable(whole)]))
         return pairs
 
@@ -184,7 +184,7 @@ class ChunkConverter:
 PROTOCOL_CONFIG_KEY = "__event_streaming_v2"
 
 
-def protocol_run(config: dict[str, Any] | None) -> bool:
+def protocol_run(config: Mapping[str, Any] | None) -> bool:
     return bool(((config or {}).get("configurable") or {}).get(PROTOCOL_CONFIG_KEY))
 
 

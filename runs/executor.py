@@ -15,10 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from traceback import format_exc
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+from langchain_core.runnables import RunnableConfig
 
 from config.jsonable import to_jsonable
 from runs import events, services
@@ -247,7 +248,8 @@ class RunExecution:
             self.publish("error", error)
             return Outcome(status=RunStatus.TIMEOUT, error=error)
         except Exception as exc:
-            if self.cancel_action == CancelAction.ROLLBACK:
+            # cancel() sets cancel_action while the graph runs; mypy keeps the narrowing above.
+            if self.cancel_action == CancelAction.ROLLBACK:  # type: ignore[comparison-overlap]
                 return Outcome(status=RunStatus.INTERRUPTED, deleted=True)
             logger.exception("Run %s: the graph raised", self.run_id)
             error = {"error": type(exc).__name__, "message": str(exc)}
@@ -264,7 +266,7 @@ class RunExecution:
         from threads.checkpointer import DjangoSaver
 
         kwargs = self.run.kwargs
-        config = dict(kwargs.get("config") or {})
+        config = cast(RunnableConfig, dict(kwargs.get("config") or {}))
         # What the official server writes into every checkpoint's metadata, so history
         # filters on these keys (get_history(metadata=...)) find the same checkpoints.
         config["metadata"] = {

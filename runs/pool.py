@@ -21,8 +21,9 @@ class RunAsynPool(AsynPool):
     node: str = ""
 
     def _create_process_handlers(self, hub: Any) -> None:
-        super()._create_process_handlers(hub)
-        process_down = self.on_process_down
+        # celery-types leaves out AsynPool's private hooks and TaskPool's _pool.
+        super()._create_process_handlers(hub)  # type: ignore[misc]
+        process_down = self.on_process_down  # type: ignore[has-type]
 
         def on_process_down(proc: Any) -> None:
             process_down(proc)
@@ -37,7 +38,7 @@ class RunTaskPool(TaskPool):
     def on_start(self) -> None:
         super().on_start()
         # Celery gives every child (app, hostname): the node name its claims record.
-        self._pool.node = (self.options.get("initargs") or (None, ""))[1]
+        self._pool.node = (self.options.get("initargs") or (None, ""))[1]  # type: ignore[attr-defined]
 
 
 def _end_runs_of(node: str, pid: int, exitcode: int | None) -> None:

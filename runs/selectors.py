@@ -45,7 +45,7 @@ def run_is_final(run: Run | None) -> bool:
     return run is None or run.status not in ACTIVE_STATUSES
 
 
-def run_stream_row(*, run_id: uuid.UUID) -> dict[str, Any] | None:
+def run_stream_row(*, run_id: uuid.UUID) -> Mapping[str, Any] | None:
     """What a stream of the run needs: its thread, status and whether it is resumable."""
     return (
         Run.objects.filter(pk=run_id)

@@ -76,7 +76,8 @@ def _after_commit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
 def _dispatch(run_id: uuid.UUID, countdown: float | None = None) -> None:
     from runs.tasks import execute_run as execute_run_task
 
-    send = partial(execute_run_task.apply_async, args=[str(run_id)], task_id=str(run_id), countdown=countdown)
+    # Celery takes a list of args and countdown=None; celery-types only declares a tuple and a float.
+    send = partial(execute_run_task.apply_async, args=[str(run_id)], task_id=str(run_id), countdown=countdown)  # type: ignore[arg-type]
     try:
         send()
     except outbox.UNREACHABLE as exc:
@@ -132,7 +133,7 @@ def run_create(
         if temporary:
             thread = Thread.objects.create(metadata={})
         else:
-            thread = _lock_or_create_thread(cursor, thread_id, if_not_exists=if_not_exists)
+            thread = _lock_or_create_thread(cursor, thread_id, if_not_exists=if_not_exists)  # type: ignore[arg-type]  # not None: `temporary` is False
         active = _active_runs(cursor, db_uuid(thread.pk))
         if active:
             if strategy == MultitaskStrategy.REJECT:
@@ -413,7 +414,7 @@ def runs_cancel_many(
         wanted = ACTIVE_STATUSES if status == "all" else (status,)
         candidates = candidates.filter(status__in=wanted)
     else:
-        candidates = candidates.filter(thread_id=thread_id, pk__in=run_ids or [])
+        candidates = candidates.filter(thread_id=thread_id, pk__in=run_ids or [])  # type: ignore[misc]  # the view requires thread_id with run_ids
     by_thread: dict[uuid.UUID, list[uuid.UUID]] = {}
     for run_id, run_thread_id in candidates.order_by("created_at", "run_id").values_list("pk", "thread_id"):
         by_thread.setdefault(run_thread_id, []).append(run_id)

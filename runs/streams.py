@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Awaitable
 from functools import cache
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import orjson
 import redis
@@ -20,6 +20,10 @@ from config.errors import ServiceUnavailable
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Replies of XRANGE/XREVRANGE and XREAD: the clients answer bytes (no decode_responses), while
+# redis-py's stubs type every reply for both modes at once.
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+StreamsReply = list[tuple[bytes, StreamEntries]] | None
 
 END_EVENT = "__end__"
 CANCEL_PREFIX = "cancel:"
@@ -188,7 +192,7 @@ def send_cancel(run_id: str, action: str) -> None:
 
 async def aread_end(run_id: str) -> dict[str, Any] | None:
     """The run's outcome if it has ended (and its end has not expired yet)."""
-    for _entry_id, fields in await _cancellable(async_client().xrevrange(end_key(run_id), count=1)):
+    for _entry_id, fields in cast(StreamEntries, await _cancellable(async_client().xrevrange(end_key(run_id), count=1))):
         return json.loads(fields[b"data"])
     return None
 
@@ -200,8 +204,11 @@ async def await_end(run_id: str, *, block_seconds: float) -> tuple[bool, dict[st
     run ended by the sweeper without a marker is still seen. Only the end key is read:
     the run's events, however many, never reach a join.
     """
-    reply = await _cancellable(
-        async_client().xread({end_key(run_id): "0-0"}, block=max(1, int(block_seconds * 1000)), count=1)
+    reply = cast(
+        StreamsReply,
+        await _cancellable(
+            async_client().xread({end_key(run_id): "0-0"}, block=max(1, int(block_seconds * 1000)), count=1)
+        ),
     )
     for _key, entries in reply or []:
         for _entry_id, fields in entries:
@@ -235,14 +242,14 @@ async def _cancellable(command: Awaitable[T]) -> T:
 
 async def alast_entry(run_id: str) -> Entry | None:
     """The newest entry of the run's stream, if the stream exists."""
-    for entry_id, fields in await _cancellable(async_client().xrevrange(events_key(run_id), count=1)):
+    for entry_id, fields in cast(StreamEntries, await _cancellable(async_client().xrevrange(events_key(run_id), count=1))):
         return _entry(entry_id, fields)
     return None
 
 
 async def afirst_entry(run_id: str) -> Entry | None:
     """The oldest entry of the run's stream (its `metadata` event, unless trimmed away)."""
-    for entry_id, fields in await _cancellable(async_client().xrange(events_key(run_id), count=1)):
+    for entry_id, fields in cast(StreamEntries, await _cancellable(async_client().xrange(events_key(run_id), count=1))):
         return _entry(entry_id, fields)
     return None
 
@@ -254,13 +261,17 @@ async def aread_entries(run_id: str, after: str, *, block_seconds: float | None,
     an empty list means none came. Without it, answers at once.
     """
     block = None if block_seconds is None else max(1, int(block_seconds * 1000))
-    reply = await _cancellable(async_client().xread({events_key(run_id): after}, block=block, count=count))
+    reply = cast(
+        StreamsReply, await _cancellable(async_client().xread({events_key(run_id): after}, block=block, count=count))
+    )
     return [_entry(entry_id, fields) for _key, entries in reply or [] for entry_id, fields in entries]
 
 
 async def alast_announcement(thread_id: str) -> str:
     """The id of the thread's newest run announcement ("0-0" if none)."""
-    for entry_id, _fields in await _cancellable(async_client().xrevrange(thread_runs_key(thread_id), count=1)):
+    for entry_id, _fields in cast(
+        StreamEntries, await _cancellable(async_client().xrevrange(thread_runs_key(thread_id), count=1))
+    ):
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return "0-0"
 
@@ -268,8 +279,13 @@ async def alast_announcement(thread_id: str) -> str:
 async def aread_announcements(thread_id: str, after: str, *, block_seconds: float) -> list[tuple[str, str]]:
     """(announcement id, run id) of the thread's runs announced after `after`; blocks up
     to `block_seconds` for the first one (an empty list: none came)."""
-    reply = await _cancellable(
-        async_client().xread({thread_runs_key(thread_id): after}, block=max(1, int(block_seconds * 1000)), count=100)
+    reply = cast(
+        StreamsReply,
+        await _cancellable(
+            async_client().xread(
+                {thread_runs_key(thread_id): after}, block=max(1, int(block_seconds * 1000)), count=100
+            )
+        ),
     )
     return [
         (entry_id.decode() if isinstance(entry_id, bytes) else entry_id, fields.get(b"run_id", b"").decode())

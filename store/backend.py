@@ -155,14 +155,15 @@ class DjangoStore(BaseStore):
                 if op.value is None:
                     services.item_delete(namespace=op.namespace, key=op.key)
                 else:
-                    ttl = op.ttl
+                    # PutOp types ttl as float | None, but BaseStore.put passes NOT_PROVIDED on.
+                    ttl: Any = op.ttl
                     if ttl is NOT_PROVIDED:
                         ttl = (self.ttl_config or {}).get("default_ttl")
                     services.item_put(
                         namespace=op.namespace,
                         key=op.key,
                         value=op.value,
-                        ttl_minutes=ttl,  # type: ignore[arg-type]
+                        ttl_minutes=ttl,
                         embeddings=embedded.get(position),
                         dims=self.config.index.dims if self.config.index else None,
                     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import models
 
 # Namespace labels never contain a period (the API joins them with one, as the SDK does),
@@ -52,7 +54,7 @@ class StoreVector(models.Model):
         return f"{self.item_id}:{self.field_path}"
 
 
-def join_namespace(namespace: tuple[str, ...] | list[str]) -> str:
+def join_namespace(namespace: Sequence[str]) -> str:
     return NAMESPACE_SEPARATOR.join(namespace)
 
 

@@ -69,7 +69,7 @@ def items_search(
     candidates = under_prefix(alive(), namespace_prefix)
     if query_vector is None:
         page = _page(_filtered(candidates.order_by("-updated_at", "-id"), filter), offset, limit)
-        results = [(row, None) for row in page]
+        results: list[tuple[StoreItem, float | None]] = [(row, None) for row in page]
     elif pgvector.available(len(query_vector)):
         results = _ranked_by_index(candidates, filter, query_vector, offset + limit)[offset : offset + limit]
     else:
@@ -106,7 +106,7 @@ def _ranked(
         score = vectors.cosine(query_vector, vectors.unpack(packed))
         if item_id not in best or score > best[item_id]:
             best[item_id] = score
-    scored: list[tuple[StoreItem, float | None]] = []
+    scored: list[tuple[StoreItem, float]] = []
     unscored: list[tuple[StoreItem, float | None]] = []
     for row in _filtered(candidates.order_by("-updated_at", "-id"), filter):
         if row.pk in best:
@@ -114,7 +114,7 @@ def _ranked(
         else:
             unscored.append((row, None))
     scored.sort(key=lambda pair: pair[1], reverse=True)
-    return scored + unscored
+    return [*scored, *unscored]
 
 
 def _ranked_by_index(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ def item_put(
     *,
     namespace: Sequence[str],
     key: str,
-    value: dict[str, Any],
+    value: Mapping[str, Any],
     ttl_minutes: float | None,
     embeddings: list[tuple[str, Sequence[float]]] | None,
     dims: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph.store.base.embed import get_text_at_path, tokenize_path
@@ -12,7 +12,7 @@ from langgraph.store.base.embed import get_text_at_path, tokenize_path
 from store.config import IndexSpec
 
 
-def texts_to_embed(value: dict[str, Any], fields: Sequence[str]) -> list[tuple[str, str]]:
+def texts_to_embed(value: Mapping[str, Any], fields: Sequence[str]) -> list[tuple[str, str]]:
     """(field_path, text) pairs of a value for the given paths; a path that selects
     several texts yields one entry per text."""
     pairs: list[tuple[str, str]] = []

@@ -12,12 +12,14 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
+from langchain_core.runnables import RunnableConfig
 
 from config.admin_display import (
     CappedCountPaginator,
     InputFilter,
     admin_link,
     duration,
+    fieldset_names,
     json_field,
     link_list,
     messages_html,
@@ -44,7 +46,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         if self.fieldsets:
-            return [name for _, box in self.fieldsets for name in box["fields"]]
+            return fieldset_names(self.fieldsets)
         excluded = set(self.exclude or ())
         return [f.name for f in self.model._meta.fields if f.name not in excluded]
 
@@ -157,7 +159,9 @@ class ThreadAdmin(ReadOnlyAdmin):
         runs = Run.objects.filter(thread_id__in=ids).count()
         active = Run.objects.filter(thread_id__in=ids, status__in=ACTIVE_STATUSES).count()
         checkpoints = Checkpoint.objects.filter(thread_id__in=[str(i) for i in ids]).count()
-        described = [format_html("Thread {} ({})", admin_link(Thread, t.pk), t.status) for t in threads]
+        described: list[str] = [
+            format_html("Thread {} ({})", admin_link(Thread, t.pk), t.status) for t in threads
+        ]
         if active:
             described.append(
                 ngettext(
@@ -251,7 +255,7 @@ class CheckpointAdmin(CheckpointTableAdmin):
         return precise_time(row.created_at)
 
     def _channel_values(self, row: Checkpoint) -> Any:
-        config = {
+        config: RunnableConfig = {
             "configurable": {
                 "thread_id": row.thread_id,
                 "checkpoint_ns": row.checkpoint_ns,
@@ -281,7 +285,7 @@ class CheckpointAdmin(CheckpointTableAdmin):
             except Exception as exc:  # a value this process cannot deserialize
                 logger.warning("Could not decode checkpoint %s: %s", row.checkpoint_id, exc)
                 cached = {"error": f"could not decode: {exc}"}
-            row._decoded_values = cached
+            vars(row)["_decoded_values"] = cached
         return cached
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Count, F, QuerySet, Sum, TextField
+from django.db.models import Count, F, Model, QuerySet, Sum, TextField
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
+from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
@@ -19,6 +20,8 @@ from config.errors import NotFound
 from threads.checkpointer import DjangoSaver
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 from threads.state import ThreadStateJson, empty_thread_state, snapshot_to_thread_state
+
+M = TypeVar("M", bound=Model)
 
 SORT_FIELDS = ("thread_id", "status", "created_at", "updated_at", "state_updated_at")
 
@@ -67,9 +70,7 @@ def _thread_config(thread: Thread) -> dict[str, Any]:
 # --- search -----------------------------------------------------------------------
 
 
-def json_containment(
-    queryset: QuerySet[Thread], field: str, subset: Mapping[str, Any]
-) -> QuerySet[Thread]:
+def json_containment(queryset: QuerySet[M], field: str, subset: Mapping[str, Any]) -> QuerySet[M]:
     """Rows whose JSON `field` contains `subset`, like PostgreSQL's `@>` on objects.
 
     Objects match recursively; any other value (lists included) must be equal.
@@ -164,7 +165,7 @@ def _state_config(
     checkpoint_id: str | None = None,
     checkpoint_ns: str = "",
     extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> RunnableConfig:
     configurable: dict[str, Any] = {
         **(extra or {}),
         "thread_id": str(thread.pk),
@@ -228,9 +229,8 @@ def checkpoint_id_of(before: str | Mapping[str, Any] | None) -> str | None:
         return None
     if isinstance(before, str):
         return before or None
-    inner = (
-        before.get("configurable") if isinstance(before.get("configurable"), Mapping) else before
-    )
+    configurable = before.get("configurable")
+    inner = configurable if isinstance(configurable, Mapping) else before
     value = inner.get("checkpoint_id")
     return str(value) if value else None
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot, StateUpdate
@@ -64,7 +66,7 @@ def thread_create(
                 created_as_updated(thread, "updated_at", "state_updated_at")
         except IntegrityError:
             # Another request created the same id between our read and our insert.
-            existing = Thread.objects.filter(pk=thread_id).first()
+            existing = Thread.objects.filter(pk=thread_id).first() if thread_id is not None else None
             if existing is None:
                 raise
             if if_exists == "do_nothing":
@@ -79,7 +81,8 @@ def _as_update(update: Mapping[str, Any]) -> StateUpdate:
     command = update.get("command")
     if command:
         fields = {k: command[k] for k in ("update", "resume", "goto") if k in command}
-        return StateUpdate(Command(**fields), update.get("as_node"))
+        # bulk_update_state takes a Command as the values; StateUpdate's hint says dict only.
+        return StateUpdate(Command(**fields), update.get("as_node"))  # type: ignore[arg-type]
     return StateUpdate(update.get("values"), update.get("as_node"))
 
 
@@ -87,7 +90,7 @@ def _apply_supersteps(thread: Thread, supersteps: list[Mapping[str, Any]]) -> No
     graph = thread_graph(thread)
     if graph is None:
         raise ThreadStateError(_no_graph_detail(thread.pk))
-    config = {
+    config: RunnableConfig = {
         "configurable": {
             "thread_id": str(thread.pk),
             "checkpoint_ns": "",
@@ -250,7 +253,9 @@ def thread_update_state(
         configurable: dict[str, Any] = {"thread_id": str(thread.pk), "checkpoint_ns": checkpoint_ns}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-            if graph.checkpointer.get_tuple({"configurable": configurable}) is None:
+            # thread_graph compiles the graph with the thread's saver.
+            saver = cast(BaseCheckpointSaver, graph.checkpointer)
+            if saver.get_tuple({"configurable": configurable}) is None:
                 raise NotFound(f"Checkpoint {checkpoint_id} not found")
         configurable["graph_id"] = thread_graph_id(thread)
         try:

@@ -46,7 +46,7 @@ class InputAssistantCreateSerializer(serializers.Serializer):
     graph_id = serializers.CharField(max_length=255)
     assistant_id = serializers.UUIDField(required=False, allow_null=True)
     config = JsonObjectField(required=False)
-    context = JsonObjectField(required=False)
+    context = JsonObjectField(required=False)  # type: ignore[assignment]  # DRF moves declared fields off the class
     metadata = JsonObjectField(required=False)
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
@@ -57,7 +57,7 @@ class InputAssistantCreateSerializer(serializers.Serializer):
 class InputAssistantUpdateSerializer(serializers.Serializer):
     graph_id = serializers.CharField(required=False, max_length=255)
     config = JsonObjectField(required=False)
-    context = JsonObjectField(required=False)
+    context = JsonObjectField(required=False)  # type: ignore[assignment]  # DRF moves declared fields off the class
     metadata = JsonObjectField(required=False)
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -120,7 +120,7 @@ class OutputAssistantVersionSerializer(serializers.Serializer):
     assistant_id = serializers.SerializerMethodField()
     graph_id = serializers.CharField()
     config = serializers.JSONField()
-    context = serializers.JSONField()
+    context = serializers.JSONField()  # type: ignore[assignment]  # DRF moves declared fields off the class
     metadata = serializers.JSONField()
     name = serializers.CharField()
     created_at = IsoDateTimeField()

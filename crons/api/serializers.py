@@ -45,7 +45,7 @@ class _RunFields(serializers.Serializer):
     input = _InputField(required=False, allow_null=True)
     metadata = ObjectField(required=False, allow_null=True)
     config = ObjectField(required=False, allow_null=True)
-    context = ObjectField(required=False, allow_null=True)
+    context = ObjectField(required=False, allow_null=True)  # type: ignore[assignment]  # DRF moves declared fields off the class
     webhook = serializers.CharField(required=False, allow_null=True, min_length=1, max_length=65536)
     interrupt_before = _NodeListField(required=False, allow_null=True)
     interrupt_after = _NodeListField(required=False, allow_null=True)

@@ -98,7 +98,7 @@ class _GotoField(serializers.JSONField):
 
 
 class CommandSerializer(serializers.Serializer):
-    update = AnyJsonSchemaField(required=False, allow_null=True)
+    update = AnyJsonSchemaField(required=False, allow_null=True)  # type: ignore[assignment]  # DRF moves declared fields off the class
     resume = AnyJsonSchemaField(required=False, allow_null=True)
     goto = _GotoField(required=False, allow_null=True)
 
@@ -108,7 +108,7 @@ class RunCreateInputSerializer(BodySerializer):
     input = AnyJsonSchemaField(required=False, allow_null=True)
     command = CommandSerializer(required=False, allow_null=True)
     config = _ConfigField(required=False, allow_null=True)
-    context = ObjectField(required=False, allow_null=True)
+    context = ObjectField(required=False, allow_null=True)  # type: ignore[assignment]  # DRF moves declared fields off the class
     metadata = ObjectField(required=False, allow_null=True)
     checkpoint = ObjectField(required=False, allow_null=True)
     checkpoint_id = serializers.CharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)

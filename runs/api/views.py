@@ -6,13 +6,14 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -124,11 +125,13 @@ class RunDetailApi(APIView):
 # --- async views: long waits hold no thread and no database connection -------------
 
 
-def async_api(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[..., Awaitable[HttpResponse]]:
+def async_api(
+    view: Callable[..., Coroutine[Any, Any, HttpResponseBase]],
+) -> Callable[..., Coroutine[Any, Any, HttpResponseBase]]:
     """JSON errors for plain async views, with the same mapping as the DRF handler."""
 
     @functools.wraps(view)
-    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return await view(request, *args, **kwargs)
         except asyncio.CancelledError:
@@ -448,7 +451,7 @@ def _query_bool(request: HttpRequest, name: str) -> bool:
     raise InvalidInput(f"Invalid {name}: must be true or false")
 
 
-async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
+async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponseBase:
     if request.method != "POST":
         return _method_not_allowed()
     payload = validated(RunCreateInputSerializer, json_body(request))
@@ -470,7 +473,7 @@ async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | N
     }
 )
 @async_api
-async def run_stream_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+async def run_stream_view(request: HttpRequest, thread_id: str) -> HttpResponseBase:
     return await _stream_create_response(request, parse_uuid(thread_id, "thread"))
 
 
@@ -481,11 +484,13 @@ async def run_stream_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     }
 )
 @async_api
-async def stateless_run_stream_view(request: HttpRequest) -> HttpResponse:
+async def stateless_run_stream_view(request: HttpRequest) -> HttpResponseBase:
     return await _stream_create_response(request, None)
 
 
-async def _join_stream_response(request: HttpRequest, thread_id: uuid.UUID | None, run_id: uuid.UUID) -> HttpResponse:
+async def _join_stream_response(
+    request: HttpRequest, thread_id: uuid.UUID | None, run_id: uuid.UUID
+) -> HttpResponseBase:
     if request.method != "GET":
         return _method_not_allowed()
     modes = _query_modes(request, ("stream_mode",), STREAM_MODES)
@@ -515,13 +520,13 @@ async def _join_stream_response(request: HttpRequest, thread_id: uuid.UUID | Non
     }
 )
 @async_api
-async def run_join_stream_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+async def run_join_stream_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponseBase:
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     return await _join_stream_response(request, tid, rid)
 
 
 @async_api
-async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> HttpResponse:
+async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> HttpResponseBase:
     return await _join_stream_response(request, None, parse_uuid(run_id, "run"))
 
 
@@ -540,7 +545,7 @@ async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> H
     }
 )
 @async_api
-async def thread_stream_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+async def thread_stream_view(request: HttpRequest, thread_id: str) -> HttpResponseBase:
     if request.method != "GET":
         return _method_not_allowed()
     tid = parse_uuid(thread_id, "thread")

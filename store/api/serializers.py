@@ -112,7 +112,7 @@ class InputStoreNamespacesSerializer(serializers.Serializer):
 
 
 def item_to_json(item: Item) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "namespace": list(item.namespace),
         "key": item.key,
         "value": item.value,

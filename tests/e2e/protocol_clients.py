@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +27,7 @@ def server_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("stack").url
 
 
-async def _sse_events(url: str, thread_id: str, body: dict[str, Any]) -> AsyncIterator[Event]:
+async def _sse_events(url: str, thread_id: str, body: dict[str, Any]) -> AsyncGenerator[Event]:
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         async with http.stream(
             "POST", f"/threads/{thread_id}/stream/events", json=body, headers={"accept": "text/event-stream"}
@@ -42,7 +42,7 @@ async def _sse_events(url: str, thread_id: str, body: dict[str, Any]) -> AsyncIt
                     data = []
 
 
-async def _ws_events(url: str, thread_id: str, body: dict[str, Any]) -> AsyncIterator[Event]:
+async def _ws_events(url: str, thread_id: str, body: dict[str, Any]) -> AsyncGenerator[Event]:
     ws_url = url.replace("http://", "ws://", 1) + f"/threads/{thread_id}/stream/events"
     async with websockets.connect(ws_url) as ws:
         await ws.send(json.dumps({"id": 1, "method": "subscription.subscribe", "params": body}))

@@ -35,7 +35,8 @@ class Writer:
         self.versions.update(new_versions)
         checkpoint["channel_values"] = dict(values)
         checkpoint["channel_versions"] = dict(self.versions)
-        self.config = self.saver.put(self.config, checkpoint, {"source": "loop", "step": 0}, new_versions)
+        # RunnableConfig is a dict: self.config keeps the type it was declared with.
+        self.config = self.saver.put(self.config, checkpoint, {"source": "loop", "step": 0}, new_versions)  # type: ignore[assignment]
         return new_versions.get("messages", "")
 
 

@@ -18,7 +18,8 @@ from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-MODELS = (Checkpoint, CheckpointBlob, CheckpointWrite)
+OwnedModel = type[Checkpoint] | type[CheckpointBlob] | type[CheckpointWrite]
+MODELS: tuple[OwnedModel, ...] = (Checkpoint, CheckpointBlob, CheckpointWrite)
 
 
 def chat_graph(saver: DjangoSaver) -> Any:
@@ -44,7 +45,7 @@ def run_config(thread: Thread, run: Run) -> dict:
     return {"configurable": {"thread_id": str(thread.pk), "run_id": str(run.pk)}}
 
 
-def owners() -> dict[type, dict[int, uuid.UUID | None]]:
+def owners() -> dict[OwnedModel, dict[int, uuid.UUID | None]]:
     return {model: dict(model.objects.values_list("pk", "owner_run_id")) for model in MODELS}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db.models import Model
 
 from assistants.models import Assistant, AssistantVersion
 from config.sql import model_by_pk
@@ -14,7 +15,7 @@ from threads.models import Thread
 pytestmark = pytest.mark.django_db
 
 
-def _fields(instance: object) -> dict:
+def _fields(instance: Model) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
 
 

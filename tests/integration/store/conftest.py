@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,7 @@ def write_config(tmp_path: Path, store: dict | None) -> Path:
 
 
 @pytest.fixture
-def store_config(settings, tmp_path: Path) -> Iterator[callable]:
+def store_config(settings, tmp_path: Path) -> Iterator[Callable[..., Path]]:
     """Point LANGGRAPH_CONFIG at a file with the given `store` section."""
 
     def use(store: dict | None) -> Path:

@@ -125,6 +125,7 @@ def test_sdk_interrupt_keys_match_the_typed_dict(client: SyncLangGraphClient) ->
     async_to_sync(graph.ainvoke)(
         {"messages": [{"role": "human", "content": "hi"}]},
         {"configurable": {"thread_id": thread["thread_id"]}},
+        version="v1",
     )
     thread_sync_state(thread_id=thread["thread_id"], graph=graph)
 

@@ -152,7 +152,7 @@ def test_deleting_a_busy_thread_stops_its_run_and_refuses_its_late_writes(settin
     graph = get_graph("echo", checkpointer=DjangoSaver(bind_runs=True))
     config = {"configurable": {"thread_id": str(thread.pk), "run_id": str(run.pk)}}
     message = {"messages": [{"role": "human", "content": "hi"}]}
-    async_to_sync(graph.ainvoke)(message, config)
+    async_to_sync(graph.ainvoke)(message, config, version="v1")
     assert Checkpoint.objects.filter(thread_id=str(thread.pk)).exists()
     control = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
     control.subscribe(streams.control_channel(str(run.pk)))
@@ -170,5 +170,5 @@ def test_deleting_a_busy_thread_stops_its_run_and_refuses_its_late_writes(settin
     assert not Checkpoint.objects.filter(thread_id=str(thread.pk)).exists()
     # The run's worker, still going, cannot write a checkpoint that survives.
     with pytest.raises(IntegrityError):
-        async_to_sync(graph.ainvoke)(message, config)
+        async_to_sync(graph.ainvoke)(message, config, version="v1")
     assert not Checkpoint.objects.filter(thread_id=str(thread.pk)).exists()

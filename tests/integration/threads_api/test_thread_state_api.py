@@ -328,7 +328,7 @@ def test_sync_state_caches_values_and_interrupts_of_an_interrupted_graph(api: AP
     thread = Thread.objects.create(metadata={"graph_id": "interruptible"})
     graph = get_graph("interruptible", checkpointer=DjangoSaver())
     config = {"configurable": {"thread_id": str(thread.pk)}}
-    async_to_sync(graph.ainvoke)(human("hi"), config)
+    async_to_sync(graph.ainvoke)(human("hi"), config, version="v1")
 
     thread_sync_state(thread_id=thread.pk, graph=graph)
 
@@ -353,7 +353,7 @@ def test_async_sync_state_caches_values() -> None:
     thread = Thread.objects.create(metadata={"graph_id": "echo"})
     graph = get_graph("echo", checkpointer=DjangoSaver())
     config = {"configurable": {"thread_id": str(thread.pk)}}
-    async_to_sync(graph.ainvoke)(human("ping"), config)
+    async_to_sync(graph.ainvoke)(human("ping"), config, version="v1")
 
     async_to_sync(athread_sync_state)(thread_id=thread.pk, graph=graph)
 

@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 import types
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -109,12 +109,12 @@ def test_spindle_model_switches_to_init_chat_model(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SPINDLE_MODEL", "anthropic:claude-test")
     weather._chat_model.cache_clear()
     try:
-        assert weather.chat_model().tool_name == "fake"
+        assert cast(ScriptedChatModel, weather.chat_model()).tool_name == "fake"
         assert asked == ["anthropic:claude-test"]
     finally:
         weather._chat_model.cache_clear()
     monkeypatch.delenv("SPINDLE_MODEL")
-    assert weather.chat_model().tool_name == "search"
+    assert cast(ScriptedChatModel, weather.chat_model()).tool_name == "search"
 
 
 async def test_echo_appends_the_last_human_message() -> None:

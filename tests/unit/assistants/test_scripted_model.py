@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableBinding
 
 from examples.scripted_model import ScriptedChatModel, city_of
 from examples.weather import search
@@ -80,6 +81,7 @@ async def test_the_answer_streams_one_chunk_per_word() -> None:
 
 def test_bind_tools_returns_a_runnable_that_still_answers() -> None:
     bound = ScriptedChatModel().bind_tools([search])
+    assert isinstance(bound, RunnableBinding)
     assert bound.kwargs["tools"][0]["function"]["name"] == "search"
     reply = bound.invoke([HumanMessage("weather in rome")])
     assert reply.tool_calls[0]["args"] == {"query": "weather in rome"}

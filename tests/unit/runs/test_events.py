@@ -85,7 +85,7 @@ def test_custom_tasks_and_checkpoints_are_sent_unchanged() -> None:
     assert converter.convert((), "custom", "plain text") == [("custom", "plain text")]
     task = {"id": "t", "name": "agent", "input": {}, "triggers": ("branch:to:agent",), "metadata": {}}
     assert converter.convert((), "tasks", task) == [("tasks", {**task, "triggers": ["branch:to:agent"]})]
-    checkpoint = {"config": {}, "metadata": {}, "values": {}, "next": [], "parent_config": None, "tasks": []}
+    checkpoint: dict[str, Any] = {"config": {}, "metadata": {}, "values": {}, "next": [], "parent_config": None, "tasks": []}
     assert converter.convert((), "checkpoints", checkpoint) == [("checkpoints", checkpoint)]
 
 

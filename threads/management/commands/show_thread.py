@@ -32,7 +32,8 @@ class Command(BaseCommand):
             raise CommandError(exc.detail) from None
         latest = run_list(thread_id=thread.pk, limit=max(runs, 0))
         values = thread.values if isinstance(thread.values, dict) else {}
-        messages = values.get("messages") if isinstance(values.get("messages"), list) else []
+        raw_messages = values.get("messages")
+        messages = raw_messages if isinstance(raw_messages, list) else []
         if as_json:
             self.stdout.write(json.dumps(to_jsonable({
                 "thread_id": thread.pk,
