@@ -15,14 +15,16 @@ def api() -> APIClient:
 
 @pytest.fixture
 def row_counts() -> Callable[[], dict[str, int]]:
-    """Rows per table of threads, runs and checkpoints, to assert that a failed request wrote nothing."""
+    """Rows per model (assistants, threads, runs, checkpoints), to assert that a failed
+    request wrote nothing."""
+    from assistants.models import Assistant, AssistantVersion
     from runs.models import Run
     from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 
     def counts() -> dict[str, int]:
         return {
             model.__name__: model.objects.count()
-            for model in (Thread, Run, Checkpoint, CheckpointBlob, CheckpointWrite)
+            for model in (Assistant, AssistantVersion, Thread, Run, Checkpoint, CheckpointBlob, CheckpointWrite)
         }
 
     return counts
