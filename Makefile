@@ -10,17 +10,30 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: dev test lint services browser bench bench-inprocess bench-compare fuzz schemathesis soak clean js-deps
+.PHONY: install lock dev test lint services browser bench bench-inprocess bench-compare fuzz schemathesis soak clean js-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(ROOT)/pyproject.toml | $(BIN)/python
+# constraints.txt pins every dependency, so installs are reproducible; `make lock` refreshes it.
+$(VENV)/.installed: $(ROOT)/pyproject.toml $(ROOT)/constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '$(ROOT)[dev]'
+	$(BIN)/python -m pip install --quiet -c '$(ROOT)/constraints.txt' -e '$(ROOT)[dev]'
 	touch $@
 
 install: $(VENV)/.installed
+
+# Resolve pyproject.toml's dependencies afresh in a scratch venv and pin what it installed.
+LOCK_VENV := $(ROOT)/.venv-lock
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '$(ROOT)[dev]'
+	{ echo '# Pinned versions of every dependency of `pip install -e .[dev]` (make install uses it).'; \
+	  echo '# Refresh with `make lock` after changing the dependencies in pyproject.toml.'; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude-editable; } > $(ROOT)/constraints.txt
+	rm -rf $(LOCK_VENV)
 
 # Serves the working directory's langgraph.json (or LANGGRAPH_CONFIG), so another project can
 # run `make -f path/to/spindle/Makefile dev` from its own folder.

@@ -12,6 +12,7 @@ from langgraph.checkpoint.serde.types import ERROR
 from langgraph.graph.message import add_messages
 
 from runs.models import Run, RunStatus
+from tests.factories import make_run
 from threads import checkpointer as checkpointer_module
 from threads.checkpointer import LIST_BLOB_TYPE, DjangoSaver
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
@@ -193,8 +194,8 @@ def test_delete_for_runs_keeps_blobs_a_surviving_checkpoint_references() -> None
 
 def test_delete_for_runs_releases_the_blobs_it_keeps_from_their_run() -> None:
     thread = Thread.objects.create()
-    run_a = Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.SUCCESS)
-    run_b = Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.SUCCESS)
+    run_a = make_run(thread, status=RunStatus.SUCCESS)
+    run_b = make_run(thread, status=RunStatus.SUCCESS)
     saver = DjangoSaver(bind_runs=True)
     thread_id = str(thread.pk)
     first = put(saver, thread_id, {"topic": "weather", "notes": "a"}, run_id=str(run_a.pk))
@@ -360,7 +361,7 @@ def test_prune_keep_latest_rewrites_kept_deltas_in_full() -> None:
 
 def test_copy_thread_copies_are_bound_to_no_run() -> None:
     thread = Thread.objects.create()
-    run = Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.SUCCESS)
+    run = make_run(thread, status=RunStatus.SUCCESS)
     saver = DjangoSaver(bind_runs=True)
     source = str(thread.pk)
     config = put(saver, source, {"messages": messages("m1")}, run_id=str(run.pk))

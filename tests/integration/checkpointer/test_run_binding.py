@@ -12,7 +12,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from runs.models import Run, RunStatus
+from runs.models import Run
+from tests.factories import amake_run, make_run
 from threads.checkpointer import DjangoSaver
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 
@@ -33,14 +34,6 @@ def chat_graph(saver: DjangoSaver) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def new_run(thread: Thread) -> Run:
-    return Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.SUCCESS)
-
-
-async def anew_run(thread: Thread) -> Run:
-    return await sync_to_async(new_run)(thread)
-
-
 def run_config(thread: Thread, run: Run) -> dict:
     return {"configurable": {"thread_id": str(thread.pk), "run_id": str(run.pk)}}
 
@@ -51,7 +44,7 @@ def owners() -> dict[OwnedModel, dict[int, uuid.UUID | None]]:
 
 async def test_deleting_a_run_deletes_exactly_its_checkpoints_writes_and_blobs() -> None:
     thread = await Thread.objects.acreate()
-    first, second = await anew_run(thread), await anew_run(thread)
+    first, second = await amake_run(thread), await amake_run(thread)
     graph = chat_graph(DjangoSaver(bind_runs=True))
     thread_config = {"configurable": {"thread_id": str(thread.pk)}}
     await graph.ainvoke({"messages": [HumanMessage("one")]}, run_config(thread, first))
@@ -86,7 +79,7 @@ async def test_deleting_a_run_deletes_exactly_its_checkpoints_writes_and_blobs()
 
 async def test_deleting_an_earlier_run_keeps_the_later_runs_state_readable() -> None:
     thread = await Thread.objects.acreate()
-    first, second = await anew_run(thread), await anew_run(thread)
+    first, second = await amake_run(thread), await amake_run(thread)
     graph = chat_graph(DjangoSaver(bind_runs=True))
     await graph.ainvoke({"messages": [HumanMessage("one")]}, run_config(thread, first))
     await graph.ainvoke({"messages": [HumanMessage("two")]}, run_config(thread, second))
@@ -122,7 +115,7 @@ def _late_checkpoint(saver: DjangoSaver) -> tuple[dict, dict, dict]:
 
 def test_a_late_put_or_put_writes_for_a_deleted_run_is_refused() -> None:
     thread = Thread.objects.create()
-    run = new_run(thread)
+    run = make_run(thread)
     saver = DjangoSaver(bind_runs=True)
     config = {
         "configurable": {"thread_id": str(thread.pk), "checkpoint_ns": "", "run_id": str(run.pk)}
@@ -143,7 +136,7 @@ def test_a_late_put_or_put_writes_for_a_deleted_run_is_refused() -> None:
 
 async def test_a_late_aput_or_aput_writes_for_a_deleted_run_is_refused() -> None:
     thread = await Thread.objects.acreate()
-    run = await anew_run(thread)
+    run = await amake_run(thread)
     saver = DjangoSaver(bind_runs=True)
     config = {
         "configurable": {"thread_id": str(thread.pk), "checkpoint_ns": "", "run_id": str(run.pk)}

@@ -9,11 +9,11 @@ import uuid
 import pytest
 from django.db import IntegrityError, transaction
 
-from assistants.graphs import default_assistant_id
-from assistants.services import assistant_ensure_defaults
+from assistants.models import Assistant
 from config.errors import NotFound, ThreadBusy
 from runs import services
 from runs.models import Run, RunStatus
+from tests.factories import default_assistant
 from threads.models import Thread, ThreadStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,11 +30,8 @@ def _no_broker(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
 
 
 @pytest.fixture
-def assistant():
-    from assistants.models import Assistant
-
-    assistant_ensure_defaults()
-    return Assistant.objects.get(pk=default_assistant_id("echo"))
+def assistant() -> Assistant:
+    return default_assistant("echo")
 
 
 def create(thread: Thread, assistant, strategy: str = "enqueue") -> Run:

@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from runs import sse, streams
 from runs.models import Run, RunStatus
 from runs.services import WORKER_LOST_ERROR
+from tests.factories import amake_run
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,10 +29,8 @@ def _fast_and_fresh(monkeypatch: pytest.MonkeyPatch, fresh_redis_clients: None) 
     monkeypatch.setattr(sse, "END_GRACE_SECONDS", 0.2)
 
 
-@sync_to_async
-def make_run(status: str = RunStatus.PENDING, **kwargs: Any) -> Run:
-    thread = Thread.objects.create()
-    return Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=status, kwargs=kwargs)
+async def new_run(status: str = RunStatus.PENDING, **kwargs: Any) -> Run:
+    return await amake_run(status=status, kwargs=kwargs)
 
 
 @sync_to_async
@@ -60,7 +59,7 @@ def test_last_event_id_minus_one_replays_everything_and_junk_is_ignored() -> Non
 
 
 async def test_a_quiet_stream_sends_heartbeats_then_events_and_closes_at_the_end_marker() -> None:
-    run = await make_run()
+    run = await new_run()
     rid = str(run.pk)
     frames = sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False)
     assert await asyncio.wait_for(anext(frames), 2) == sse.HEARTBEAT
@@ -74,7 +73,7 @@ async def test_a_stream_quiet_for_a_whole_recheck_period_keeps_reading(monkeypat
     # A 5 s XREAD BLOCK once raced redis-py's default 5 s read timeout.
     monkeypatch.setattr(sse, "RECHECK_SECONDS", 5.0)
     monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 60.0)
-    run = await make_run()
+    run = await new_run()
     rid = str(run.pk)
     asyncio.get_running_loop().call_later(5.5, streams.publish_event, rid, "metadata", {"run_id": rid})
     frames = sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False)
@@ -86,7 +85,7 @@ async def test_a_stream_quiet_for_a_whole_recheck_period_keeps_reading(monkeypat
 async def test_a_follower_cancelled_as_an_event_arrives_always_stops() -> None:
     # Django cancels a streaming response once when its client leaves; redis-py once
     # swallowed about one cancellation in five that met an XREAD reply.
-    run = await make_run(RunStatus.RUNNING)
+    run = await new_run(RunStatus.RUNNING)
     rid = str(run.pk)
 
     async def consume() -> None:
@@ -104,7 +103,7 @@ async def test_a_follower_cancelled_as_an_event_arrives_always_stops() -> None:
 
 
 async def test_a_run_ended_without_an_end_marker_closes_its_stream() -> None:
-    run = await make_run(RunStatus.RUNNING)
+    run = await new_run(RunStatus.RUNNING)
     rid = str(run.pk)
     streams.publish_event(rid, "metadata", {"run_id": rid, "attempt": 1})
     frames = sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False)
@@ -115,7 +114,7 @@ async def test_a_run_ended_without_an_end_marker_closes_its_stream() -> None:
 
 
 async def test_a_deleted_run_closes_its_stream_without_an_event() -> None:
-    run = await make_run(RunStatus.RUNNING)
+    run = await new_run(RunStatus.RUNNING)
     rid = str(run.pk)
     streams.publish_event(rid, "values", {"messages": []})
     streams.publish_end(rid, {"status": "deleted"})
@@ -125,7 +124,7 @@ async def test_a_deleted_run_closes_its_stream_without_an_event() -> None:
 
 
 async def test_a_lost_worker_shows_as_an_error_event_from_the_end_marker() -> None:
-    run = await make_run(RunStatus.RUNNING)
+    run = await new_run(RunStatus.RUNNING)
     rid = str(run.pk)
     streams.publish_event(rid, "metadata", {"run_id": rid, "attempt": 1})
     streams.publish_end(rid, {"status": "error", "error": WORKER_LOST_ERROR})
@@ -135,7 +134,7 @@ async def test_a_lost_worker_shows_as_an_error_event_from_the_end_marker() -> No
 
 
 async def test_an_error_event_of_the_graph_is_not_repeated_from_the_end_marker() -> None:
-    run = await make_run(RunStatus.RUNNING)
+    run = await new_run(RunStatus.RUNNING)
     rid = str(run.pk)
     error = {"error": "ValueError", "message": "boom"}
     streams.publish_event(rid, "error", error)
@@ -144,7 +143,7 @@ async def test_an_error_event_of_the_graph_is_not_repeated_from_the_end_marker()
 
 
 async def test_a_mode_filter_keeps_metadata_and_the_modes_asked_for() -> None:
-    run = await make_run(RunStatus.RUNNING)
+    run = await new_run(RunStatus.RUNNING)
     rid = str(run.pk)
     for event in ("metadata", "values", "updates", "updates|child:1", "values"):
         streams.publish_event(rid, event, {})
@@ -154,7 +153,7 @@ async def test_a_mode_filter_keeps_metadata_and_the_modes_asked_for() -> None:
 
 
 async def test_a_join_resumes_after_an_id_and_a_finished_run_joins_empty() -> None:
-    run = await make_run(RunStatus.RUNNING, resumable=True)
+    run = await new_run(RunStatus.RUNNING, resumable=True)
     rid = str(run.pk)
     ids = [streams.publish_event(rid, event, {"n": n}) for n, event in enumerate(["metadata", "values", "values"])]
     streams.publish_end(rid, {"status": "success"})

@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from runs import streams, waits
 from runs.models import Run, RunStatus
 from runs.services import WORKER_LOST_ERROR
+from tests.factories import make_run, make_thread
 from threads.models import Thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_redis_clients")]
@@ -19,8 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 @sync_to_async
 def running_run(values: dict) -> Run:
-    thread = Thread.objects.create(values=values)
-    return Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.RUNNING)
+    return make_run(make_thread(values=values), status=RunStatus.RUNNING)
 
 
 @sync_to_async

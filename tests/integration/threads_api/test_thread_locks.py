@@ -19,6 +19,7 @@ from assistants.graphs import get_graph
 from config.errors import NotFound
 from runs import streams
 from runs.models import Run, RunStatus
+from tests.factories import make_run
 from threads.checkpointer import DjangoSaver
 from threads.locks import lock_thread
 from threads.models import Checkpoint, Thread
@@ -120,9 +121,7 @@ def test_update_state_waits_for_the_lock_and_sees_a_run_created_meanwhile() -> N
     def create_run_under_lock() -> None:
         with transaction.atomic():
             lock_thread(thread.pk)
-            Run.objects.create(
-                thread_id=thread.pk, assistant_id=uuid.uuid4(), status=RunStatus.PENDING
-            )
+            make_run(thread_id=thread.pk, status=RunStatus.PENDING)
 
     # The run is created first (it queued first); the update then sees it and refuses.
     creator, created = in_thread(create_run_under_lock)
@@ -148,7 +147,7 @@ def test_update_state_waits_for_the_lock_and_sees_a_run_created_meanwhile() -> N
 def test_deleting_a_busy_thread_stops_its_run_and_refuses_its_late_writes(settings: Any) -> None:
     settings.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
     thread = Thread.objects.create(metadata={"graph_id": "echo"})
-    run = Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.RUNNING)
+    run = make_run(thread, status=RunStatus.RUNNING)
     graph = get_graph("echo", checkpointer=DjangoSaver(bind_runs=True))
     config = {"configurable": {"thread_id": str(thread.pk), "run_id": str(run.pk)}}
     message = {"messages": [{"role": "human", "content": "hi"}]}

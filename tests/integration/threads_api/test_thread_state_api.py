@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from assistants.graphs import get_graph
 from runs.models import Run, RunStatus
+from tests.factories import make_run
 from threads.checkpointer import DjangoSaver
 from threads.models import Checkpoint, Thread, ThreadStatus
 from threads.selectors import athread_history, athread_state_get, thread_history, thread_state_get
@@ -238,9 +239,7 @@ def test_update_state_of_unknown_checkpoint_is_404(api: APIClient, echo_thread: 
 def test_update_state_while_a_run_is_in_flight_is_409(
     api: APIClient, echo_thread: Thread, row_counts: Callable[[], dict[str, int]]
 ) -> None:
-    run = Run.objects.create(
-        thread=echo_thread, assistant_id=uuid.uuid4(), status=RunStatus.PENDING
-    )
+    run = make_run(echo_thread, status=RunStatus.PENDING)
     before = row_counts()
 
     response = update(api, echo_thread, {"values": human("x"), "as_node": "echo"})
@@ -393,7 +392,7 @@ def test_copy_thread_copies_metadata_state_and_history_but_not_runs(
 ) -> None:
     update(api, echo_thread, {"values": human("one"), "as_node": "echo"})
     update(api, echo_thread, {"values": human("two"), "as_node": "echo"})
-    Run.objects.create(thread=echo_thread, assistant_id=uuid.uuid4(), status=RunStatus.SUCCESS)
+    make_run(echo_thread, status=RunStatus.SUCCESS)
     source_history = api.get(f"/threads/{echo_thread.pk}/history").json()
 
     response = api.post(f"/threads/{echo_thread.pk}/copy")
@@ -500,7 +499,7 @@ def test_prune_keep_latest_keeps_the_latest_state_and_skips_busy_threads(
     busy = Thread.objects.create(metadata={"graph_id": "echo"})
     update(api, busy, {"values": human("a"), "as_node": "echo"})
     update(api, busy, {"values": human("b"), "as_node": "echo"})
-    Run.objects.create(thread=busy, assistant_id=uuid.uuid4(), status=RunStatus.RUNNING)
+    make_run(busy, status=RunStatus.RUNNING)
 
     response = api.post(
         "/threads/prune",

@@ -11,6 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from runs.models import Run, RunStatus
+from tests.factories import make_run
 from threads.models import Checkpoint, Thread, ThreadStatus
 
 pytestmark = pytest.mark.django_db
@@ -275,11 +276,11 @@ def test_delete_busy_thread_rolls_back_and_deletes_its_runs(
     api: APIClient, django_capture_on_commit_callbacks: Any
 ) -> None:
     thread = Thread.objects.create(status=ThreadStatus.BUSY)
-    Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.RUNNING)
-    Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.PENDING)
-    Run.objects.create(thread=thread, assistant_id=uuid.uuid4(), status=RunStatus.SUCCESS)
+    make_run(thread, status=RunStatus.RUNNING)
+    make_run(thread, status=RunStatus.PENDING)
+    make_run(thread, status=RunStatus.SUCCESS)
     other = Thread.objects.create()
-    Run.objects.create(thread=other, assistant_id=uuid.uuid4(), status=RunStatus.SUCCESS)
+    make_run(other, status=RunStatus.SUCCESS)
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = api.delete(f"/threads/{thread.pk}")
