@@ -25,6 +25,7 @@ BUSY_MISMATCH = """
       and (t.status = 'busy') <> exists (
         select 1 from runs_run r where r.thread_id = t.thread_id and r.status in ('pending', 'running'))
 """
+STILL_ACTIVE = "select status from runs_run where run_id = %s and status in ('pending', 'running')"
 ORPHAN_CHECKPOINTS = """
     select count(*) from threads_checkpoint c
     where c.thread_id = any(%s)
@@ -73,10 +74,11 @@ async def double_text(clients: list, stack, threads: list[str], *, seed: int) ->
     watcher = asyncio.create_task(watch())
     await asyncio.gather(*(texter(tid, 6) for tid in threads for _ in range(4)))
 
-    # Let every surviving run end.
+    # Let every surviving run end: a join answers once the run is final (or deleted by a
+    # rollback), so none may still be pending or running after it.
     for tid, rid in created:
-        result = await rng.choice(clients).http.get(f"/threads/{tid}/runs/{rid}/join")
-        assert result is not None
+        await rng.choice(clients).http.get(f"/threads/{tid}/runs/{rid}/join")
+        assert stack.sql(STILL_ACTIVE, rid) == [], f"run {rid} still active after its join answered"
     done.set()
     await watcher
     await asyncio.sleep(1)

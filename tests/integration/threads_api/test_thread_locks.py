@@ -27,7 +27,6 @@ from threads.services import thread_delete, thread_update, thread_update_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HOLD_SECONDS = 0.5
 # Concurrent writers need row locks: SQLite's shared in-memory test database answers
 # "table is locked" instead of queueing them.
 needs_row_locks = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
@@ -49,6 +48,23 @@ def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, An
     worker = threading.Thread(target=run)
     worker.start()
     return worker, outcome
+
+
+def wait_until_queued(waiters: int, timeout: float = 10) -> None:
+    """Until `waiters` other sessions of the test database wait on a lock: they queued
+    behind the holder. PostgreSQL says so; no guess at how long that takes."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            (queued,) = cursor.fetchone()
+            if queued >= waiters:
+                return
+            assert time.monotonic() < deadline, f"{queued} of {waiters} sessions queued for the lock"
+            time.sleep(0.01)
 
 
 def hold_lock(thread_id: uuid.UUID, locked: threading.Event, release: threading.Event) -> None:
@@ -100,7 +116,7 @@ def test_a_thread_write_waits_for_the_lock_holder(write: Callable[[uuid.UUID], A
     assert locked.wait(10)
 
     writer, written = in_thread(lambda: write(thread.pk))
-    time.sleep(HOLD_SECONDS)
+    wait_until_queued(1)
     assert "finished_at" not in written  # still queued behind the holder
     released_at = time.monotonic()
     release.set()
@@ -125,7 +141,7 @@ def test_update_state_waits_for_the_lock_and_sees_a_run_created_meanwhile() -> N
 
     # The run is created first (it queued first); the update then sees it and refuses.
     creator, created = in_thread(create_run_under_lock)
-    time.sleep(0.2)
+    wait_until_queued(1)
     updater, updated = in_thread(
         lambda: thread_update_state(
             thread_id=thread.pk,
@@ -133,7 +149,7 @@ def test_update_state_waits_for_the_lock_and_sees_a_run_created_meanwhile() -> N
             as_node="echo",
         )
     )
-    time.sleep(0.2)
+    wait_until_queued(2)
     release.set()
     for worker in (holder, creator, updater):
         worker.join(10)
