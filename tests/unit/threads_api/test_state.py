@@ -9,7 +9,9 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import StateSnapshot, interrupt
+from langgraph_sdk.schema import ThreadState, ThreadTask
 
+from tests.sdk_shapes import OFFICIAL_EXTRAS, declared_keys, shape_errors
 from threads.state import (
     config_to_checkpoint,
     empty_thread_state,
@@ -18,19 +20,9 @@ from threads.state import (
     snapshot_to_thread_state,
 )
 
-STATE_KEYS = {
-    "values",
-    "next",
-    "tasks",
-    "metadata",
-    "created_at",
-    "checkpoint",
-    "parent_checkpoint",
-    "interrupts",
-    "checkpoint_id",
-    "parent_checkpoint_id",
-}
-TASK_KEYS = {"id", "name", "path", "error", "interrupts", "checkpoint", "state", "result"}
+# The SDK's keys, and those the official server adds (tests/sdk_shapes.py).
+STATE_KEYS = set(declared_keys(ThreadState)[0]) | OFFICIAL_EXTRAS[ThreadState]
+TASK_KEYS = set(declared_keys(ThreadTask)[0]) | OFFICIAL_EXTRAS[ThreadTask]
 
 
 def _ask(state: MessagesState) -> dict[str, list]:
@@ -55,18 +47,12 @@ def _boom(state: Counter) -> Counter:
 
 
 def test_empty_state_matches_the_official_shape() -> None:
-    assert empty_thread_state() == {
-        "values": {},
-        "next": [],
-        "tasks": [],
-        "metadata": None,
-        "created_at": None,
-        "checkpoint": None,
-        "parent_checkpoint": None,
-        "interrupts": [],
-        "checkpoint_id": None,
-        "parent_checkpoint_id": None,
-    }
+    empty = empty_thread_state()
+
+    assert shape_errors(empty, ThreadState) == []
+    assert set(empty) == STATE_KEYS
+    # Collections empty, everything else null.
+    assert empty == {**dict.fromkeys(STATE_KEYS), "values": {}, "next": [], "tasks": [], "interrupts": []}
 
 
 def test_config_without_checkpoint_id_is_no_checkpoint() -> None:
