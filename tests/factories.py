@@ -1,11 +1,17 @@
-"""Rows for tests, written straight to the database (no service, no broker)."""
+"""What tests make: rows written straight to the database (no service, no broker), run
+inputs, and an SDK client that talks to the app in-process."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from asgiref.sync import sync_to_async
+from django.core.asgi import get_asgi_application
+from langgraph_sdk.client import LangGraphClient
 
 from assistants.graphs import default_assistant_id
 from assistants.models import Assistant
@@ -36,3 +42,16 @@ def default_assistant(graph_id: str = "echo") -> Assistant:
 
 amake_thread = sync_to_async(make_thread)
 amake_run = sync_to_async(make_run)
+
+
+def human(text: str) -> dict[str, Any]:
+    """A run input of one human message."""
+    return {"messages": [{"role": "human", "content": text}]}
+
+
+@asynccontextmanager
+async def asgi_sdk() -> AsyncIterator[LangGraphClient]:
+    """langgraph_sdk's client against the ASGI app, in this process (no server)."""
+    transport = httpx.ASGITransport(app=get_asgi_application())
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+        yield LangGraphClient(http)

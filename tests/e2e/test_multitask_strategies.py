@@ -7,13 +7,11 @@ import asyncio
 import httpx
 import pytest
 
+from tests.factories import human
+
 pytestmark = pytest.mark.e2e
 
 FAST = {"configurable": {"delay": 0.4}}
-
-
-def human(text: str) -> dict:
-    return {"messages": [{"role": "human", "content": text}]}
 
 
 def contents(values: dict) -> list[tuple[str, str]]:

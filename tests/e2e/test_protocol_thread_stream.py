@@ -20,6 +20,7 @@ from tests.e2e.protocol_clients import (
     read_until,
     server_url,
 )
+from tests.factories import human
 
 pytestmark = pytest.mark.e2e
 
@@ -30,10 +31,6 @@ ANSWER = "The weather in sf is sunny and 72 degrees."
 @pytest.fixture(params=["spindle", "official"])
 def url(request: pytest.FixtureRequest) -> str:
     return server_url(request)
-
-
-def human(text: str) -> dict[str, Any]:
-    return {"messages": [{"role": "human", "content": text}]}
 
 
 def contents(values: dict[str, Any]) -> list[str]:

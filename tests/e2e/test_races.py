@@ -9,7 +9,7 @@ import random
 import httpx
 import pytest
 
-from tests.e2e.test_multitask_strategies import human
+from tests.factories import human
 
 pytestmark = pytest.mark.e2e
 

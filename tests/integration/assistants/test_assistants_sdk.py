@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.asgi import get_asgi_application
 from langgraph_sdk.client import LangGraphClient
 
 from assistants.graphs import default_assistant_id
 from assistants.services import assistant_ensure_defaults
+from tests.factories import asgi_sdk
 
 # The ASGI handler runs the sync views on another thread, so the rows must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,9 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 async def sdk() -> AsyncIterator[LangGraphClient]:
     await sync_to_async(assistant_ensure_defaults)()
-    transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-        yield LangGraphClient(http)
+    async with asgi_sdk() as client:
+        yield client
 
 
 async def test_sdk_assistant_lifecycle(sdk: LangGraphClient) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.asgi import get_asgi_application
 from django_celery_beat.models import PeriodicTask
 from langgraph_sdk.client import LangGraphClient
 
@@ -20,6 +19,7 @@ from assistants.services import assistant_ensure_defaults
 from crons.models import Cron
 from crons.services import cron_fire
 from runs.models import Run
+from tests.factories import asgi_sdk
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,9 +31,8 @@ ECHO = str(default_assistant_id("echo"))
 async def sdk(settings) -> AsyncIterator[LangGraphClient]:
     settings.LANGGRAPH_CONFIG = str(REPO_ROOT / "langgraph.json")
     await sync_to_async(assistant_ensure_defaults)()
-    transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-        yield LangGraphClient(http)
+    async with asgi_sdk() as client:
+        yield client
 
 
 async def test_thread_cron_lifecycle_as_officially(sdk: LangGraphClient) -> None:

@@ -6,12 +6,11 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from django.core.asgi import get_asgi_application
 from langgraph_sdk.client import LangGraphClient
 
 from store.config import reset_store_settings
+from tests.factories import asgi_sdk
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,6 +46,5 @@ INDEX = {"embed": str(ROOT / "tests" / "e2e" / "embed.py") + ":embed", "dims": 1
 
 @pytest.fixture
 async def sdk() -> AsyncIterator[LangGraphClient]:
-    transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-        yield LangGraphClient(http)
+    async with asgi_sdk() as client:
+        yield client

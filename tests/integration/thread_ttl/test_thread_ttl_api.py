@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.asgi import get_asgi_application
 from django.utils import timezone
 from langgraph_sdk.client import LangGraphClient
 
 from config.langgraph_json import reset_langgraph_json
+from tests.factories import asgi_sdk
 from thread_ttl.models import ThreadTTL
 from thread_ttl.services import threads_sweep_expired
 from threads.models import Thread
@@ -28,9 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 async def sdk(settings, tmp_path: Path) -> AsyncIterator[LangGraphClient]:
     settings.LANGGRAPH_CONFIG = str(REPO_ROOT / "langgraph.json")
     reset_langgraph_json()
-    transport = httpx.ASGITransport(app=get_asgi_application())
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-        yield LangGraphClient(http)
+    async with asgi_sdk() as client:
+        yield client
     reset_langgraph_json()
 
 

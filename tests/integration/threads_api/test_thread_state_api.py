@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from assistants.graphs import get_graph
 from runs.models import Run, RunStatus
-from tests.factories import make_run
+from tests.factories import human, make_run
 from threads.checkpointer import DjangoSaver
 from threads.models import Checkpoint, Thread, ThreadStatus
 from threads.selectors import athread_history, athread_state_get, thread_history, thread_state_get
@@ -20,10 +20,6 @@ from threads.services import athread_sync_state, thread_sync_state
 from threads.state import empty_thread_state
 
 pytestmark = pytest.mark.django_db
-
-
-def human(content: str) -> dict[str, Any]:
-    return {"messages": [{"role": "human", "content": content}]}
 
 
 def contents(state: dict[str, Any]) -> list[str]:
