@@ -192,12 +192,24 @@ SPECTACULAR_SETTINGS = {
             "name": "Stateless Runs",
             "description": "A run is an invocation of a graph / assistant, with no state or memory persistence.",
         },
+        {
+            "name": "Crons",
+            "description": "A cron is a periodic run that recurs on a given schedule. The repeats can be isolated, or share state in a thread",
+        },
+        {
+            "name": "Store",
+            "description": "Store is an API for managing persistent key-value store (long-term memory) that is available from any thread.",
+        },
         {"name": "System", "description": "System endpoints for health checks, metrics, and server information."},
     ],
     "SORT_OPERATIONS": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     # Thread and run statuses share the field name "status": name each set.
-    "ENUM_NAME_OVERRIDES": {"ThreadStatusEnum": "threads.models.ThreadStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "ThreadStatusEnum": "threads.models.ThreadStatus",
+        # A stateless run's on_completion and a cron's on_run_completed: delete or keep the thread.
+        "OnCompletionEnum": ["delete", "keep"],
+    },
     "COMPONENT_SPLIT_REQUEST": False,
     "COMPONENT_SPLIT_PATCH": False,
     "DISABLE_ERRORS_AND_WARNINGS": False,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from config.openapi import ObjectSchemaField
 from config.webhook_urls import webhook_url_check
 from crons.models import Cron, OnRunCompleted
 from crons.selectors import SORTABLE, next_run_date
@@ -18,6 +20,7 @@ CRON_FIELDS = [
 ]
 
 
+@extend_schema_field({"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]})
 class _InputField(serializers.JSONField):
     default_error_messages = {"invalid_input": "Must be an object or a list of objects."}
 
@@ -27,6 +30,7 @@ class _InputField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]})
 class _NodeListField(serializers.Field):
     default_error_messages = {"invalid": 'Must be "*" or a list of node names.'}
 
@@ -58,13 +62,13 @@ class _RunFields(serializers.Serializer):
     timezone = serializers.CharField(required=False, allow_null=True)
     enabled = serializers.BooleanField(required=False)
 
-
     def validate_webhook(self, value: str | None) -> str | None:
         if value:
             webhook_url_check(value, resolve=False)
         return value
 
 
+@extend_schema_serializer(component_name="CronCreate")
 class InputCronCreateSerializer(_RunFields):
     assistant_id = serializers.CharField()
     schedule = serializers.CharField()
@@ -72,12 +76,21 @@ class InputCronCreateSerializer(_RunFields):
     on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False, allow_null=True)
 
 
+@extend_schema_serializer(component_name="ThreadCronCreate")
+class InputThreadCronCreateSerializer(InputCronCreateSerializer):
+    """A cron on one thread: each firing runs on that thread, which it keeps."""
+
+    on_run_completed = None
+
+
+@extend_schema_serializer(component_name="CronPatch")
 class InputCronPatchSerializer(_RunFields):
     schedule = serializers.CharField(required=False)
     end_time = serializers.DateTimeField(required=False, allow_null=True)
     on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False)
 
 
+@extend_schema_serializer(component_name="CronSearch")
 class InputCronSearchSerializer(serializers.Serializer):
     assistant_id = serializers.UUIDField(required=False, allow_null=True)
     thread_id = serializers.UUIDField(required=False, allow_null=True)
@@ -90,10 +103,32 @@ class InputCronSearchSerializer(serializers.Serializer):
     select = serializers.ListField(child=serializers.ChoiceField(choices=CRON_FIELDS), required=False, allow_null=True)
 
 
+@extend_schema_serializer(component_name="CronCountRequest")
 class InputCronCountSerializer(serializers.Serializer):
     assistant_id = serializers.UUIDField(required=False, allow_null=True)
     thread_id = serializers.UUIDField(required=False, allow_null=True)
     metadata = ObjectField(required=False, allow_null=True)
+
+
+@extend_schema_serializer(component_name="Cron")
+class CronSerializer(serializers.Serializer):
+    """Documents cron_to_json's output. Every key may be left out: a search's `select` names
+    the keys it answers with."""
+
+    cron_id = serializers.UUIDField(required=False)
+    assistant_id = serializers.UUIDField(required=False)
+    thread_id = serializers.UUIDField(required=False, allow_null=True)
+    on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False, allow_null=True)
+    end_time = serializers.DateTimeField(required=False, allow_null=True)
+    schedule = serializers.CharField(required=False)
+    timezone = serializers.CharField(required=False, allow_null=True)
+    created_at = serializers.DateTimeField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
+    user_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    payload = ObjectSchemaField(required=False)
+    next_run_date = serializers.DateTimeField(required=False, allow_null=True)
+    metadata = ObjectSchemaField(required=False)
+    enabled = serializers.BooleanField(required=False)
 
 
 def _iso(value: Any) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,12 +11,15 @@ from rest_framework.views import APIView
 from config.api import json_body, validated
 from config.errors import SpindleError
 from config.ids import parse_path_id
+from config.openapi import THREAD_ID, errors, path_id
 from crons import selectors, services
 from crons.api.serializers import (
+    CronSerializer,
     InputCronCountSerializer,
     InputCronCreateSerializer,
     InputCronPatchSerializer,
     InputCronSearchSerializer,
+    InputThreadCronCreateSerializer,
     cron_to_json,
 )
 
@@ -24,27 +29,44 @@ class EmptyPatch(SpindleError):
     default_detail = "Request body cannot be empty"
 
 
+CRON_ID = path_id("cron_id", "The ID of the cron.")
+
+
 class CronCreateApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    @extend_schema(
+        operation_id="create_cron_runs_crons_post", summary="Create Cron", tags=["Crons"],
+        request=InputCronCreateSerializer, responses={200: CronSerializer, **errors(404, 422)},
+    )
     def post(self, request: Request) -> Response:
         payload = validated(InputCronCreateSerializer, json_body(request))
         return Response(cron_to_json(services.cron_create(thread_id=None, payload=payload)))
 
 
 class ThreadCronCreateApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    @extend_schema(
+        operation_id="create_thread_cron_threads__thread_id__runs_crons_post", summary="Create Thread Cron",
+        tags=["Crons"], parameters=[THREAD_ID], request=InputThreadCronCreateSerializer,
+        responses={200: CronSerializer, **errors(404, 422)},
+    )
     def post(self, request: Request, thread_id: str) -> Response:
         tid = parse_path_id(thread_id, "thread")
-        payload = validated(InputCronCreateSerializer, json_body(request))
-        payload.pop("on_run_completed", None)
+        payload = validated(InputThreadCronCreateSerializer, json_body(request))
         return Response(cron_to_json(services.cron_create(thread_id=tid, payload=payload)))
 
 
 class CronDetailApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    @extend_schema(
+        operation_id="get_cron_runs_crons__cron_id__get", summary="Get Cron", tags=["Crons"],
+        parameters=[CRON_ID], responses={200: CronSerializer, **errors(404, 422)},
+    )
     def get(self, request: Request, cron_id: str) -> Response:
         return Response(cron_to_json(selectors.cron_get(parse_path_id(cron_id, "cron"))))
 
+    @extend_schema(
+        operation_id="patch_cron_runs_crons__cron_id__patch", summary="Update Cron", tags=["Crons"],
+        parameters=[CRON_ID], request=InputCronPatchSerializer,
+        responses={200: CronSerializer, **errors(400, 404, 422)},
+    )
     def patch(self, request: Request, cron_id: str) -> Response:
         cid = parse_path_id(cron_id, "cron")
         body = json_body(request)
@@ -56,13 +78,20 @@ class CronDetailApi(APIView):
         services.cron_update(cron_id=cid, patch=patch)
         return Response(cron_to_json(selectors.cron_get(cid)))
 
+    @extend_schema(
+        operation_id="delete_cron_runs_crons__cron_id__delete", summary="Delete Cron", tags=["Crons"],
+        parameters=[CRON_ID], responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
+    )
     def delete(self, request: Request, cron_id: str) -> Response:
         services.cron_delete(cron_id=parse_path_id(cron_id, "cron"))
         return Response(status=204)
 
 
 class CronSearchApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    @extend_schema(
+        operation_id="search_crons_runs_crons_post", summary="Search Crons", tags=["Crons"],
+        request=InputCronSearchSerializer, responses={200: CronSerializer(many=True), **errors(422)},
+    )
     def post(self, request: Request) -> Response:
         params = validated(InputCronSearchSerializer, json_body(request, required=False))
         select = params.pop("select", None)
@@ -74,7 +103,10 @@ class CronSearchApi(APIView):
 
 
 class CronCountApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    @extend_schema(
+        operation_id="count_crons_runs_crons_count_post", summary="Count Crons", tags=["Crons"],
+        request=InputCronCountSerializer, responses={200: OpenApiTypes.INT, **errors(404, 422)},
+    )
     def post(self, request: Request) -> Response:
         params = validated(InputCronCountSerializer, json_body(request, required=False))
         return Response(selectors.cron_count(**params))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from langgraph.store.base import Item, SearchItem
 from rest_framework import serializers
 
+from config.openapi import ObjectSchemaField, raw_component
 from store.filters import validate_filter
 
 MAX_LIMIT = 1000
@@ -23,6 +25,7 @@ def validate_labels(labels: Any) -> tuple[str, ...]:
     return tuple(labels)
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
 class _NamespaceField(serializers.Field):
     def to_internal_value(self, data: Any) -> tuple[str, ...]:
         return validate_labels(data)
@@ -44,6 +47,7 @@ class _KeyField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"oneOf": [{"type": "boolean", "enum": [False]}, {"type": "array", "items": {"type": "string"}}]})
 class _IndexField(serializers.Field):
     default_error_messages = {"invalid": "Must be false, null or a list of field paths."}
 
@@ -58,10 +62,11 @@ class _IndexField(serializers.Field):
         return value
 
 
+@extend_schema_serializer(component_name="StorePutRequest")
 class InputStorePutSerializer(serializers.Serializer):
     namespace = _NamespaceField()
     key = _KeyField()
-    value = serializers.JSONField()
+    value = ObjectSchemaField()
     index = _IndexField(required=False, allow_null=True)
     ttl = serializers.FloatField(required=False, allow_null=True, min_value=0)
 
@@ -73,6 +78,7 @@ class InputStorePutSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_serializer(component_name="StoreDeleteRequest")
 class InputStoreDeleteSerializer(serializers.Serializer):
     namespace = _NamespaceField(required=False, allow_null=True)
     key = _KeyField()
@@ -88,9 +94,10 @@ class InputStoreGetSerializer(serializers.Serializer):
         return validate_labels(value.split(".") if value else [])
 
 
+@extend_schema_serializer(component_name="StoreSearchRequest")
 class InputStoreSearchSerializer(serializers.Serializer):
     namespace_prefix = _NamespaceField(required=False, allow_null=True)
-    filter = serializers.JSONField(required=False, allow_null=True)
+    filter = ObjectSchemaField(required=False, allow_null=True)
     # 0 means the default, as on the official server.
     limit = serializers.IntegerField(required=False, default=10, min_value=0, max_value=MAX_LIMIT)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
@@ -103,12 +110,41 @@ class InputStoreSearchSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_serializer(component_name="StoreListNamespacesRequest")
 class InputStoreNamespacesSerializer(serializers.Serializer):
     prefix = _NamespaceField(required=False, allow_null=True)
     suffix = _NamespaceField(required=False, allow_null=True)
     max_depth = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     limit = serializers.IntegerField(required=False, default=100, min_value=0, max_value=MAX_LIMIT)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
+
+
+@extend_schema_serializer(component_name="Item")
+class ItemSerializer(serializers.Serializer):
+    """Documents item_to_json's output; a search's items also have their `score`."""
+
+    namespace = serializers.ListField(child=serializers.CharField())
+    key = serializers.CharField()
+    value = ObjectSchemaField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    score = serializers.FloatField(required=False, allow_null=True)
+
+
+@extend_schema_serializer(component_name="SearchItemsResponse")
+class SearchItemsResponseSerializer(serializers.Serializer):
+    items = ItemSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="ListNamespaceResponse")
+class ListNamespaceResponseSerializer(serializers.Serializer):
+    """As the official server and the SDK have it (the official document says a bare list)."""
+
+    namespaces = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+
+
+# GET /store/items answers `null` for a missing item.
+ItemOrNull = raw_component("ItemOrNull", lambda ref: {"oneOf": [ref(ItemSerializer), {"type": "null"}]})
 
 
 def item_to_json(item: Item) -> dict[str, Any]:

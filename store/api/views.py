@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import json_body, json_response, validated
 from config.errors import SpindleError
+from config.openapi import DeleteBodyAutoSchema, errors
 from store.api.serializers import (
     InputStoreDeleteSerializer,
     InputStoreGetSerializer,
     InputStoreNamespacesSerializer,
     InputStorePutSerializer,
     InputStoreSearchSerializer,
+    ItemOrNull,
+    ListNamespaceResponseSerializer,
+    SearchItemsResponseSerializer,
     item_to_json,
 )
 from store.backend import DjangoStore
@@ -25,8 +31,16 @@ def _store() -> DjangoStore:
     return DjangoStore()
 
 
+DONE = OpenApiResponse(description="Success")
+
+
 class StoreItemApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    schema = DeleteBodyAutoSchema()
+
+    @extend_schema(
+        operation_id="put_item", summary="Store or update an item.", tags=["Store"],
+        request=InputStorePutSerializer, responses={204: DONE, **errors(400, 422)},
+    )
     def put(self, request: Request) -> Response:
         payload = validated(InputStorePutSerializer, json_body(request))
         namespace = payload["namespace"]
@@ -41,6 +55,18 @@ class StoreItemApi(APIView):
         _store().put(payload["namespace"], payload["key"], payload["value"], **put)
         return Response(status=204)
 
+    @extend_schema(
+        operation_id="get_item", summary="Retrieve a single item.", tags=["Store"],
+        parameters=[
+            OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True),
+            OpenApiParameter(
+                "namespace", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                description="The namespace's labels joined with periods, as the SDK sends it.",
+            ),
+            OpenApiParameter("refresh_ttl", OpenApiTypes.BOOL, OpenApiParameter.QUERY),
+        ],
+        responses={200: ItemOrNull, **errors(400, 422)},
+    )
     def get(self, request: Request) -> Response | HttpResponse:
         if not request.query_params.get("key"):
             raise KeyRequired()
@@ -51,6 +77,10 @@ class StoreItemApi(APIView):
             return json_response(None)
         return Response(item_to_json(item))
 
+    @extend_schema(
+        operation_id="delete_item", summary="Delete an item.", tags=["Store"],
+        request=InputStoreDeleteSerializer, responses={204: DONE, **errors(422)},
+    )
     def delete(self, request: Request) -> Response:
         payload = validated(InputStoreDeleteSerializer, json_body(request))
         _store().delete(payload.get("namespace") or (), payload["key"])
@@ -65,7 +95,10 @@ class KeyRequired(SpindleError):
 
 
 class StoreSearchApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    @extend_schema(
+        operation_id="search_items", summary="Search or list items within a namespace prefix.", tags=["Store"],
+        request=InputStoreSearchSerializer, responses={200: SearchItemsResponseSerializer, **errors(400, 422)},
+    )
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreSearchSerializer, json_body(request, required=False))
         items = _store().search(
@@ -80,7 +113,10 @@ class StoreSearchApi(APIView):
 
 
 class StoreNamespacesApi(APIView):
-    schema = None  # not in /openapi.json until documented with the official names
+    @extend_schema(
+        operation_id="list_namespaces", summary="List namespaces with optional match conditions.", tags=["Store"],
+        request=InputStoreNamespacesSerializer, responses={200: ListNamespaceResponseSerializer, **errors(422)},
+    )
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreNamespacesSerializer, json_body(request, required=False))
         namespaces = _store().list_namespaces(
