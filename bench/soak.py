@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from langgraph_sdk import get_client
 
-from tests.e2e.stack import RedisServer, Stack, drop_database, free_port, fresh_database, stack_env
+from tests.e2e.stack import RedisServer, Stack, private_stack
 
 STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
 WORKERS = ("worker-a", "worker-b")
@@ -163,14 +163,7 @@ async def main() -> int:
     args = parser.parse_args()
 
     log_dir = Path(tempfile.mkdtemp(prefix="spindle-soak-"))
-    redis_server = RedisServer(log_dir)
-    redis_server.start()
-    db_url = fresh_database(f"spindle_soak_{os.getpid()}")
-    env = stack_env(redis_url=redis_server.url, db_url=db_url)
-    env["SPINDLE_DB_POOL_SIZE"] = "5"
-    stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=env, log_dir=log_dir)
-    code = 1
-    try:
+    with private_stack("soak", log_dir) as (stack, redis_server):
         stack.start_web()
         for name in WORKERS:
             stack.start_worker(name)
@@ -178,13 +171,6 @@ async def main() -> int:
         code = await Soak(stack, redis_server, threads=args.threads, clients=args.clients).run(
             args.seconds, (args.chaos_min, args.chaos_max)
         )
-    except Exception:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        redis_server.stop()
-        drop_database(db_url)
     print(f"  logs: {log_dir}")
     return code
 

@@ -3,6 +3,7 @@ Celery workers as subprocesses, all on free ports."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -19,6 +22,9 @@ import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every stack's web pool is small unless a test needs more: suites running side by side
+# share one PostgreSQL (max_connections 100).
+POOL_SIZE = 5
 
 
 def free_port() -> int:
@@ -29,27 +35,59 @@ def free_port() -> int:
 
 def fresh_database(name: str, base: str | None = None) -> str:
     """Create (or re-create) a PostgreSQL database beside the session's (or on the server
-    of `base`), migrated."""
-    base = base or os.environ.get("DATABASE_URL", "")
+    of `base`), migrated. On the session's server it is a copy of a template migrated once
+    per process: copying takes a fraction of a second, migrating takes seconds."""
+    session = os.environ.get("DATABASE_URL", "")
+    base = base or session
     if not base.startswith(("postgres://", "postgresql://")):
         raise RuntimeError("a stack needs PostgreSQL: set DATABASE_URL=postgres://...")
     parts = urlsplit(base)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(parts._replace(path=f"/{name}"))
+    template = _migrated_template(base) if base == session else None
+    with psycopg.connect(_admin_url(base), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    if template is None:
+        _migrate(url)
+    return url
+
+
+_templates: dict[str, str] = {}
+
+
+def _admin_url(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
+def _migrate(url: str) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
         cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, timeout=300,
     )
-    return url
+
+
+def _migrated_template(base: str) -> str:
+    """This process's migrated template database on `base`'s server, dropped at exit. Nothing
+    stays connected to it, so CREATE DATABASE ... TEMPLATE can copy it."""
+    if base not in _templates:
+        name = f"spindle_template_{os.getpid()}"
+        with psycopg.connect(_admin_url(base), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+        try:
+            _migrate(url)
+        except BaseException:
+            drop_database(url)
+            raise
+        atexit.register(drop_database, url)
+        _templates[base] = name
+    return _templates[base]
 
 
 def drop_database(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -163,6 +201,7 @@ def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, *, timeout: f
 
 def stack_env(*, redis_url: str, db_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.setdefault("SPINDLE_DB_POOL_SIZE", str(POOL_SIZE))
     env.update(
         {
             "DATABASE_URL": db_url,
@@ -261,3 +300,41 @@ class PostgresServer:
         except subprocess.CalledProcessError:
             pass  # not running
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def private_stack(
+    name: str, log_dir: Path, *, persistent_redis: bool = False, env: dict[str, str] | None = None
+) -> Iterator[tuple[Stack, RedisServer]]:
+    """A Stack on a fresh database (`spindle_<name>_<pid>`) and a private redis-server, for
+    tests that restart Redis, kill processes or let generated requests change anything. No
+    process is started: the caller starts web, workers and sweeper. Everything is stopped and
+    the database dropped on exit; the logs are printed if starting fails."""
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        if "pytest" in sys.modules:
+            import pytest
+
+            pytest.skip("a private stack needs PostgreSQL (set DATABASE_URL)")
+        raise RuntimeError("a private stack needs PostgreSQL: set DATABASE_URL=postgres://...")
+    redis_server = RedisServer(log_dir, persistent=persistent_redis)
+    redis_server.start()
+    db_url = ""
+    try:
+        db_url = fresh_database(f"spindle_{name}_{os.getpid()}")
+        stack = Stack(
+            url=f"http://127.0.0.1:{free_port()}",
+            db_url=db_url,
+            env={**stack_env(redis_url=redis_server.url, db_url=db_url), **(env or {})},
+            log_dir=log_dir,
+        )
+        try:
+            yield stack, redis_server
+        except Exception:
+            print(stack.logs())
+            raise
+        finally:
+            stack.stop()
+    finally:
+        redis_server.stop()
+        if db_url:
+            drop_database(db_url)

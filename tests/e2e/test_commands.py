@@ -22,15 +22,7 @@ import pytest
 import redis
 from django.core.management import get_commands, load_command_class
 
-from tests.e2e.stack import (
-    ROOT,
-    RedisServer,
-    Stack,
-    drop_database,
-    free_port,
-    fresh_database,
-    stack_env,
-)
+from tests.e2e.stack import ROOT, Stack, private_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -333,24 +325,9 @@ def test_show_thread_prints_state_and_last_runs(stack: Stack, sdk) -> None:
 @pytest.fixture
 def stalled(tmp_path) -> Iterator[Stack]:
     """A web process and a private Redis, with a worker only when the test starts one."""
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
-    server = RedisServer(tmp_path)
-    server.start()
-    db_url = fresh_database(f"spindle_stuck_{os.getpid()}")
-    env = stack_env(redis_url=server.url, db_url=db_url)
-    env["SPINDLE_STALE_AFTER_SECONDS"] = "2"
-    s = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=env, log_dir=tmp_path)
-    try:
+    with private_stack("stuck", tmp_path, env={"SPINDLE_STALE_AFTER_SECONDS": "2"}) as (s, _):
         s.start_web()
         yield s
-    except Exception:
-        print(s.logs())
-        raise
-    finally:
-        s.stop()
-        server.stop()
-        drop_database(db_url)
 
 
 def test_stuck_runs_reports_and_fixes(stalled: Stack) -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from tests.e2e.stack import RedisServer, Stack, drop_database, free_port, fresh_database, stack_env
+from tests.e2e.stack import RedisServer, Stack, private_stack
 from tests.e2e.test_multitask_strategies import NYC, contents, human, until_running
 
 pytestmark = pytest.mark.e2e
@@ -21,28 +21,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def private(tmp_path) -> Iterator[tuple[Stack, RedisServer]]:
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        pytest.skip("fault tests need PostgreSQL (set DATABASE_URL)")
-    redis_server = RedisServer(tmp_path)
-    redis_server.start()
-    db_url = fresh_database(f"spindle_fault_{os.getpid()}")
-    stack = Stack(
-        url=f"http://127.0.0.1:{free_port()}",
-        db_url=db_url,
-        env=stack_env(redis_url=redis_server.url, db_url=db_url),
-        log_dir=tmp_path,
-    )
-    try:
+    with private_stack("fault", tmp_path) as (stack, redis_server):
         stack.start_web()
         stack.start_sweeper()
         yield stack, redis_server
-    except Exception:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        redis_server.stop()
-        drop_database(db_url)
 
 
 async def wait_status(client, tid: str, rid: str, wanted: set[str], timeout: float = 30) -> str:

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.stack import RedisServer, Stack, drop_database, free_port, fresh_database, stack_env
+from tests.e2e.stack import Stack, private_stack
 from tests.e2e.test_multitask_strategies import human
 
 pytestmark = pytest.mark.e2e
@@ -53,26 +53,10 @@ class Target:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory) -> Iterator[Target]:
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        pytest.skip("the fuzz test needs PostgreSQL (set DATABASE_URL)")
-    log_dir = tmp_path_factory.mktemp("fuzz")
-    redis_server = RedisServer(log_dir)
-    redis_server.start()
-    db_url = fresh_database(f"spindle_fuzz_{os.getpid()}")
-    port = free_port()
-    env = {**stack_env(redis_url=redis_server.url, db_url=db_url), "SPINDLE_DB_POOL_SIZE": "5"}
-    stack = Stack(url=f"http://127.0.0.1:{port}", db_url=db_url, env=env, log_dir=log_dir)
-    try:
+    with private_stack("fuzz", tmp_path_factory.mktemp("fuzz")) as (stack, _):
         stack.start_web()
         stack.start_worker()
-        yield Target(stack, port, *_real_ids(stack))
-    except Exception:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        redis_server.stop()
-        drop_database(db_url)
+        yield Target(stack, int(stack.url.rsplit(":", 1)[1]), *_real_ids(stack))
 
 
 def _real_ids(stack: Stack) -> tuple[str, str, str, str]:

@@ -37,7 +37,6 @@ def pg_stack(tmp_path) -> Iterator[tuple[Stack, PostgresServer]]:
         redis_server.start()
         db_url = fresh_database("spindle_pg_restart", base=postgres.url)
         env = stack_env(redis_url=redis_server.url, db_url=db_url)
-        env["SPINDLE_DB_POOL_SIZE"] = "5"
         stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=env, log_dir=tmp_path)
         stack.start_web()
         stack.start_worker()

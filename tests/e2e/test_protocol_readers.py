@@ -16,8 +16,6 @@ from tests.e2e.protocol_clients import command, event_stream, is_root_lifecycle,
 
 pytestmark = pytest.mark.e2e
 
-POOL_SIZE = 20  # SPINDLE_DB_POOL_SIZE's default, which the stack keeps
-
 
 def threads_of(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
@@ -25,11 +23,12 @@ def threads_of(pid: int) -> int:
 
 
 async def test_waiting_readers_hold_no_thread_and_no_database_connection(stack: Any) -> None:
+    pool_size = int(stack.env["SPINDLE_DB_POOL_SIZE"])
     web = stack.processes["web"].pid
     thread_id = str(uuid.uuid4())
     opened = asyncio.Event()
     ready: list[None] = []
-    streams = 2 * POOL_SIZE
+    streams = 2 * pool_size
 
     async def reader(transport: str) -> list[dict[str, Any]]:
         async with event_stream(stack.url, thread_id, {"channels": ["lifecycle", "values"]}, transport) as events:
@@ -46,7 +45,7 @@ async def test_waiting_readers_hold_no_thread_and_no_database_connection(stack: 
 
     async with httpx.AsyncClient(base_url=stack.url, timeout=10) as http:
         # More requests than the pool has connections: none waits for one a reader holds.
-        answers = await asyncio.gather(*(http.post("/assistants/search", json={}) for _ in range(POOL_SIZE + 5)))
+        answers = await asyncio.gather(*(http.post("/assistants/search", json={}) for _ in range(pool_size + 5)))
     assert {a.status_code for a in answers} == {200}
 
     started = await command(stack.url, thread_id, "run.start", {"assistant_id": "echo", "input": {"messages": [{"role": "human", "content": "hi"}]}})

@@ -4,7 +4,6 @@ is back, the reader gets an error event it resumes from, and a queued run starts
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
-from tests.e2e.stack import RedisServer, Stack, drop_database, free_port, fresh_database, stack_env
+from tests.e2e.stack import RedisServer, Stack, private_stack
 from tests.e2e.test_faults import wait_status
 from tests.e2e.test_multitask_strategies import human
 
@@ -26,26 +25,12 @@ REDISPATCH_AFTER = 120
 
 @pytest.fixture
 def outage_stack(tmp_path) -> Iterator[tuple[Stack, RedisServer]]:
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        pytest.skip("fault tests need PostgreSQL (set DATABASE_URL)")
-    redis_server = RedisServer(tmp_path, persistent=True)
-    redis_server.start()
-    db_url = fresh_database(f"spindle_fault_{os.getpid()}")
-    env = stack_env(redis_url=redis_server.url, db_url=db_url)
-    env["SPINDLE_REDISPATCH_AFTER_SECONDS"] = str(REDISPATCH_AFTER)
-    stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=env, log_dir=tmp_path)
-    try:
+    env = {"SPINDLE_REDISPATCH_AFTER_SECONDS": str(REDISPATCH_AFTER)}
+    with private_stack("outage", tmp_path, persistent_redis=True, env=env) as (stack, redis_server):
         stack.start_web()
         stack.start_worker()
         stack.start_sweeper()
         yield stack, redis_server
-    except Exception:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        redis_server.stop()
-        drop_database(db_url)
 
 
 def ticks(parts: list[Any]) -> list[int]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.schemathesis_run import leftovers, run_schemathesis
-from tests.e2e.stack import RedisServer, Stack, drop_database, free_port, fresh_database, stack_env
+from tests.e2e.stack import Stack, private_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -23,24 +23,10 @@ PHASES = os.environ.get("SPINDLE_SCHEMATHESIS_PHASES", "examples,fuzzing")
 def fuzzed(tmp_path) -> Iterator[Stack]:
     """A stack with its own database and Redis: generated requests delete and patch
     whatever they find (system assistants included), which no other test should see."""
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        pytest.skip("schemathesis needs PostgreSQL (set DATABASE_URL)")
-    redis_server = RedisServer(tmp_path)
-    redis_server.start()
-    db_url = fresh_database(f"spindle_schemathesis_{os.getpid()}")
-    env = {**stack_env(redis_url=redis_server.url, db_url=db_url), "SPINDLE_DB_POOL_SIZE": "5"}
-    stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=env, log_dir=tmp_path)
-    try:
+    with private_stack("schemathesis", tmp_path) as (stack, _):
         stack.start_web()
         stack.start_worker()
         yield stack
-    except Exception:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        redis_server.stop()
-        drop_database(db_url)
 
 
 @pytest.mark.timeout(3600)
