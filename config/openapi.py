@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
 )
 from rest_framework import serializers
 from rest_framework.views import APIView
@@ -101,6 +102,25 @@ class InterruptSerializer(serializers.Serializer):
 class SendSerializer(serializers.Serializer):
     node = serializers.CharField()
     input = AnyJsonSchemaField()
+
+
+S = TypeVar("S", bound=serializers.Serializer)
+
+
+def selected(serializer: type[S], name: str) -> type[S]:
+    """The component `name`: `serializer`'s keys, each of them optional. A search's `select`
+    names the keys it answers with (threads, assistants, crons)."""
+
+    class Selected(serializer):  # type: ignore[valid-type,misc]
+        def get_fields(self) -> dict[str, serializers.Field]:
+            fields = super().get_fields()
+            for field in fields.values():
+                # drf-spectacular lists read-only fields as required in answers.
+                field.required = field.read_only = False
+            return fields
+
+    Selected.__name__ = Selected.__qualname__ = f"{name}Serializer"
+    return extend_schema_serializer(component_name=name)(Selected)
 
 
 def api_schema(**operations: dict[str, Any]) -> Callable[[V], V]:

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from assistants.selectors import SORT_FIELDS, SORT_ORDERS
 from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
-from config.openapi import NullableObjectSchemaField, raw_component
+from config.openapi import NullableObjectSchemaField, raw_component, selected
 
 SELECT_FIELDS = (
     "assistant_id",
@@ -135,6 +135,9 @@ class OutputAssistantVersionSerializer(serializers.Serializer):
 @extend_schema_serializer(component_name="Assistant")
 class OutputAssistantSerializer(OutputAssistantVersionSerializer):
     updated_at = IsoDateTimeField()
+
+
+SelectedAssistantSerializer = selected(OutputAssistantSerializer, "SelectedAssistant")
 
 
 # --- documentation only: shapes the selectors build as plain dicts ------------------

@@ -32,6 +32,7 @@ from assistants.api.serializers import (
     InputSubgraphsSerializer,
     OutputAssistantSerializer,
     OutputAssistantVersionSerializer,
+    SelectedAssistantSerializer,
     SubgraphsSerializer,
 )
 from assistants.graphs import default_assistant_id, graph_ids
@@ -73,7 +74,7 @@ class AssistantSearchApi(APIView):
     @extend_schema(
         operation_id="search_assistants_assistants_search_post", summary="Search Assistants", tags=["Assistants"],
         request=InputAssistantSearchSerializer,
-        responses={200: OutputAssistantSerializer(many=True), **errors(404, 422)},
+        responses={200: SelectedAssistantSerializer(many=True), **errors(404, 422)},
     )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantSearchSerializer, json_body(request))

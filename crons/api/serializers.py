@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from config.openapi import ObjectSchemaField
+from config.openapi import ObjectSchemaField, selected
 from config.webhook_urls import webhook_url_check
 from crons.models import Cron, OnRunCompleted
 from crons.selectors import SORTABLE, next_run_date
@@ -112,23 +112,25 @@ class InputCronCountSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="Cron")
 class CronSerializer(serializers.Serializer):
-    """Documents cron_to_json's output. Every key may be left out: a search's `select` names
-    the keys it answers with."""
+    """Documents cron_to_json's output."""
 
-    cron_id = serializers.UUIDField(required=False)
-    assistant_id = serializers.UUIDField(required=False)
-    thread_id = serializers.UUIDField(required=False, allow_null=True)
-    on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False, allow_null=True)
-    end_time = serializers.DateTimeField(required=False, allow_null=True)
-    schedule = serializers.CharField(required=False)
-    timezone = serializers.CharField(required=False, allow_null=True)
-    created_at = serializers.DateTimeField(required=False)
-    updated_at = serializers.DateTimeField(required=False)
-    user_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    payload = ObjectSchemaField(required=False)
-    next_run_date = serializers.DateTimeField(required=False, allow_null=True)
-    metadata = ObjectSchemaField(required=False)
-    enabled = serializers.BooleanField(required=False)
+    cron_id = serializers.UUIDField()
+    assistant_id = serializers.UUIDField()
+    thread_id = serializers.UUIDField(allow_null=True)
+    on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, allow_null=True)
+    end_time = serializers.DateTimeField(allow_null=True)
+    schedule = serializers.CharField()
+    timezone = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    user_id = serializers.CharField(allow_null=True, allow_blank=True)
+    payload = ObjectSchemaField()
+    next_run_date = serializers.DateTimeField(allow_null=True)
+    metadata = ObjectSchemaField()
+    enabled = serializers.BooleanField()
+
+
+SelectedCronSerializer = selected(CronSerializer, "SelectedCron")
 
 
 def _iso(value: Any) -> str | None:

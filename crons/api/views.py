@@ -20,6 +20,7 @@ from crons.api.serializers import (
     InputCronPatchSerializer,
     InputCronSearchSerializer,
     InputThreadCronCreateSerializer,
+    SelectedCronSerializer,
     cron_to_json,
 )
 
@@ -90,7 +91,7 @@ class CronDetailApi(APIView):
 class CronSearchApi(APIView):
     @extend_schema(
         operation_id="search_crons_runs_crons_post", summary="Search Crons", tags=["Crons"],
-        request=InputCronSearchSerializer, responses={200: CronSerializer(many=True), **errors(422)},
+        request=InputCronSearchSerializer, responses={200: SelectedCronSerializer(many=True), **errors(422)},
     )
     def post(self, request: Request) -> Response:
         params = validated(InputCronSearchSerializer, json_body(request, required=False))

@@ -5,6 +5,7 @@ run stuck, no thread busy without a run. Used by the suite (few examples) and by
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -17,6 +18,8 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 # Thread streams follow a thread until the client leaves: nothing for a fuzzer to wait on.
 EXCLUDE_PATH = "/threads/{thread_id}/stream"
 ACTIVE = "('pending', 'running')"
+# A run created with after_seconds waits for its due time: not stuck before then.
+DUE = "(due_at is null or due_at <= now())"
 
 
 @dataclass
@@ -44,7 +47,8 @@ def run_schemathesis(
     ]
     if seed is not None:
         cmd += ["--seed", str(seed)]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     data = json.loads(report.read_text()) if report.exists() else {}
     return FuzzResult(
         operations=int(data.get("operations", {}).get("tested", 0)),
@@ -58,14 +62,16 @@ def run_schemathesis(
 
 def leftovers(stack: Stack, *, timeout: float = 120) -> dict[str, list[tuple]]:
     """Wait for the runs the fuzzer started to end, then what is still wrong: runs still
-    pending or running, and busy threads with no active run."""
+    pending or running (but for those created with a delay that has not passed yet), and
+    busy threads with no active run."""
+    stuck = f"select run_id, status, created_at from runs_run where status in {ACTIVE} and {DUE}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not stack.sql(f"select 1 from runs_run where status in {ACTIVE} limit 1"):
+        if not stack.sql(f"{stuck} limit 1"):
             break
         time.sleep(0.5)
     return {
-        "active_runs": stack.sql(f"select run_id, status, created_at from runs_run where status in {ACTIVE}"),
+        "active_runs": stack.sql(stuck),
         "busy_threads_without_runs": stack.sql(
             "select t.thread_id from threads_thread t where t.status = 'busy' and not exists"
             f" (select 1 from runs_run r where r.thread_id = t.thread_id and r.status in {ACTIVE})"

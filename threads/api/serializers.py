@@ -17,6 +17,7 @@ from config.openapi import (
     InterruptSerializer,
     NullableObjectSchemaField,
     ObjectSchemaField,
+    selected,
 )
 from threads.models import Thread, ThreadStatus
 from threads.selectors import SORT_FIELDS
@@ -242,6 +243,9 @@ class OutputThreadSerializer(serializers.Serializer):
     # Present once the thread's state was written (thread_to_json), as officially.
     interrupts = ObjectSchemaField(required=False)
     error = NullableObjectSchemaField(required=False)
+
+
+SelectedThreadSerializer = selected(OutputThreadSerializer, "SelectedThread")
 
 
 # --- documentation only: shapes the selectors and services build as plain dicts -----

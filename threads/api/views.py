@@ -28,6 +28,7 @@ from threads.api.serializers import (
     InputThreadStateQuerySerializer,
     InputThreadStateUpdateSerializer,
     OutputThreadSerializer,
+    SelectedThreadSerializer,
     ThreadPruneResponseSerializer,
     ThreadStateSerializer,
     ThreadStateUpdateResponseSerializer,
@@ -63,7 +64,7 @@ class ThreadCreateApi(APIView):
 class ThreadSearchApi(APIView):
     @extend_schema(
         operation_id="search_threads_threads_search_post", summary="Search Threads", tags=["Threads"],
-        request=InputThreadSearchSerializer, responses={200: OutputThreadSerializer(many=True), **errors(422)},
+        request=InputThreadSearchSerializer, responses={200: SelectedThreadSerializer(many=True), **errors(422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadSearchSerializer, json_body(request))

@@ -150,3 +150,12 @@ def test_store_items_have_the_documented_keys(document: dict) -> None:
     schema = document["components"]["schemas"]["Item"]
     assert set(item) == set(schema["required"]) == set(_official()["components"]["schemas"]["Item"]["properties"])
     assert set(found) == set(schema["properties"]) == set(item) | {"score"}
+
+
+@pytest.mark.parametrize("name", ["Thread", "Assistant", "Cron"])
+def test_a_search_answers_the_keys_its_select_names(document: dict, name: str) -> None:
+    """`select` leaves keys out, so a search's items have the component's keys, none required."""
+    schemas = document["components"]["schemas"]
+    assert schemas[name]["required"]
+    assert schemas[f"Selected{name}"]["properties"].keys() == schemas[name]["properties"].keys()
+    assert "required" not in schemas[f"Selected{name}"]
