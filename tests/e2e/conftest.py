@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
-import redis
 
-from tests.e2e.stack import Stack, drop_database, free_port, fresh_database, stack_env
+from tests.e2e.stack import RedisServer, Stack, drop_database, free_port, fresh_database, stack_env
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("end-to-end tests need Redis (set REDIS_URL)")
-    redis.Redis.from_url(url).flushdb()
-    return url
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A private redis-server for the session's stack: the shared Redis (REDIS_URL) is never
+    flushed or consumed from by end-to-end tests, so suites can run side by side."""
+    if not shutil.which("redis-server"):
+        pytest.skip("end-to-end tests need redis-server")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")
