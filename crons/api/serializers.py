@@ -68,19 +68,20 @@ class _RunFields(serializers.Serializer):
         return value
 
 
-@extend_schema_serializer(component_name="CronCreate")
-class InputCronCreateSerializer(_RunFields):
+@extend_schema_serializer(component_name="ThreadCronCreate")
+class InputThreadCronCreateSerializer(_RunFields):
+    """A cron on one thread: each firing runs on that thread, which it keeps."""
+
     assistant_id = serializers.CharField()
     schedule = serializers.CharField()
     end_time = serializers.DateTimeField(required=False, allow_null=True)
+
+
+@extend_schema_serializer(component_name="CronCreate")
+class InputCronCreateSerializer(InputThreadCronCreateSerializer):
+    """A stateless cron: each firing runs on a new thread."""
+
     on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False, allow_null=True)
-
-
-@extend_schema_serializer(component_name="ThreadCronCreate")
-class InputThreadCronCreateSerializer(InputCronCreateSerializer):
-    """A cron on one thread: each firing runs on that thread, which it keeps."""
-
-    on_run_completed = None
 
 
 @extend_schema_serializer(component_name="CronPatch")
