@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import F, JSONField, Q, Value
 from django.db.models.fields.json import DataContains, KeyTransform
 
+from access.context import current_filter
 from config.errors import SpindleError
 
 
@@ -68,3 +69,9 @@ def _json(value: Any) -> Value:
 
 def _equals(path: KeyTransform, value: Any) -> Q:
     return Q(path.get_lookup("exact")(path, _json(value)))
+
+
+def caller_q(resource: str, field: str = "metadata") -> Q:
+    """The rows of `resource` the request's caller may see, by the filter its auth handler
+    returned in this request (access.handlers.authorize); everything outside a request."""
+    return filter_q(current_filter(resource), field)

@@ -132,12 +132,16 @@ def _handler(auth: Auth, resource: str, action: str) -> Callable[..., Any] | Non
     return auth._global_handlers[-1] if auth._global_handlers else None
 
 
-async def authorize(resource: str, action: str, value: dict[str, Any]) -> FilterType | None:
+async def authorize(
+    resource: str, action: str, value: dict[str, Any], *, remember: bool = True
+) -> FilterType | None:
     """Run the application's handler for (resource, action) on `value`, which it may change
     (metadata it adds is stored); remember the filter it returns for this request's
     selectors and return it. False means 403; without custom auth this does nothing.
 
-    Call it before opening a transaction: the handler may wait on anything."""
+    Call it before opening a transaction: the handler may wait on anything. With
+    remember=False the filter only answers (a copy's "create" check must not replace the
+    "read" filter of the thread it copies)."""
     caller = current_caller()
     auth = auth_object()
     if caller is None or auth is None:
@@ -166,12 +170,15 @@ async def authorize(resource: str, action: str, value: dict[str, Any]) -> Filter
             f"The auth handler returned {type(result).__name__}: expected a filter dict, None or a boolean",
             status_code=500,
         )
-    caller.filters[resource] = dict(result)
-    return caller.filters[resource]
+    if remember:
+        caller.filters[resource] = dict(result)
+    return dict(result)
 
 
-def authorize_sync(resource: str, action: str, value: dict[str, Any]) -> FilterType | None:
+def authorize_sync(
+    resource: str, action: str, value: dict[str, Any], *, remember: bool = True
+) -> FilterType | None:
     """authorize() for synchronous views (they run on a worker thread of the event loop)."""
     if current_caller() is None:
         return None
-    return async_to_sync(authorize)(resource, action, value)
+    return async_to_sync(authorize)(resource, action, value, remember=remember)

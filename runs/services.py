@@ -15,6 +15,8 @@ from django.db import connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from access.context import current_caller
+from access.filters import caller_q
 from config.errors import NotFound, ThreadBusy
 from config.ids import uuid7
 from config.sql import (
@@ -131,9 +133,12 @@ def run_create(
     temporary = thread_id is None
     with transaction.atomic(), connection.cursor() as cursor:
         if temporary:
-            thread = Thread.objects.create(metadata={})
+            thread = Thread.objects.create(metadata=_new_thread_metadata(payload))
         else:
-            thread = _lock_or_create_thread(cursor, thread_id, if_not_exists=if_not_exists)  # type: ignore[arg-type]  # not None: `temporary` is False
+            # thread_id is not None: `temporary` is False.
+            thread = _lock_or_create_thread(
+                cursor, thread_id, if_not_exists=if_not_exists, metadata=_new_thread_metadata(payload)  # type: ignore[arg-type]
+            )
         active = _active_runs(cursor, db_uuid(thread.pk))
         if active:
             if strategy == MultitaskStrategy.REJECT:
@@ -240,7 +245,15 @@ def _graph_meta(assistant: Any) -> dict[str, str]:
     return {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
 
 
-def _lock_or_create_thread(cursor: Any, thread_id: uuid.UUID, *, if_not_exists: str) -> Thread:
+def _new_thread_metadata(payload: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a thread a run creates: with custom auth, the run's (which carries
+    what the auth handler added, its owner say), as officially; otherwise none."""
+    return dict(payload.get("metadata") or {}) if current_caller() is not None else {}
+
+
+def _lock_or_create_thread(
+    cursor: Any, thread_id: uuid.UUID, *, if_not_exists: str, metadata: dict[str, Any]
+) -> Thread:
     """Lock the thread's row (reading only what a new run needs), creating it if asked."""
     for attempt in range(2):
         cursor.execute(
@@ -252,7 +265,7 @@ def _lock_or_create_thread(cursor: Any, thread_id: uuid.UUID, *, if_not_exists: 
             return Thread(thread_id=thread_id, metadata=from_db_json(found[0]) or {})
         if attempt or if_not_exists != "create":
             break
-        Thread.objects.get_or_create(pk=thread_id)
+        Thread.objects.get_or_create(pk=thread_id, defaults={"metadata": metadata})
     raise NotFound("Thread or assistant not found.")
 
 
@@ -407,7 +420,7 @@ def runs_cancel_many(
     of the runs stopped. Nothing selected is NotFound, except for an assistant, whose
     runs may all have ended already.
     """
-    candidates = Run.objects.all()
+    candidates = Run.objects.filter(caller_q("threads", "thread__metadata"))
     if assistant_id is not None:
         candidates = candidates.filter(assistant_id=assistant_id, status__in=ACTIVE_STATUSES)
     elif status is not None:

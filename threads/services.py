@@ -16,6 +16,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot, StateUpdate
 
+from access.filters import caller_q
 from config.errors import Conflict, NotFound, SpindleError
 from config.jsonable import to_jsonable
 from config.timestamps import created_as_updated
@@ -164,7 +165,7 @@ def thread_copy(*, thread_id: uuid.UUID) -> Thread:
     answers 409 there.
     """
     with transaction.atomic():
-        source = Thread.objects.filter(pk=thread_id).first()
+        source = Thread.objects.filter(caller_q("threads"), pk=thread_id).first()
         if source is None:
             raise Conflict()
         copy = Thread.objects.create(
