@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,11 @@ API_KEY_HEADER = "x-api-key"
 # Django's staff login, and /static/ its CSS.
 OPEN_PATHS = frozenset({"/", "/ok", "/info", "/docs", "/openapi.json", "/metrics"})
 OPEN_PREFIXES = ("/admin/", "/static/")
+
+
+# The agent protocols (MCP, A2A, the thread-stream protocol) do not ask the auth handlers
+# yet: with custom auth they answer 403 rather than serve every user's threads.
+NOT_UNDER_CUSTOM_AUTH = re.compile(r"^/(mcp/?|a2a/.*|\.well-known/.*|threads/[^/]+/(stream/events|commands))$")
 
 
 def is_open(path: str) -> bool:
@@ -98,9 +104,13 @@ class AccessMiddleware:
                 return None, None
             return JsonResponse({"detail": "Missing or invalid API key (x-api-key header)"}, status=401), None
         try:
-            return None, await authenticate(request)
+            caller = await authenticate(request)
         except Denied as exc:
             return JsonResponse({"detail": exc.detail}, status=exc.status_code), None
+        if NOT_UNDER_CUSTOM_AUTH.match(request.path):
+            detail = "The agent protocols are not served with custom auth yet"
+            return JsonResponse({"detail": detail}, status=403), None
+        return None, caller
 
 
 def _secured(response: HttpResponse) -> HttpResponse:

@@ -369,3 +369,40 @@ def test_custom_auth_anonymous_requests_are_401(server: str, headers: dict[str, 
 
 def test_custom_auth_leaves_health_open(server: str) -> None:
     assert httpx.get(f"{server}/ok", timeout=30).status_code == 200
+
+
+def test_custom_auth_runs_a_cron_starts_keep_its_creators_identity(auth_stack: Stack) -> None:
+    url = auth_stack.url
+    thread_id = _ok("POST", url, "/threads", A, {})["thread_id"]
+    cron = _ok("POST", url, f"/threads/{thread_id}/runs/crons", A, {"assistant_id": "whoami", "schedule": "* * * * *", "input": {}})
+    try:
+        deadline = time.monotonic() + 90  # the next minute boundary, and beat's 5 s look
+        runs: list[dict[str, Any]] = []
+        while not runs and time.monotonic() < deadline:
+            time.sleep(1)
+            runs = _ok("GET", url, f"/threads/{thread_id}/runs", A)
+        assert runs, "the cron did not fire"
+        values = _ok("GET", url, f"/threads/{thread_id}/runs/{runs[-1]['run_id']}/join", A)
+        assert values.get("user_id") == "user-a", values
+        assert values["permissions"] == ["runs:write"]
+    finally:
+        httpx.delete(f"{url}/runs/crons/{cron['cron_id']}", headers=A, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/mcp"), ("GET", "/a2a/whoami"), ("GET", "/.well-known/agent-card.json"),
+     ("GET", "/threads/{thread}/stream/events"), ("POST", "/threads/{thread}/commands")],
+)
+def test_custom_auth_refuses_the_agent_protocols_it_does_not_filter_yet(
+    auth_stack: Stack, method: str, path: str
+) -> None:
+    """Spindle only: the official server serves them under custom auth."""
+    thread_id = _ok("POST", auth_stack.url, "/threads", A, {})["thread_id"]
+    response = httpx.request(
+        method, auth_stack.url + path.replace("{thread}", thread_id), headers=A, json={}, timeout=30
+    )
+    assert response.status_code == 403
+    assert response.json() == {"detail": "The agent protocols are not served with custom auth yet"}
+    anonymous = httpx.request(method, auth_stack.url + path.replace("{thread}", thread_id), json={}, timeout=30)
+    assert anonymous.status_code == 401
