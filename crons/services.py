@@ -114,6 +114,7 @@ def cron_create(*, thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Cron
             thread_id=thread_id,
             payload=stored,
             metadata=payload.get("metadata") or {},
+            user_id=_creator_id(stored),
             on_run_completed=None if thread_id else (payload.get("on_run_completed") or OnRunCompleted.DELETE),
             periodic_task=task,
         )
@@ -165,6 +166,12 @@ def cron_delete(*, cron_id: uuid.UUID) -> None:
             raise NotFound()
         # Deleting the periodic task deletes the cron (cascade) and tells beat.
         PeriodicTask.objects.filter(pk=cron.periodic_task_id).delete()
+
+
+def _creator_id(payload: dict[str, Any]) -> str | None:
+    """The identity of the cron's creator (custom auth), as the API shows it in `user_id`."""
+    creator = ((payload.get("config") or {}).get("configurable") or {}).get("langgraph_auth_user_id")
+    return creator if isinstance(creator, str) else None
 
 
 def cron_fire(*, cron_id: uuid.UUID) -> uuid.UUID | None:

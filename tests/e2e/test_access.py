@@ -227,6 +227,7 @@ class Owned:
             "POST", url, "/runs/crons", A, {"assistant_id": "whoami", "schedule": "0 0 1 1 *", "input": {}}
         )
         self.cron_id = self.cron["cron_id"]
+        assert self.cron["user_id"] == "user-a"
         httpx.put(
             f"{url}/store/items", headers=A, json={"namespace": ["notes"], "key": "k1", "value": {"text": "a's"}},
             timeout=30,
