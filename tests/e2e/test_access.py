@@ -341,6 +341,25 @@ def test_custom_auth_store_items_live_in_each_users_own_namespace(server: str, o
     assert httpx.get(f"{server}/store/items", params=params, headers=A, timeout=30).json()["value"] == {"text": "a's"}
 
 
+C = {"Authorization": "Bearer token-c"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/threads", {}),
+        ("POST", "/assistants", {"graph_id": "whoami"}),
+        ("POST", "/runs/wait", {"assistant_id": "whoami", "input": {}}),
+        ("PUT", "/store/items", {"namespace": ["n"], "key": "k", "value": {}}),
+        ("POST", "/runs/crons", {"assistant_id": "whoami", "schedule": "0 0 1 1 *"}),
+    ],
+)
+def test_custom_auth_a_handler_returning_false_forbids(server: str, method: str, path: str, body: Any) -> None:
+    response = httpx.request(method, server + path, headers=C, json=body, timeout=30)
+    assert response.status_code == 403, response.text
+    assert _ok("POST", server, "/threads/search", C, {}) == []
+
+
 def test_custom_auth_the_graph_sees_the_user_in_its_config(server: str, owned: Owned) -> None:
     assert owned.values == {"user_id": "user-a", "display_name": "User-A", "permissions": ["runs:write"]}
     stateless = _ok("POST", server, "/runs/wait", B, {"assistant_id": "whoami", "input": {}})
