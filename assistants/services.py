@@ -73,7 +73,9 @@ def assistant_ensure_defaults() -> None:
 
 
 def _existing(assistant: Assistant, if_exists: str) -> Assistant:
-    if if_exists == "do_nothing":
+    # An assistant the caller's auth filter hides is not handed out by do_nothing.
+    visible = Assistant.objects.filter(caller_q("assistants"), pk=assistant.pk)
+    if if_exists == "do_nothing" and visible.exists():
         return assistant
     raise Conflict(f"Assistant {assistant.assistant_id} already exists")
 

@@ -312,6 +312,18 @@ def test_custom_auth_user_b_cannot_reach_user_a_resources(
     assert [c["cron_id"] for c in _ok("POST", server, "/runs/crons/search", A, {})] == [owned.cron_id]
 
 
+def test_custom_auth_create_with_do_nothing_does_not_hand_out_another_users_resource(
+    server: str, owned: Owned
+) -> None:
+    for path, body in [
+        ("/threads", {"thread_id": owned.thread_id, "if_exists": "do_nothing"}),
+        ("/assistants", {"assistant_id": owned.assistant_id, "graph_id": "whoami", "if_exists": "do_nothing"}),
+    ]:
+        response = httpx.post(server + path, headers=B, json=body, timeout=30)
+        assert response.status_code == 409, f"{path}: {response.status_code} {response.text}"
+        assert _ok("POST", server, path, A, body)["metadata"]["owner"] == "user-a"
+
+
 def test_custom_auth_lists_and_counts_show_each_user_only_its_own(server: str, owned: Owned) -> None:
     mine = _ok("POST", server, "/threads", B, {})
     threads_b = _ok("POST", server, "/threads/search", B, {"limit": 100})
