@@ -75,7 +75,10 @@ class AccessMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if self.is_async:
             return self._acall(request)
-        refused, caller = async_to_sync(self._admit)(request)
+        refused = self._check_key(request)
+        caller = None
+        if refused is None and self.custom and not is_open(request.path):
+            refused, caller = async_to_sync(self._authenticate)(request)
         if refused is not None:
             return _secured(refused)
         token = set_caller(caller)
@@ -85,7 +88,10 @@ class AccessMiddleware:
             reset_caller(token)
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        refused, caller = await self._admit(request)
+        refused = self._check_key(request)
+        caller = None
+        if refused is None and self.custom and not is_open(request.path):
+            refused, caller = await self._authenticate(request)
         if refused is not None:
             return _secured(refused)
         token = set_caller(caller)
@@ -94,15 +100,18 @@ class AccessMiddleware:
         finally:
             reset_caller(token)
 
-    async def _admit(self, request: HttpRequest) -> tuple[HttpResponse | None, Caller | None]:
-        """(a 401/403 answer, None) for a request refused; (None, its caller) otherwise, the
-        caller being None unless custom auth is on."""
-        if is_open(request.path) or not (self.custom or self.keys):
-            return None, None
-        if not self.custom:
-            if api_key_valid(request.headers.get(API_KEY_HEADER)):
-                return None, None
-            return JsonResponse({"detail": "Missing or invalid API key (x-api-key header)"}, status=401), None
+    def _check_key(self, request: HttpRequest) -> HttpResponse | None:
+        """401 for an API request without a valid key, when API keys (and no custom auth)
+        are configured; None otherwise."""
+        if self.custom or not self.keys or is_open(request.path):
+            return None
+        if api_key_valid(request.headers.get(API_KEY_HEADER)):
+            return None
+        return JsonResponse({"detail": "Missing or invalid API key (x-api-key header)"}, status=401)
+
+    async def _authenticate(self, request: HttpRequest) -> tuple[HttpResponse | None, Caller | None]:
+        """(None, the caller) as the custom authenticate handler says; (its 401/403, None)
+        when it refuses."""
         try:
             caller = await authenticate(request)
         except Denied as exc:
