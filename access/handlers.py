@@ -73,6 +73,7 @@ def auth_object() -> Auth | None:
     return auth
 
 
+@functools.lru_cache(maxsize=8)
 def _parameters(handler: Callable[..., Any]) -> frozenset[str]:
     names = set()
     for name, parameter in inspect.signature(handler).parameters.items():
@@ -118,8 +119,9 @@ async def authenticate(request: HttpRequest) -> Caller:
     except Auth.exceptions.HTTPException as exc:
         raise Denied(str(exc.detail), status_code=exc.status_code) from None
     except Exception as exc:
-        logger.warning("The authenticate handler refused a request: %r", exc)
-        raise Denied(str(exc) or "Unauthorized", status_code=401) from None
+        # Only the type: the message may quote the credentials it failed on.
+        logger.warning("The authenticate handler raised %s: answered 401", type(exc).__name__)
+        raise Denied("Unauthorized", status_code=401) from None
     return Caller(user=user, permissions=permissions)
 
 

@@ -399,6 +399,13 @@ def test_custom_auth_anonymous_requests_are_401(server: str, headers: dict[str, 
     assert response.json()["detail"] == "Invalid or missing token"
 
 
+def test_custom_auth_a_crashing_authenticate_handler_answers_401_and_says_nothing_of_why(auth_stack: Stack) -> None:
+    """Spindle only: the official server answers 500 there."""
+    response = httpx.post(f"{auth_stack.url}/threads/search", headers={"Authorization": "Bearer crash"}, json={}, timeout=30)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Unauthorized"}
+
+
 def test_custom_auth_leaves_health_open(server: str) -> None:
     assert httpx.get(f"{server}/ok", timeout=30).status_code == 200
 

@@ -18,6 +18,8 @@ WRITES = {"create", "update", "delete", "create_run", "put"}
 @auth.authenticate
 async def authenticate(authorization: str | None) -> Auth.types.MinimalUserDict:
     scheme, _, token = (authorization or "").partition(" ")
+    if token == "crash":
+        raise RuntimeError("the identity provider is down")
     if scheme.lower() != "bearer" or token not in TOKENS:
         raise Auth.exceptions.HTTPException(status_code=401, detail="Invalid or missing token")
     identity = TOKENS[token]
