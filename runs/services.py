@@ -35,6 +35,7 @@ from runs.signals import run_ended
 from threads.counts import DeletedCounts, add_counts, deleted_counts
 from threads.locks import lock_thread
 from threads.models import Thread, ThreadStatus
+from threads.selectors import thread_check_access
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,10 @@ def run_create(
     one thread never interleave; the Celery message is sent after commit.
     """
     strategy = payload.get("multitask_strategy") or MultitaskStrategy.ENQUEUE
+    if thread_id is not None:
+        # A thread the caller's auth filter hides answers as a missing one; checked before
+        # the thread's lock, which the one-round-trip insert below takes by id alone.
+        thread_check_access(thread_id, detail="Thread or assistant not found.")
     if thread_id is not None and connection.vendor == "postgresql":
         run = _run_create_at_once(thread_id, assistant, payload, strategy)
         if run is not None:

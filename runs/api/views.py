@@ -88,10 +88,6 @@ async def _authorize_run(thread_id: uuid.UUID, run_id: uuid.UUID | None, action:
 def _create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Any:
     if not settings.REDIS_URL:
         raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
-    if thread_id is not None:
-        from threads.selectors import thread_check_access
-
-        thread_check_access(thread_id, detail="Thread or assistant not found.")
     assistant = _resolve_assistant(payload["assistant_id"])
     return services.run_create(
         thread_id=thread_id,
