@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import F, JSONField, Q, Value
-from django.db.models.fields.json import DataContains, KeyTransform
+from django.db.models.fields.json import DataContains, KeyTransform, KeyTransformExact
 
 from access.context import current_filter
 from config.errors import SpindleError
@@ -68,7 +68,7 @@ def _json(value: Any) -> Value:
 
 
 def _equals(path: KeyTransform, value: Any) -> Q:
-    return Q(path.get_lookup("exact")(path, _json(value)))
+    return Q(KeyTransformExact(path, _json(value)))
 
 
 def caller_q(resource: str, field: str = "metadata") -> Q:

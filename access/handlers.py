@@ -110,6 +110,7 @@ async def authenticate(request: HttpRequest) -> Caller:
         }
     if "authorization" in wanted:
         arguments["authorization"] = request.headers.get("authorization")
+    result: Any
     try:
         if inspect.iscoroutinefunction(handler):
             result = await handler(**arguments)

@@ -388,7 +388,9 @@ def _dotted_name(file_path: Path) -> str | None:
 # --- building ---------------------------------------------------------------------
 
 
-def _runtime(access_context: AccessContext, store: BaseStore, context: Any, config: dict | None) -> Any:
+def _runtime(
+    access_context: AccessContext, store: BaseStore, context: Any, config: Mapping[str, Any] | None
+) -> Any:
     """The ServerRuntime the official server hands a factory: an execution runtime (with
     the run's context) for threads.create_run, a read runtime otherwise; its user is the
     run's creator (in its config) or the request's caller, None without custom auth."""
@@ -398,7 +400,7 @@ def _runtime(access_context: AccessContext, store: BaseStore, context: Any, conf
     return _ReadRuntime(access_context=access_context, user=user, store=store)
 
 
-def _runtime_user(config: dict | None) -> AuthUser | None:
+def _runtime_user(config: Mapping[str, Any] | None) -> AuthUser | None:
     stored = ((config or {}).get("configurable") or {}).get("langgraph_auth_user")
     if isinstance(stored, dict) and "identity" in stored:
         return AuthUser(stored)

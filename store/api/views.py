@@ -37,7 +37,7 @@ class StoreItemApi(APIView):
             "index": payload.get("index"),
         }
         authorize_sync("store", "put", value)
-        payload["namespace"] = _namespace(value)
+        payload["namespace"] = list(_namespace(value))
         namespace = payload["namespace"]
         # What langgraph's BaseStore.put refuses, with its words, as the official server answers.
         if not namespace:
@@ -56,7 +56,7 @@ class StoreItemApi(APIView):
         params = validated(InputStoreGetSerializer, request.query_params)
         value = {"namespace": tuple(params["namespace"]), "key": params["key"]}
         authorize_sync("store", "get", value)
-        params["namespace"] = _namespace(value)
+        params["namespace"] = list(_namespace(value))
         item = _store().get(params["namespace"], params["key"], refresh_ttl=params["refresh_ttl"])
         if item is None:
             # `null`, as the official server answers (DRF would send an empty body).
@@ -71,13 +71,13 @@ class StoreItemApi(APIView):
         return Response(status=204)
 
 
-def _namespace(value: dict[str, Any]) -> list[str]:
+def _namespace(value: dict[str, Any]) -> tuple[str, ...]:
     """The namespace after the auth handler (which may scope it to its user, as the
     official docs' store handler does)."""
     namespace = value.get("namespace") or ()
     if not isinstance(namespace, list | tuple) or not all(isinstance(label, str) for label in namespace):
         raise StoreRequestError("The auth handler left a namespace that is not a list of strings")
-    return list(namespace)
+    return tuple(namespace)
 
 
 class KeyRequired(SpindleError):
@@ -118,7 +118,7 @@ class StoreNamespacesApi(APIView):
         }
         authorize_sync("store", "list_namespaces", value, remember=False)
         namespaces = _store().list_namespaces(
-            prefix=list(_namespace(value)) or None,
+            prefix=_namespace(value) or None,
             suffix=payload.get("suffix") or None,
             max_depth=payload.get("max_depth"),
             limit=payload["limit"],

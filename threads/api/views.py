@@ -159,7 +159,7 @@ class ThreadDetailApi(APIView):
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadPatchSerializer, json_body(request))
         ttl = thread_ttl_parse(payload.get("ttl"))
-        value = {"thread_id": tid, "metadata": dict(payload.get("metadata") or {}), "action": None}
+        value: dict[str, Any] = {"thread_id": tid, "metadata": dict(payload.get("metadata") or {}), "action": None}
         authorize_sync("threads", "update", value)
         metadata = value["metadata"] if payload.get("metadata") is not None or value["metadata"] else None
         thread = services.thread_update(thread_id=tid, metadata=metadata)

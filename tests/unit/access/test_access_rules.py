@@ -1,9 +1,9 @@
 """The access rules on their own: auth.path resolution, API key comparison, what an
-authenticate handler may return, handler precedence, and filters turned into queries."""
+authenticate handler may return, handler precedence, and filters Spindle refuses (the
+queries they become: tests/integration/access)."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ from access.handlers import _handler
 from access.middleware import api_key_valid
 from access.users import normalize_user
 from config.project import auth_path
-from threads.models import Thread
 
 
 def test_auth_path_is_resolved_against_the_folder_of_langgraph_json(tmp_path: Path) -> None:
@@ -104,36 +103,6 @@ def test_a_client_cannot_put_a_user_into_a_runs_config_and_the_caller_is_put_the
     assert stamped["configurable"]["langgraph_auth_permissions"] == ["w"]
     assert stamped["configurable"]["langgraph_auth_user"]["identity"] == "dana"
     assert stamped["configurable"]["x"] == 1
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("filters", "matches"),
-    [
-        ({"owner": "a"}, True),
-        ({"owner": "b"}, False),
-        ({"owner": {"$eq": "a"}}, True),
-        ({"n": 3}, True),
-        ({"n": "3"}, False),
-        ({"missing": None}, False),
-        ({"tags": {"$contains": "x"}}, True),
-        ({"tags": {"$contains": ["x", "y"]}}, True),
-        ({"tags": {"$contains": ["x", "z"]}}, False),
-        ({"owner": "a", "n": 4}, False),
-        ({"$or": [{"owner": "b"}, {"n": 3}]}, True),
-        ({"$or": [{"owner": "b"}, {"n": 4}]}, False),
-        ({"$and": [{"owner": "a"}, {"n": 3}]}, True),
-        ({"we.ird__key": "v"}, True),
-        ({}, True),
-    ],
-)
-def test_a_handler_filter_selects_exactly_the_matching_metadata(filters: dict[str, Any], matches: bool) -> None:
-    thread = Thread.objects.create(
-        thread_id=uuid.uuid4(), metadata={"owner": "a", "n": 3, "tags": ["x", "y"], "we.ird__key": "v"}
-    )
-    Thread.objects.create(thread_id=uuid.uuid4(), metadata={"owner": "b"})
-    found = list(Thread.objects.filter(filter_q(filters), pk=thread.pk))
-    assert found == ([thread] if matches else [])
 
 
 @pytest.mark.parametrize(
