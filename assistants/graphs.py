@@ -31,6 +31,8 @@ from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
 from langgraph_sdk.runtime import AccessContext, ServerRuntime, _ExecutionRuntime, _ReadRuntime
 
+from access.context import current_caller
+from access.users import AuthUser
 from config.errors import NotFound
 from store.backend import DjangoStore
 
@@ -155,7 +157,7 @@ async def aget_graph(
     store = store if store is not None else DjangoStore()
     if spec.factory is None:
         return _attach(spec.graph, checkpointer, store)
-    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context)))
+    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context, config)))
     if inspect.isawaitable(value):
         value = await value
     return _attach(_as_graph(spec, value, produced=True), checkpointer, store)
@@ -175,7 +177,7 @@ def get_graph(
     store = store if store is not None else DjangoStore()
     if spec.factory is None:
         return _attach(spec.graph, checkpointer, store)
-    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context)))
+    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context, config)))
     if inspect.isawaitable(value):
         value = _run_coroutine(value)
     return _attach(_as_graph(spec, value, produced=True), checkpointer, store)
@@ -386,12 +388,24 @@ def _dotted_name(file_path: Path) -> str | None:
 # --- building ---------------------------------------------------------------------
 
 
-def _runtime(access_context: AccessContext, store: BaseStore, context: Any) -> Any:
+def _runtime(
+    access_context: AccessContext, store: BaseStore, context: Any, config: Mapping[str, Any] | None
+) -> Any:
     """The ServerRuntime the official server hands a factory: an execution runtime (with
-    the run's context) for threads.create_run, a read runtime otherwise."""
+    the run's context) for threads.create_run, a read runtime otherwise; its user is the
+    run's creator (in its config) or the request's caller, None without custom auth."""
+    user = _runtime_user(config)
     if access_context == "threads.create_run":
-        return _ExecutionRuntime(access_context=access_context, user=None, store=store, context=context)
-    return _ReadRuntime(access_context=access_context, user=None, store=store)
+        return _ExecutionRuntime(access_context=access_context, user=user, store=store, context=context)
+    return _ReadRuntime(access_context=access_context, user=user, store=store)
+
+
+def _runtime_user(config: Mapping[str, Any] | None) -> AuthUser | None:
+    stored = ((config or {}).get("configurable") or {}).get("langgraph_auth_user")
+    if isinstance(stored, dict) and "identity" in stored:
+        return AuthUser(stored)
+    caller = current_caller()
+    return caller.user if caller is not None else None
 
 
 def _is_runtime_annotation(annotation: Any) -> bool:

@@ -6,6 +6,9 @@ import uuid
 
 from django.db import models
 
+# metadata["created_by"] of the assistant each graph gets when the server starts.
+SYSTEM_CREATED_BY = "system"
+
 
 class Assistant(models.Model):
     assistant_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

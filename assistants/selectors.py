@@ -10,6 +10,8 @@ from django.db.models import F, QuerySet
 from django.db.models.fields.json import KeyTransform
 from langgraph.pregel import Pregel
 
+from access.context import current_filter
+from access.filters import caller_q
 from assistants.graphs import (
     default_assistant_id,
     get_graph,
@@ -18,7 +20,7 @@ from assistants.graphs import (
     graph_schemas,
     graph_subgraphs,
 )
-from assistants.models import Assistant, AssistantVersion
+from assistants.models import SYSTEM_CREATED_BY, Assistant, AssistantVersion
 from config.errors import InvalidInput, NotFound, preview
 from config.sql import model_by_pk
 
@@ -39,14 +41,22 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
 def assistant_get(assistant_id: uuid.UUID | str, *, detail: str | None = None) -> Assistant:
     """The assistant with this id; NotFound (404, `detail` or "Not Found") otherwise."""
     parsed = parse_uuid(assistant_id)
-    assistant = model_by_pk(Assistant, parsed) if parsed else None
+    if parsed is None:
+        raise NotFound(detail)
+    if current_filter("assistants") is None:
+        assistant = model_by_pk(Assistant, parsed)
+    else:
+        assistant = Assistant.objects.filter(caller_q("assistants"), pk=parsed).first()
     if assistant is None:
         raise NotFound(detail)
     return assistant
 
 
 def assistant_resolve(assistant_id_or_graph_id: str) -> Assistant:
-    """The assistant a run names: a UUID, or a graph id standing for its system assistant."""
+    """The assistant a run names: a UUID, or a graph id standing for its system assistant.
+
+    As on the official server, a run may use a system assistant whatever the auth filter
+    on assistants says; any other assistant must be visible to the caller."""
     parsed = parse_uuid(assistant_id_or_graph_id)
     if parsed is None:
         known = graph_ids()
@@ -57,13 +67,19 @@ def assistant_resolve(assistant_id_or_graph_id: str) -> Assistant:
                 f"- One of the registered graphs: {', '.join(known)}"
             )
         parsed = default_assistant_id(assistant_id_or_graph_id)
-    return assistant_get(parsed, detail="Thread or assistant not found.")
+    detail = "Thread or assistant not found."
+    assistant = model_by_pk(Assistant, parsed) if parsed else None
+    if assistant is None:
+        raise NotFound(detail)
+    if assistant.metadata.get("created_by") == SYSTEM_CREATED_BY or current_filter("assistants") is None:
+        return assistant
+    return assistant_get(parsed, detail=detail)
 
 
 def _filtered(
     *, graph_id: str | None, metadata: dict[str, Any] | None, name: str | None
 ) -> QuerySet[Assistant]:
-    queryset = Assistant.objects.all()
+    queryset = Assistant.objects.filter(caller_q("assistants"))
     if graph_id:
         queryset = queryset.filter(graph_id=graph_id)
     if name:
@@ -125,7 +141,7 @@ def assistant_versions(
     offset: int = 0,
 ) -> list[AssistantVersion]:
     """Versions of an assistant, newest first; NotFound if the assistant does not exist."""
-    if not Assistant.objects.filter(pk=assistant_id).exists():
+    if not Assistant.objects.filter(caller_q("assistants"), pk=assistant_id).exists():
         raise NotFound(f"Assistant {assistant_id} not found")
     queryset = AssistantVersion.objects.filter(assistant_id=assistant_id)
     if metadata:

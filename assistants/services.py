@@ -9,14 +9,15 @@ from typing import Any, Literal
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from access.filters import caller_q
 from assistants.graphs import GraphNotFound, default_assistant_id, graph_ids
-from assistants.models import Assistant, AssistantVersion
+from assistants.models import SYSTEM_CREATED_BY, Assistant, AssistantVersion
 from config.errors import Conflict, NotFound
 from config.timestamps import created_as_updated
 
 logger = logging.getLogger(__name__)
 
-SYSTEM_METADATA = {"created_by": "system"}
+SYSTEM_METADATA = {"created_by": SYSTEM_CREATED_BY}
 
 
 def _require_graph(graph_id: str) -> None:
@@ -72,7 +73,9 @@ def assistant_ensure_defaults() -> None:
 
 
 def _existing(assistant: Assistant, if_exists: str) -> Assistant:
-    if if_exists == "do_nothing":
+    # An assistant the caller's auth filter hides is not handed out by do_nothing.
+    visible = Assistant.objects.filter(caller_q("assistants"), pk=assistant.pk)
+    if if_exists == "do_nothing" and visible.exists():
         return assistant
     raise Conflict(f"Assistant {assistant.assistant_id} already exists")
 
@@ -135,7 +138,7 @@ def assistant_update(
     if graph_id is not None:
         _require_graph(graph_id)
     with transaction.atomic():
-        assistant = Assistant.objects.select_for_update().filter(pk=assistant_id).first()
+        assistant = Assistant.objects.select_for_update().filter(caller_q("assistants"), pk=assistant_id).first()
         if assistant is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         if graph_id is not None:
@@ -164,7 +167,7 @@ def assistant_update(
 def assistant_delete(*, assistant_id: uuid.UUID) -> None:
     """Delete an assistant and all its versions."""
     with transaction.atomic():
-        deleted, _ = Assistant.objects.filter(pk=assistant_id).delete()
+        deleted, _ = Assistant.objects.filter(caller_q("assistants"), pk=assistant_id).delete()
     if not deleted:
         raise NotFound(f"Assistant with ID {assistant_id} not found")
     logger.info("Deleted assistant %s", assistant_id)
@@ -173,7 +176,7 @@ def assistant_delete(*, assistant_id: uuid.UUID) -> None:
 def assistant_set_latest(*, assistant_id: uuid.UUID, version: int) -> Assistant:
     """Make an earlier (or later) version the current one, without writing a new version."""
     with transaction.atomic():
-        assistant = Assistant.objects.select_for_update().filter(pk=assistant_id).first()
+        assistant = Assistant.objects.select_for_update().filter(caller_q("assistants"), pk=assistant_id).first()
         if assistant is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         chosen = assistant.versions.filter(version=version).first()

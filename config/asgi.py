@@ -122,8 +122,20 @@ def _warn_about_unsupported_keys() -> None:
         logging.getLogger("spindle").warning("%s", warning)
 
 
+def _log_access_mode() -> None:
+    import logging
+
+    from access.handlers import auth_object
+    from access.middleware import access_mode
+
+    auth_object()  # a broken auth.py stops the start, not the first request
+    level, line = access_mode()
+    logging.getLogger("spindle").log(level, "%s", line)
+
+
 try:
     _warn_about_unsupported_keys()
+    _log_access_mode()
     _ensure_default_assistants()
 except Exception as exc:
     _exit_on_startup_error(exc)

@@ -1,4 +1,4 @@
-"""The project file (langgraph.json) as settings read it: its CORS block and the keys Spindle does not serve yet."""
+"""The project file (langgraph.json) as settings read it: its CORS and auth blocks and the keys Spindle does not serve yet."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 # Top-level keys Spindle acts on; "$schema" only helps editors.
-SUPPORTED_KEYS = {"graphs", "dependencies", "env", "http", "store", "checkpointer", "$schema"}
+SUPPORTED_KEYS = {"graphs", "dependencies", "env", "http", "store", "checkpointer", "auth", "$schema"}
 # Keys `langgraph build` reads to make a container image: Spindle serves from the
 # environment it runs in, so they have no effect here.
 BUILD_KEYS = {
@@ -126,3 +126,22 @@ def cors_settings(document: dict[str, Any] | None, where: str) -> dict[str, Any]
             raise ImproperlyConfigured(f'{where}: "http.cors.max_age" must be a whole number of seconds')
         result["CORS_PREFLIGHT_MAX_AGE"] = max_age
     return result
+
+
+def auth_path(document: dict[str, Any] | None, where: str) -> str | None:
+    """The custom auth object named by "auth.path" ("./auth.py:auth" or "module:auth"), a
+    file path made absolute against the folder of langgraph.json; None without one."""
+    auth = (document or {}).get("auth")
+    if auth is None:
+        return None
+    if not isinstance(auth, dict):
+        raise ImproperlyConfigured(f'{where}: "auth" must be an object')
+    path = auth.get("path")
+    if path is None:
+        return None
+    if not isinstance(path, str) or ":" not in path:
+        raise ImproperlyConfigured(f'{where}: "auth.path" must look like "./auth.py:auth" or "module:auth"')
+    module, name = path.rsplit(":", 1)
+    if "/" in module or module.endswith(".py"):
+        module = str((Path(where).expanduser().resolve().parent / module).resolve())
+    return f"{module}:{name}"

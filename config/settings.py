@@ -14,7 +14,7 @@ from config.env import (
     env_str,
     is_loopback,
 )
-from config.project import cors_settings, read_document
+from config.project import auth_path, cors_settings, read_document
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -217,8 +217,14 @@ SPECTACULAR_SETTINGS = {
 
 # --- Spindle ---------------------------------------------------------------
 LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", str(Path.cwd() / "langgraph.json"))
+_PROJECT = read_document(LANGGRAPH_CONFIG)
+# Who may call the API (access/): API keys, or langgraph.json's custom auth, which wins
+# when both are set. Neither: the API is open (the web process says so when it starts).
+SPINDLE_API_KEYS = [key.strip() for key in env_str("SPINDLE_API_KEYS", "").split(",") if key.strip()]
+SPINDLE_AUTH_PATH = auth_path(_PROJECT, LANGGRAPH_CONFIG)
+MIDDLEWARE.insert(0, "access.middleware.AccessMiddleware")
 # Cross-origin access (LangGraph Studio in a browser) as langgraph.json's "http.cors" allows it.
-_CORS = cors_settings(read_document(LANGGRAPH_CONFIG), LANGGRAPH_CONFIG)
+_CORS = cors_settings(_PROJECT, LANGGRAPH_CONFIG)
 if _CORS:
     globals().update(_CORS)
     INSTALLED_APPS.append("corsheaders")

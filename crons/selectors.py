@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from access.filters import caller_q
 from assistants.selectors import filter_metadata
 from config.errors import NotFound
 from crons.models import Cron
@@ -24,7 +25,8 @@ SORTABLE = {
 
 
 def _crons() -> QuerySet[Cron]:
-    return Cron.objects.select_related("periodic_task", "periodic_task__crontab")
+    """The crons the request's caller may see (all of them outside a request)."""
+    return Cron.objects.filter(caller_q("crons")).select_related("periodic_task", "periodic_task__crontab")
 
 
 def cron_get(cron_id: uuid.UUID) -> Cron:

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from access.filters import caller_q
 from assistants.selectors import assistant_resolve
 from config.errors import InvalidInput, NotFound, SpindleError
 from config.ids import uuid7
@@ -85,7 +86,7 @@ def _resolve_assistant(assistant_id: str) -> Any:
 def cron_create(*, thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Cron:
     """Create a cron (on a thread, or stateless with thread_id None) and its periodic task."""
     assistant = _resolve_assistant(str(payload["assistant_id"]))
-    if thread_id is not None and not Thread.objects.filter(pk=thread_id).exists():
+    if thread_id is not None and not Thread.objects.filter(caller_q("threads"), pk=thread_id).exists():
         raise NotFound(
             f"Thread with ID '{thread_id}' not found. Please verify the ID is correct and the thread "
             "hasn't been deleted or expired."
@@ -113,6 +114,7 @@ def cron_create(*, thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Cron
             thread_id=thread_id,
             payload=stored,
             metadata=payload.get("metadata") or {},
+            user_id=_creator_id(stored),
             on_run_completed=None if thread_id else (payload.get("on_run_completed") or OnRunCompleted.DELETE),
             periodic_task=task,
         )
@@ -122,7 +124,7 @@ def cron_update(*, cron_id: uuid.UUID, patch: dict[str, Any]) -> Cron:
     """Change a cron's schedule, timezone, end time, enabled flag, completion policy,
     metadata (merged) or the run it creates (fields replaced)."""
     with transaction.atomic():
-        cron = Cron.objects.select_for_update().filter(pk=cron_id).first()
+        cron = Cron.objects.select_for_update().filter(caller_q("crons"), pk=cron_id).first()
         if cron is None:
             raise NotFound(f"Cron '{cron_id}' not found")
         task = PeriodicTask.objects.select_related("crontab").get(pk=cron.periodic_task_id)
@@ -159,11 +161,17 @@ def cron_update(*, cron_id: uuid.UUID, patch: dict[str, Any]) -> Cron:
 def cron_delete(*, cron_id: uuid.UUID) -> None:
     """Delete a cron and its periodic task: no more firings. Runs it created go on."""
     with transaction.atomic():
-        cron = Cron.objects.filter(pk=cron_id).first()
+        cron = Cron.objects.filter(caller_q("crons"), pk=cron_id).first()
         if cron is None:
             raise NotFound()
         # Deleting the periodic task deletes the cron (cascade) and tells beat.
         PeriodicTask.objects.filter(pk=cron.periodic_task_id).delete()
+
+
+def _creator_id(payload: dict[str, Any]) -> str | None:
+    """The identity of the cron's creator (custom auth), as the API shows it in `user_id`."""
+    creator = ((payload.get("config") or {}).get("configurable") or {}).get("langgraph_auth_user_id")
+    return creator if isinstance(creator, str) else None
 
 
 def cron_fire(*, cron_id: uuid.UUID) -> uuid.UUID | None:

@@ -13,7 +13,10 @@ from typing import Any
 
 import orjson
 import redis
+from django.conf import settings
 
+from access.handlers import auth_object
+from access.middleware import API_KEY_HEADER, api_key_valid
 from protocols import commands
 from protocols.events import Event, Filter, FilterError, parse_filter, parse_since
 from protocols.streaming import thread_events
@@ -115,6 +118,17 @@ class Connection:
                 await task
 
 
+def websocket_admitted(scope: dict[str, Any]) -> bool:
+    """Django's middleware never sees a websocket: the API key is checked here. Custom auth
+    does not reach websockets yet, so with it they are refused rather than left open."""
+    if auth_object() is not None:
+        return False
+    if not settings.SPINDLE_API_KEYS:
+        return True
+    headers = dict(scope.get("headers") or [])
+    return api_key_valid(headers.get(API_KEY_HEADER.encode(), b"").decode("latin-1"))
+
+
 async def application(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Send) -> None:
     """The ASGI application of protocol websockets (config/asgi.py routes them here)."""
     match = PATH.match(scope["path"])
@@ -127,6 +141,9 @@ async def application(scope: dict[str, Any], receive: Callable[[], Awaitable[dic
         thread_id = None
     if thread_id is None:
         await send({"type": "websocket.close", "code": 4404})  # before accept: HTTP 403
+        return
+    if not websocket_admitted(scope):
+        await send({"type": "websocket.close", "code": 4401})  # before accept: HTTP 403
         return
     await send({"type": "websocket.accept"})
     connection = Connection(thread_id, send)

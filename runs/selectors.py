@@ -11,6 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from access.filters import caller_q
 from config.errors import NotFound
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
 from threads.models import Thread, ThreadStatus
@@ -18,7 +19,7 @@ from threads.selectors import json_containment
 
 
 def run_get(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
-    run = Run.objects.filter(pk=run_id, thread_id=thread_id).first()
+    run = Run.objects.filter(caller_q("threads", "thread__metadata"), pk=run_id, thread_id=thread_id).first()
     if run is None:
         raise NotFound()
     return run
@@ -27,7 +28,7 @@ def run_get(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
 def run_list(
     *, thread_id: uuid.UUID, limit: int = 10, offset: int = 0, status: str | None = None
 ) -> list[Run]:
-    runs = Run.objects.filter(thread_id=thread_id)
+    runs = Run.objects.filter(caller_q("threads", "thread__metadata"), thread_id=thread_id)
     if status is not None:
         runs = runs.filter(status=status)
     return list(runs.order_by("-created_at", "-run_id")[offset : offset + limit])

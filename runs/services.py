@@ -15,6 +15,8 @@ from django.db import connection, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from access.context import current_caller
+from access.filters import caller_q
 from config.errors import NotFound, ThreadBusy
 from config.ids import uuid7
 from config.sql import (
@@ -33,6 +35,7 @@ from runs.signals import run_ended
 from threads.counts import DeletedCounts, add_counts, deleted_counts
 from threads.locks import lock_thread
 from threads.models import Thread, ThreadStatus
+from threads.selectors import thread_check_access
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +127,10 @@ def run_create(
     one thread never interleave; the Celery message is sent after commit.
     """
     strategy = payload.get("multitask_strategy") or MultitaskStrategy.ENQUEUE
+    if thread_id is not None:
+        # A thread the caller's auth filter hides answers as a missing one; checked before
+        # the thread's lock, which the one-round-trip insert below takes by id alone.
+        thread_check_access(thread_id, detail="Thread or assistant not found.")
     if thread_id is not None and connection.vendor == "postgresql":
         run = _run_create_at_once(thread_id, assistant, payload, strategy)
         if run is not None:
@@ -131,9 +138,12 @@ def run_create(
     temporary = thread_id is None
     with transaction.atomic(), connection.cursor() as cursor:
         if temporary:
-            thread = Thread.objects.create(metadata={})
+            thread = Thread.objects.create(metadata=_new_thread_metadata(payload))
         else:
-            thread = _lock_or_create_thread(cursor, thread_id, if_not_exists=if_not_exists)  # type: ignore[arg-type]  # not None: `temporary` is False
+            # thread_id is not None: `temporary` is False.
+            thread = _lock_or_create_thread(
+                cursor, thread_id, if_not_exists=if_not_exists, metadata=_new_thread_metadata(payload)  # type: ignore[arg-type]
+            )
         active = _active_runs(cursor, db_uuid(thread.pk))
         if active:
             if strategy == MultitaskStrategy.REJECT:
@@ -240,7 +250,15 @@ def _graph_meta(assistant: Any) -> dict[str, str]:
     return {"graph_id": assistant.graph_id, "assistant_id": str(assistant.assistant_id)}
 
 
-def _lock_or_create_thread(cursor: Any, thread_id: uuid.UUID, *, if_not_exists: str) -> Thread:
+def _new_thread_metadata(payload: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a thread a run creates: with custom auth, the run's (which carries
+    what the auth handler added, its owner say), as officially; otherwise none."""
+    return dict(payload.get("metadata") or {}) if current_caller() is not None else {}
+
+
+def _lock_or_create_thread(
+    cursor: Any, thread_id: uuid.UUID, *, if_not_exists: str, metadata: dict[str, Any]
+) -> Thread:
     """Lock the thread's row (reading only what a new run needs), creating it if asked."""
     for attempt in range(2):
         cursor.execute(
@@ -252,7 +270,7 @@ def _lock_or_create_thread(cursor: Any, thread_id: uuid.UUID, *, if_not_exists: 
             return Thread(thread_id=thread_id, metadata=from_db_json(found[0]) or {})
         if attempt or if_not_exists != "create":
             break
-        Thread.objects.get_or_create(pk=thread_id)
+        Thread.objects.get_or_create(pk=thread_id, defaults={"metadata": metadata})
     raise NotFound("Thread or assistant not found.")
 
 
@@ -407,7 +425,7 @@ def runs_cancel_many(
     of the runs stopped. Nothing selected is NotFound, except for an assistant, whose
     runs may all have ended already.
     """
-    candidates = Run.objects.all()
+    candidates = Run.objects.filter(caller_q("threads", "thread__metadata"))
     if assistant_id is not None:
         candidates = candidates.filter(assistant_id=assistant_id, status__in=ACTIVE_STATUSES)
     elif status is not None:

@@ -7,6 +7,7 @@ import uuid
 from django.db import connection
 from django.db.transaction import TransactionManagementError
 
+from access.filters import caller_q
 from config.errors import NotFound
 from threads.models import Thread
 
@@ -26,7 +27,8 @@ def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = 
     # still serializes every holder of this lock.
     if not connection.in_atomic_block:
         raise TransactionManagementError("lock_thread() must be called inside transaction.atomic()")
-    threads = Thread.objects.select_for_update(no_key=True).filter(pk=thread_id).order_by()
+    # Outside the caller's auth filter, a thread is as missing as one never created.
+    threads = Thread.objects.select_for_update(no_key=True).filter(caller_q("threads"), pk=thread_id).order_by()
     if fields:
         # The cached values can be large; callers that only need the lock say so.
         threads = threads.only(*fields)

@@ -15,6 +15,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
+from access.context import current_filter
+from access.filters import caller_q
 from assistants.graphs import aget_graph, get_graph
 from config.errors import NotFound
 from threads.checkpointer import DjangoSaver
@@ -32,10 +34,19 @@ def thread_get(thread_id: uuid.UUID | str) -> Thread:
         pk = thread_id if isinstance(thread_id, uuid.UUID) else uuid.UUID(str(thread_id))
     except ValueError:
         raise NotFound(f"Thread with ID {thread_id} not found") from None
-    thread = Thread.objects.filter(pk=pk).first()
+    thread = Thread.objects.filter(caller_q("threads"), pk=pk).first()
     if thread is None:
         raise NotFound(f"Thread with ID {thread_id} not found")
     return thread
+
+
+def thread_check_access(thread_id: uuid.UUID, *, detail: str) -> None:
+    """NotFound(detail) when the thread exists but the caller's auth filter hides it; a
+    missing thread is left to the caller (a run may create it)."""
+    if current_filter("threads") is None:
+        return
+    if Thread.objects.filter(pk=thread_id).exists() and not Thread.objects.filter(caller_q("threads"), pk=thread_id).exists():
+        raise NotFound(detail)
 
 
 def thread_graph_id(thread: Thread) -> str | None:
@@ -111,7 +122,7 @@ def _filtered(
     status: str | None = None,
     ids: list[uuid.UUID] | None = None,
 ) -> QuerySet[Thread]:
-    threads = Thread.objects.all()
+    threads = Thread.objects.filter(caller_q("threads"))
     if ids is not None:
         threads = threads.filter(pk__in=ids)
     if status:

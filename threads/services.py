@@ -16,6 +16,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot, StateUpdate
 
+from access.filters import caller_q
 from config.errors import Conflict, NotFound, SpindleError
 from config.jsonable import to_jsonable
 from config.timestamps import created_as_updated
@@ -54,9 +55,7 @@ def thread_create(
     with transaction.atomic():
         existing = Thread.objects.filter(pk=thread_id).first() if thread_id is not None else None
         if existing is not None:
-            if if_exists == "do_nothing":
-                return existing
-            raise Conflict(f"Thread with ID {thread_id} already exists")
+            return _existing_thread(existing, if_exists)
         try:
             with transaction.atomic():
                 fields: dict[str, Any] = {"metadata": dict(metadata or {})}
@@ -69,12 +68,18 @@ def thread_create(
             existing = Thread.objects.filter(pk=thread_id).first() if thread_id is not None else None
             if existing is None:
                 raise
-            if if_exists == "do_nothing":
-                return existing
-            raise Conflict(f"Thread with ID {thread_id} already exists") from None
+            return _existing_thread(existing, if_exists)
         if supersteps:
             _apply_supersteps(thread, supersteps)
     return thread
+
+
+def _existing_thread(existing: Thread, if_exists: str) -> Thread:
+    """do_nothing answers with the existing thread, unless the caller's auth filter hides
+    it: then, as without do_nothing, the id is taken (Conflict)."""
+    if if_exists == "do_nothing" and Thread.objects.filter(caller_q("threads"), pk=existing.pk).exists():
+        return existing
+    raise Conflict(f"Thread with ID {existing.pk} already exists")
 
 
 def _as_update(update: Mapping[str, Any]) -> StateUpdate:
@@ -164,7 +169,7 @@ def thread_copy(*, thread_id: uuid.UUID) -> Thread:
     answers 409 there.
     """
     with transaction.atomic():
-        source = Thread.objects.filter(pk=thread_id).first()
+        source = Thread.objects.filter(caller_q("threads"), pk=thread_id).first()
         if source is None:
             raise Conflict()
         copy = Thread.objects.create(

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.handlers import authorize_sync
 from assistants import selectors, services
 from assistants.api.serializers import (
     GRAPH_DRAWING,
@@ -51,8 +52,18 @@ def _assistant_uuid(raw: str) -> uuid.UUID:
 def _assistant_or_graph(raw: str) -> Assistant:
     """Introspection endpoints also accept a graph id for its system assistant."""
     if selectors.parse_uuid(raw) is None and raw in graph_ids():
-        return selectors.assistant_get(default_assistant_id(raw))
-    return selectors.assistant_get(_assistant_uuid(raw))
+        assistant_id = default_assistant_id(raw)
+    else:
+        assistant_id = _assistant_uuid(raw)
+    authorize_sync("assistants", "read", {"assistant_id": assistant_id})
+    return selectors.assistant_get(assistant_id)
+
+
+def _search_value(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "graph_id": data.get("graph_id"), "metadata": data.get("metadata") or {},
+        "limit": data.get("limit", 10), "offset": data.get("offset", 0),
+    }
 
 
 def _render(assistant: Assistant) -> dict[str, Any]:
@@ -66,6 +77,13 @@ class AssistantCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantCreateSerializer, json_body(request))
+        value = {
+            "assistant_id": data.get("assistant_id"), "graph_id": data["graph_id"], "config": data.get("config") or {},
+            "context": data.get("context"), "metadata": dict(data.get("metadata") or {}),
+            "if_exists": data.get("if_exists", "raise"), "name": data.get("name"),
+        }
+        authorize_sync("assistants", "create", value)
+        data["metadata"] = value["metadata"]
         assistant = services.assistant_create(**data)
         return Response(_render(assistant))
 
@@ -79,6 +97,7 @@ class AssistantSearchApi(APIView):
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantSearchSerializer, json_body(request))
         select = data.pop("select", None)
+        authorize_sync("assistants", "search", _search_value(data))
         assistants, total = selectors.assistant_search(**data)
         body = [_render(a) for a in assistants]
         if select:
@@ -97,6 +116,7 @@ class AssistantCountApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantCountSerializer, json_body(request))
+        authorize_sync("assistants", "search", _search_value(data))
         return Response(selectors.assistant_count(**data))
 
 
@@ -106,8 +126,9 @@ class AssistantDetailApi(APIView):
         parameters=[ASSISTANT_ID], responses={200: OutputAssistantSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, assistant_id: str) -> Response:
-        assistant = selectors.assistant_get(_assistant_uuid(assistant_id))
-        return Response(_render(assistant))
+        parsed = _assistant_uuid(assistant_id)
+        authorize_sync("assistants", "read", {"assistant_id": parsed})
+        return Response(_render(selectors.assistant_get(parsed)))
 
     @extend_schema(
         operation_id="patch_assistant_assistants__assistant_id__patch", summary="Patch Assistant", tags=["Assistants"],
@@ -117,6 +138,10 @@ class AssistantDetailApi(APIView):
     def patch(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
         data = validated(InputAssistantUpdateSerializer, json_body(request))
+        value = {"assistant_id": parsed, **data, "metadata": dict(data.get("metadata") or {})}
+        authorize_sync("assistants", "update", value)
+        if data.get("metadata") is not None or value["metadata"]:
+            data["metadata"] = value["metadata"]
         assistant = services.assistant_update(assistant_id=parsed, **data)
         return Response(_render(assistant))
 
@@ -134,6 +159,7 @@ class AssistantDetailApi(APIView):
             # Deleting the threads means cancelling their runs: that belongs to the runs
             # app, which does not offer it yet.
             logger.warning("delete_threads is not supported; threads of %s are kept", parsed)
+        authorize_sync("assistants", "delete", {"assistant_id": parsed})
         services.assistant_delete(assistant_id=parsed)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -211,6 +237,7 @@ class AssistantVersionsApi(APIView):
     def post(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
         data = validated(InputAssistantVersionsSerializer, json_body(request, required=False))
+        authorize_sync("assistants", "read", {"assistant_id": parsed})
         versions = selectors.assistant_versions(assistant_id=parsed, **data)
         return Response(OutputAssistantVersionSerializer(versions, many=True).data)
 
@@ -229,5 +256,6 @@ class AssistantSetLatestApi(APIView):
         if isinstance(body, dict) and "version" not in body and "version" in request.query_params:
             body = {**body, "version": request.query_params["version"]}
         data = validated(InputAssistantSetLatestSerializer, body)
+        authorize_sync("assistants", "update", {"assistant_id": parsed, "version": data["version"]})
         assistant = services.assistant_set_latest(assistant_id=parsed, version=data["version"])
         return Response(_render(assistant))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.context import config_with_caller
+from access.handlers import authorize_sync
 from config.api import json_body, validated
 from config.errors import SpindleError
 from config.ids import parse_path_id
@@ -25,6 +30,31 @@ from crons.api.serializers import (
 )
 
 
+def _authorize_create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> None:
+    """The auth handlers' say on a new cron (crons create; reading its thread and its
+    assistant); the cron's runs will carry the creator's identity to the graph."""
+    value = {
+        "thread_id": thread_id, "assistant_id": payload.get("assistant_id"), "schedule": payload.get("schedule"),
+        "payload": {k: v for k, v in payload.items() if k not in ("schedule", "metadata")},
+        "metadata": dict(payload.get("metadata") or {}), "end_time": payload.get("end_time"),
+    }
+    authorize_sync("crons", "create", value)
+    payload["metadata"] = value["metadata"]
+    if thread_id is not None:
+        authorize_sync("threads", "read", {"thread_id": thread_id, "run_id": None})
+    authorize_sync("assistants", "read", {"assistant_id": payload.get("assistant_id")})
+    config = config_with_caller(payload.get("config"))
+    if config is not None:
+        payload["config"] = config
+
+
+def _search_value(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "assistant_id": params.get("assistant_id"), "thread_id": params.get("thread_id"),
+        "limit": params.get("limit", 10), "offset": params.get("offset", 0),
+    }
+
+
 class EmptyPatch(SpindleError):
     status_code = 400
     default_detail = "Request body cannot be empty"
@@ -40,6 +70,7 @@ class CronCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputCronCreateSerializer, json_body(request))
+        _authorize_create(None, payload)
         return Response(cron_to_json(services.cron_create(thread_id=None, payload=payload)))
 
 
@@ -52,6 +83,7 @@ class ThreadCronCreateApi(APIView):
     def post(self, request: Request, thread_id: str) -> Response:
         tid = parse_path_id(thread_id, "thread")
         payload = validated(InputThreadCronCreateSerializer, json_body(request))
+        _authorize_create(tid, payload)
         return Response(cron_to_json(services.cron_create(thread_id=tid, payload=payload)))
 
 
@@ -61,7 +93,9 @@ class CronDetailApi(APIView):
         parameters=[CRON_ID], responses={200: CronSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, cron_id: str) -> Response:
-        return Response(cron_to_json(selectors.cron_get(parse_path_id(cron_id, "cron"))))
+        cid = parse_path_id(cron_id, "cron")
+        authorize_sync("crons", "read", {"cron_id": cid})
+        return Response(cron_to_json(selectors.cron_get(cid)))
 
     @extend_schema(
         operation_id="patch_cron_runs_crons__cron_id__patch", summary="Update Cron", tags=["Crons"],
@@ -76,6 +110,12 @@ class CronDetailApi(APIView):
         patch = validated(InputCronPatchSerializer, body)
         if not patch:
             raise EmptyPatch("No fields to update")
+        value = {"cron_id": cid, **patch, "metadata": dict(patch.get("metadata") or {})}
+        authorize_sync("crons", "update", value)
+        if patch.get("metadata") is not None or value["metadata"]:
+            patch["metadata"] = value["metadata"]
+        if "config" in patch:
+            patch["config"] = config_with_caller(patch["config"])
         services.cron_update(cron_id=cid, patch=patch)
         return Response(cron_to_json(selectors.cron_get(cid)))
 
@@ -84,7 +124,9 @@ class CronDetailApi(APIView):
         parameters=[CRON_ID], responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
     def delete(self, request: Request, cron_id: str) -> Response:
-        services.cron_delete(cron_id=parse_path_id(cron_id, "cron"))
+        cid = parse_path_id(cron_id, "cron")
+        authorize_sync("crons", "delete", {"cron_id": cid})
+        services.cron_delete(cron_id=cid)
         return Response(status=204)
 
 
@@ -96,6 +138,7 @@ class CronSearchApi(APIView):
     def post(self, request: Request) -> Response:
         params = validated(InputCronSearchSerializer, json_body(request, required=False))
         select = params.pop("select", None)
+        authorize_sync("crons", "search", _search_value(params))
         crons, total = selectors.cron_search(**params)
         headers = {"X-Pagination-Total": str(total)}
         if params["offset"] + len(crons) < total:
@@ -110,4 +153,5 @@ class CronCountApi(APIView):
     )
     def post(self, request: Request) -> Response:
         params = validated(InputCronCountSerializer, json_body(request, required=False))
+        authorize_sync("crons", "search", _search_value({"limit": 0, "offset": 0, **params}))
         return Response(selectors.cron_count(**params))

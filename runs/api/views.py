@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.context import config_with_caller, current_filter
+from access.handlers import authorize, authorize_sync
 from config.api import json_body, json_response, validated
 from config.asyncdb import db
 from config.errors import InvalidInput, ServiceUnavailable, error_payload, preview
@@ -56,6 +58,31 @@ def _resolve_assistant(assistant_id: str) -> Any:
     from assistants.selectors import assistant_resolve
 
     return assistant_resolve(assistant_id)
+
+
+async def _authorize_create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> None:
+    """The auth handlers' say on a new run (threads create_run, then reading its assistant),
+    before any database work: the metadata they add goes into the run, and the caller into
+    its config for the graph."""
+    value = {
+        "thread_id": thread_id, "assistant_id": payload["assistant_id"], "run_id": None, "status": "pending",
+        "metadata": dict(payload.get("metadata") or {}),
+        "prevent_insert_if_inflight": payload.get("multitask_strategy") == "reject",
+        "multitask_strategy": payload.get("multitask_strategy") or "enqueue",
+        "if_not_exists": payload.get("if_not_exists") or "reject", "after_seconds": payload.get("after_seconds"),
+        "kwargs": {key: payload.get(key) for key in ("input", "command", "config", "context", "stream_mode")},
+    }
+    await authorize("threads", "create_run", value)
+    payload["metadata"] = value["metadata"]
+    await authorize("assistants", "read", {"assistant_id": payload["assistant_id"]})
+    config = config_with_caller(payload.get("config"))
+    if config is not None:
+        payload["config"] = config
+
+
+async def _authorize_run(thread_id: uuid.UUID, run_id: uuid.UUID | None, action: str) -> None:
+    """The auth handler's say on an existing run: its filter then applies to the run's thread."""
+    await authorize("threads", action, {"thread_id": thread_id, "run_id": run_id})
 
 
 def _create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Any:
@@ -109,6 +136,7 @@ class RunDetailApi(APIView):
     )
     def get(self, request: Request, thread_id: str, run_id: str) -> Response:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+        authorize_sync("threads", "read", {"thread_id": tid, "run_id": rid})
         return Response(run_to_json(selectors.run_get(thread_id=tid, run_id=rid)))
 
     @extend_schema(
@@ -118,6 +146,7 @@ class RunDetailApi(APIView):
     )
     def delete(self, request: Request, thread_id: str, run_id: str) -> Response:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+        authorize_sync("threads", "delete", {"thread_id": tid, "run_id": rid})
         services.run_delete(thread_id=tid, run_id=rid)
         return Response(status=204)
 
@@ -143,6 +172,20 @@ def async_api(
     return csrf_exempt(wrapper)
 
 
+async def _check_run_access(thread_id: uuid.UUID | None, run_id: uuid.UUID) -> None:
+    """For join and stream, which read Redis and the run's row directly: NotFound unless the
+    caller may read the run's thread (only asked when custom auth filters threads)."""
+    await _authorize_run(thread_id, run_id, "read")  # type: ignore[arg-type]
+    if current_filter("threads") is None:
+        return
+    if thread_id is None:
+        found = await db(selectors.run_stream_row, run_id=run_id)
+        if found is None:
+            return
+        thread_id = found["thread_id"]
+    await db(selectors.run_get, thread_id=thread_id, run_id=run_id)
+
+
 def _list_runs(thread_id: uuid.UUID, params: dict[str, Any]) -> list[dict[str, Any]]:
     from threads.selectors import thread_get
 
@@ -152,6 +195,7 @@ def _list_runs(thread_id: uuid.UUID, params: dict[str, Any]) -> list[dict[str, A
 
 async def _create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
     payload = validated(RunCreateInputSerializer, json_body(request))
+    await _authorize_create(thread_id, payload)
     run = await db(_create, thread_id, payload)
     return json_response(run_to_json(run), headers=_run_headers(run))
 
@@ -181,6 +225,7 @@ async def runs_view(request: HttpRequest, thread_id: str) -> HttpResponse:
         return await _create_response(request, tid)
     if request.method == "GET":
         params = validated(RunListInputSerializer, request.GET)
+        await _authorize_run(tid, None, "read")
         return json_response(await db(_list_runs, tid, params))
     return _method_not_allowed()
 
@@ -211,7 +256,10 @@ async def runs_batch_view(request: HttpRequest) -> HttpResponse:
         return _method_not_allowed()
     batch = RunBatchInputSerializer(data=json_body(request))
     batch.is_valid(raise_exception=True)
-    runs = await db(_create_batch, [dict(p) for p in batch.validated_data])
+    payloads = [dict(p) for p in batch.validated_data]
+    for payload in payloads:
+        await _authorize_create(None, payload)
+    runs = await db(_create_batch, payloads)
     return json_response([run_to_json(r) for r in runs])
 
 
@@ -230,6 +278,7 @@ async def runs_cancel_view(request: HttpRequest) -> HttpResponse:
         return _method_not_allowed()
     selection = validated(RunsCancelInputSerializer, json_body(request))
     params = validated(RunsCancelQuerySerializer, request.GET)
+    await authorize("threads", "update", {"thread_id": selection.get("thread_id"), "run_id": None})
     await db(services.runs_cancel_many, action=params["action"], **selection)
     return HttpResponse(status=204)
 
@@ -272,6 +321,7 @@ async def _wait_response(request: HttpRequest, thread_id: uuid.UUID | None) -> H
     if request.method != "POST":
         return _method_not_allowed()
     payload = validated(RunCreateInputSerializer, json_body(request))
+    await _authorize_create(thread_id, payload)
     run = await db(_create, thread_id, payload)
     try:
         body = await run_join_body(run.thread_id, run.run_id)
@@ -325,6 +375,7 @@ async def run_join_view(request: HttpRequest, thread_id: str, run_id: str) -> Ht
     if request.method != "GET":
         return _method_not_allowed()
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+    await _check_run_access(tid, rid)
     return json_response(await run_join_body(tid, rid))
 
 
@@ -351,6 +402,7 @@ async def run_cancel_view(request: HttpRequest, thread_id: str, run_id: str) -> 
         return _method_not_allowed()
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     params = validated(RunCancelInputSerializer, request.GET)
+    await _authorize_run(tid, rid, "update")
     await db(services.run_cancel, thread_id=tid, run_id=rid, action=params["action"])
     if not params["wait"]:
         return HttpResponse(status=202)
@@ -455,6 +507,7 @@ async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | N
     if request.method != "POST":
         return _method_not_allowed()
     payload = validated(RunCreateInputSerializer, json_body(request))
+    await _authorize_create(thread_id, payload)
     run = await db(_create, thread_id, payload)
     # From the very start of the run's stream: a run created here misses nothing.
     frames = sse.follow_run(str(run.run_id), after=sse.REPLAY_ALL, with_ids=bool(payload.get("stream_resumable")))
@@ -495,6 +548,7 @@ async def _join_stream_response(
         return _method_not_allowed()
     modes = _query_modes(request, ("stream_mode",), STREAM_MODES)
     cancel = _query_bool(request, "cancel_on_disconnect")
+    await _check_run_access(thread_id, run_id)
     frames = await sse.open_run_join(
         run_id, thread_id=thread_id, last_event_id=request.headers.get("Last-Event-ID"), modes=modes or None
     )
@@ -553,6 +607,7 @@ async def thread_stream_view(request: HttpRequest, thread_id: str) -> HttpRespon
     _query_modes(request, ("stream_mode", "stream_modes"), THREAD_STREAM_MODES)
     from threads.selectors import thread_get
 
+    await _authorize_run(tid, None, "read")
     await db(thread_get, tid)
     after = sse.parse_last_event_id(request.headers.get("Last-Event-ID"))
     return _sse_response(sse.follow_thread(tid, after=after))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -9,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.handlers import authorize_sync
 from config.api import json_body, json_response, validated
 from config.errors import SpindleError
 from config.openapi import DeleteBodyAutoSchema, errors
@@ -43,6 +46,12 @@ class StoreItemApi(APIView):
     )
     def put(self, request: Request) -> Response:
         payload = validated(InputStorePutSerializer, json_body(request))
+        value = {
+            "namespace": tuple(payload["namespace"]), "key": payload["key"], "value": payload["value"],
+            "index": payload.get("index"),
+        }
+        authorize_sync("store", "put", value)
+        payload["namespace"] = list(_namespace(value))
         namespace = payload["namespace"]
         # What langgraph's BaseStore.put refuses, with its words, as the official server answers.
         if not namespace:
@@ -71,6 +80,9 @@ class StoreItemApi(APIView):
         if not request.query_params.get("key"):
             raise KeyRequired()
         params = validated(InputStoreGetSerializer, request.query_params)
+        value = {"namespace": tuple(params["namespace"]), "key": params["key"]}
+        authorize_sync("store", "get", value)
+        params["namespace"] = list(_namespace(value))
         item = _store().get(params["namespace"], params["key"], refresh_ttl=params["refresh_ttl"])
         if item is None:
             # `null`, as the official server answers (DRF would send an empty body).
@@ -83,8 +95,19 @@ class StoreItemApi(APIView):
     )
     def delete(self, request: Request) -> Response:
         payload = validated(InputStoreDeleteSerializer, json_body(request))
-        _store().delete(payload.get("namespace") or (), payload["key"])
+        value = {"namespace": tuple(payload.get("namespace") or ()), "key": payload["key"]}
+        authorize_sync("store", "delete", value)
+        _store().delete(_namespace(value), payload["key"])
         return Response(status=204)
+
+
+def _namespace(value: dict[str, Any]) -> tuple[str, ...]:
+    """The namespace after the auth handler (which may scope it to its user, as the
+    official docs' store handler does)."""
+    namespace = value.get("namespace") or ()
+    if not isinstance(namespace, list | tuple) or not all(isinstance(label, str) for label in namespace):
+        raise StoreRequestError("The auth handler left a namespace that is not a list of strings")
+    return tuple(namespace)
 
 
 class KeyRequired(SpindleError):
@@ -101,10 +124,16 @@ class StoreSearchApi(APIView):
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreSearchSerializer, json_body(request, required=False))
+        value = {
+            "namespace": tuple(payload.get("namespace_prefix") or ()), "filter": payload.get("filter"),
+            "limit": payload["limit"] or 10, "offset": payload["offset"], "query": payload.get("query") or None,
+        }
+        # The handler may rewrite the namespace, and its filter narrows the items' values.
+        restriction = authorize_sync("store", "search", value, remember=False)
         items = _store().search(
-            payload.get("namespace_prefix") or (),
+            _namespace(value),
             query=payload.get("query") or None,
-            filter=payload.get("filter"),
+            filter={**(value.get("filter") or {}), **(restriction or {})} or None,
             limit=payload["limit"] or 10,
             offset=payload["offset"],
             refresh_ttl=payload["refresh_ttl"],
@@ -119,8 +148,13 @@ class StoreNamespacesApi(APIView):
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreNamespacesSerializer, json_body(request, required=False))
+        value = {
+            "namespace": tuple(payload.get("prefix") or ()), "suffix": payload.get("suffix"),
+            "max_depth": payload.get("max_depth"), "limit": payload["limit"], "offset": payload["offset"],
+        }
+        authorize_sync("store", "list_namespaces", value, remember=False)
         namespaces = _store().list_namespaces(
-            prefix=payload.get("prefix") or None,
+            prefix=_namespace(value) or None,
             suffix=payload.get("suffix") or None,
             max_depth=payload.get("max_depth"),
             limit=payload["limit"],

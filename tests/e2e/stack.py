@@ -141,7 +141,7 @@ class Stack:
         log = self.log_dir / f"{name}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--lifespan", "off", "--no-access-log"],
+             "--port", str(port), "--lifespan", "off", "--no-access-log", "--no-server-header"],
             cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -81,7 +81,7 @@ def dev(tmp_path_factory) -> Iterator[DevServer]:
         "graphs": {"agent": str(ROOT / "examples" / "weather.py") + ":graph", "edited": "./edited.py:graph"},
         "http": {"cors": {"allow_origins": [STUDIO], "allow_methods": ["*"], "allow_headers": ["*"],
                           "allow_credentials": True}},
-        "auth": {"path": "./auth.py:auth"},
+        "ui": {"agent": "./ui.tsx"},
     }))
     port = free_port()
     log = project / "make-dev.log"
@@ -124,7 +124,8 @@ def test_startup_says_embedded_mode_and_warns_about_unsupported_keys(dev: DevSer
     assert Path(socket_path).is_socket()
     assert "worker    Celery worker and beat" in out
     assert "graphs    agent, edited from langgraph.json" in out
-    assert 'WARNING spindle: langgraph.json: "auth" is not supported by Spindle yet and is ignored' in out
+    assert 'WARNING spindle: langgraph.json: "ui" is not supported by Spindle yet and is ignored' in out
+    assert "WARNING spindle: Access: OPEN, the API needs no credentials" in out
     assert "Traceback" not in out
     assert (dev.project / "spindle.sqlite3").exists()
     with sqlite3.connect(dev.project / "spindle.sqlite3") as db:

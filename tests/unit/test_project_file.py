@@ -58,7 +58,6 @@ def test_one_warning_per_unsupported_key() -> None:
         "http": {"cors": {"allow_origins": [], "allow_everything": True}, "app": "./app.py:app"},
     }
     assert unsupported_keys(document) == [
-        'langgraph.json: "auth" is not supported by Spindle yet and is ignored',
         'langgraph.json: "ui" is not supported by Spindle yet and is ignored',
         'langgraph.json: "python_version" is an image build setting; Spindle ignores it',
         'langgraph.json: "http.app" is not supported by Spindle yet and is ignored',

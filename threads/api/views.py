@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access.handlers import authorize_sync
 from config.api import json_body, validated
 from config.ids import parse_path_id
 from config.input_gate import MAX_ID_LENGTH, check_text
@@ -43,6 +45,22 @@ def parse_thread_id(value: str) -> uuid.UUID:
     return parse_path_id(value, "thread")
 
 
+def readable_thread_id(value: str) -> uuid.UUID:
+    """The path's thread id, once the auth handler allowed reading it (its filter then
+    hides the thread from the selectors if it is not the caller's)."""
+    thread_id = parse_thread_id(value)
+    authorize_sync("threads", "read", {"thread_id": thread_id})
+    return thread_id
+
+
+def _search_value(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": payload.get("metadata") or {}, "values": payload.get("values") or {},
+        "status": payload.get("status"), "limit": payload["limit"], "offset": payload["offset"],
+        "thread_id": None,
+    }
+
+
 class ThreadCreateApi(APIView):
     @extend_schema(
         operation_id="create_thread_threads_post", summary="Create Thread", tags=["Threads"],
@@ -51,9 +69,14 @@ class ThreadCreateApi(APIView):
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadCreateSerializer, json_body(request))
         ttl = thread_ttl_parse(payload.get("ttl")) or default_thread_ttl()
+        value = {
+            "thread_id": payload.get("thread_id"), "metadata": dict(payload.get("metadata") or {}),
+            "if_exists": payload["if_exists"], "ttl": payload.get("ttl"),
+        }
+        authorize_sync("threads", "create", value)
         thread = services.thread_create(
             thread_id=payload.get("thread_id"),
-            metadata=payload.get("metadata"),
+            metadata=value["metadata"],
             if_exists=payload["if_exists"],
             supersteps=payload.get("supersteps"),
         )
@@ -69,6 +92,7 @@ class ThreadSearchApi(APIView):
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadSearchSerializer, json_body(request))
         limit, offset = payload["limit"], payload["offset"]
+        authorize_sync("threads", "search", _search_value(payload))
         threads, total = selectors.thread_search(
             metadata=payload.get("metadata"),
             ids=payload.get("ids"),
@@ -95,6 +119,7 @@ class ThreadCountApi(APIView):
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadCountSerializer, json_body(request))
+        authorize_sync("threads", "search", _search_value({"limit": 0, "offset": 0, **payload}))
         count = selectors.thread_count(
             metadata=payload.get("metadata"),
             values=payload.get("values"),
@@ -110,6 +135,7 @@ class ThreadPruneApi(APIView):
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadPruneSerializer, json_body(request))
+        authorize_sync("threads", "delete", {"thread_id": None, "thread_ids": payload["thread_ids"]})
         pruned = services.thread_prune(
             thread_ids=payload["thread_ids"], strategy=payload["strategy"]
         )
@@ -122,7 +148,7 @@ class ThreadDetailApi(APIView):
         parameters=[THREAD_ID], responses={200: OutputThreadSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(parse_thread_id(thread_id))
+        thread = selectors.thread_get(readable_thread_id(thread_id))
         return Response(thread_to_json(thread))
 
     @extend_schema(
@@ -134,7 +160,10 @@ class ThreadDetailApi(APIView):
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadPatchSerializer, json_body(request))
         ttl = thread_ttl_parse(payload.get("ttl"))
-        thread = services.thread_update(thread_id=tid, metadata=payload.get("metadata"))
+        value: dict[str, Any] = {"thread_id": tid, "metadata": dict(payload.get("metadata") or {}), "action": None}
+        authorize_sync("threads", "update", value)
+        metadata = value["metadata"] if payload.get("metadata") is not None or value["metadata"] else None
+        thread = services.thread_update(thread_id=tid, metadata=metadata)
         thread_ttl_set(thread_id=tid, ttl=ttl)
         return Response(thread_to_json(thread))
 
@@ -143,7 +172,9 @@ class ThreadDetailApi(APIView):
         parameters=[THREAD_ID], responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
     def delete(self, request: Request, thread_id: str) -> Response:
-        services.thread_delete(thread_id=parse_thread_id(thread_id))
+        tid = parse_thread_id(thread_id)
+        authorize_sync("threads", "delete", {"thread_id": tid, "run_id": None})
+        services.thread_delete(thread_id=tid)
         return Response(status=204)
 
 
@@ -154,7 +185,11 @@ class ThreadCopyApi(APIView):
     )
     def post(self, request: Request, thread_id: str) -> Response:
         # The SDK sends no body here.
-        thread = services.thread_copy(thread_id=parse_thread_id(thread_id))
+        tid = readable_thread_id(thread_id)
+        # As officially: copying needs the right to create a thread too; that check's
+        # filter must not replace the one that finds the source.
+        authorize_sync("threads", "create", {"thread_id": None, "metadata": {}}, remember=False)
+        thread = services.thread_copy(thread_id=tid)
         return Response(thread_to_json(thread, copy=True))
 
 
@@ -164,7 +199,7 @@ class ThreadStorageApi(APIView):
         parameters=[THREAD_ID], responses={200: ThreadStorageSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(parse_thread_id(thread_id))
+        thread = selectors.thread_get(readable_thread_id(thread_id))
         return Response(selectors.thread_storage(thread=thread))
 
 
@@ -175,7 +210,7 @@ class ThreadStateApi(APIView):
         responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
     )
     def get(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(parse_thread_id(thread_id))
+        thread = selectors.thread_get(readable_thread_id(thread_id))
         query = validated(InputThreadStateQuerySerializer, request.query_params)
         return Response(selectors.thread_state_get(thread=thread, subgraphs=query["subgraphs"]))
 
@@ -187,6 +222,7 @@ class ThreadStateApi(APIView):
     def post(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadStateUpdateSerializer, json_body(request))
+        authorize_sync("threads", "update", {"thread_id": tid, "metadata": {}, "action": None})
         checkpoint = payload.get("checkpoint") or {}
         result = services.thread_update_state(
             thread_id=tid,
@@ -207,7 +243,7 @@ class ThreadStateCheckpointApi(APIView):
         parameters=[THREAD_ID, SUBGRAPHS], responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
     )
     def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
-        thread = selectors.thread_get(parse_thread_id(thread_id))
+        thread = selectors.thread_get(readable_thread_id(thread_id))
         check_text(checkpoint_id, "checkpoint_id", max_length=MAX_ID_LENGTH)
         query = validated(InputThreadStateQuerySerializer, request.query_params)
         state = selectors.thread_state_get(
@@ -226,7 +262,7 @@ class ThreadStateAtCheckpointApi(APIView):
         responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
     )
     def post(self, request: Request, thread_id: str) -> Response:
-        tid = parse_thread_id(thread_id)
+        tid = readable_thread_id(thread_id)
         payload = validated(InputThreadStateCheckpointSerializer, json_body(request))
         thread = selectors.thread_get(tid)
         checkpoint = payload["checkpoint"]
@@ -250,7 +286,7 @@ class ThreadHistoryApi(APIView):
         responses={200: ThreadStateSerializer(many=True), **errors(400, 404, 422)},
     )
     def get(self, request: Request, thread_id: str) -> Response:
-        thread = selectors.thread_get(parse_thread_id(thread_id))
+        thread = selectors.thread_get(readable_thread_id(thread_id))
         query = validated(InputThreadHistoryQuerySerializer, request.query_params)
         history = selectors.thread_history(
             thread=thread, limit=query["limit"], before=query.get("before") or None
@@ -263,7 +299,7 @@ class ThreadHistoryApi(APIView):
         responses={200: ThreadStateSerializer(many=True), **errors(400, 404, 422)},
     )
     def post(self, request: Request, thread_id: str) -> Response:
-        tid = parse_thread_id(thread_id)
+        tid = readable_thread_id(thread_id)
         payload = validated(InputThreadHistorySerializer, json_body(request))
         thread = selectors.thread_get(tid)
         history = selectors.thread_history(

@@ -150,7 +150,7 @@ def _web_command(host: str, port: int) -> list[str]:
     # Imported as config.asgi, which turns the connection pool on before settings are read.
     return [
         sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", str(port),
-        "--lifespan", "off", "--log-level", settings.LOG_LEVEL.lower(),
+        "--lifespan", "off", "--log-level", settings.LOG_LEVEL.lower(), "--no-server-header",
     ]
 
 

@@ -1,0 +1,1 @@
+"""Who may do what: API keys, langgraph.json custom auth, and the filters its handlers return."""

@@ -1,0 +1,32 @@
+"""A graph that answers with who called it, as its config tells it."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+
+class State(TypedDict, total=False):
+    user_id: str
+    display_name: str
+    permissions: list[str]
+
+
+def whoami_node(state: State, config: RunnableConfig) -> dict[str, Any]:
+    configurable = config.get("configurable") or {}
+    user = configurable.get("langgraph_auth_user")
+    name = user.get("display_name") if user is not None else None
+    return {
+        "user_id": configurable.get("langgraph_auth_user_id"),
+        "display_name": name,
+        "permissions": list(configurable.get("langgraph_auth_permissions") or []),
+    }
+
+
+builder = StateGraph(State)
+builder.add_node("whoami", whoami_node)
+builder.add_edge(START, "whoami")
+builder.add_edge("whoami", END)
+whoami = builder.compile()

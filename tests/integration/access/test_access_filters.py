@@ -1,0 +1,41 @@
+"""An auth handler's filter as a query: exactly the rows whose metadata match, on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from access.filters import filter_q
+from threads.models import Thread
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("filters", "matches"),
+    [
+        ({"owner": "a"}, True),
+        ({"owner": "b"}, False),
+        ({"owner": {"$eq": "a"}}, True),
+        ({"n": 3}, True),
+        ({"n": "3"}, False),
+        ({"missing": None}, False),
+        ({"tags": {"$contains": "x"}}, True),
+        ({"tags": {"$contains": ["x", "y"]}}, True),
+        ({"tags": {"$contains": ["x", "z"]}}, False),
+        ({"owner": "a", "n": 4}, False),
+        ({"$or": [{"owner": "b"}, {"n": 3}]}, True),
+        ({"$or": [{"owner": "b"}, {"n": 4}]}, False),
+        ({"$and": [{"owner": "a"}, {"n": 3}]}, True),
+        ({"we.ird__key": "v"}, True),
+        ({}, True),
+    ],
+)
+def test_a_handler_filter_selects_exactly_the_matching_metadata(filters: dict[str, Any], matches: bool) -> None:
+    thread = Thread.objects.create(
+        thread_id=uuid.uuid4(), metadata={"owner": "a", "n": 3, "tags": ["x", "y"], "we.ird__key": "v"}
+    )
+    Thread.objects.create(thread_id=uuid.uuid4(), metadata={"owner": "b"})
+    found = list(Thread.objects.filter(filter_q(filters), pk=thread.pk))
+    assert found == ([thread] if matches else [])
