@@ -10,6 +10,7 @@ coroutine pool or the threads pool: docs/architecture.md.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import socket
@@ -157,8 +158,19 @@ class Runner:
         """Stop the loop and the monitor (tests; a worker process just exits)."""
         self.closed.set()
         self.beat_now.set()
-        self.ticking.cancel()
+        # The loop's tasks end their cancellation before it stops, so none is left pending.
+        try:
+            asyncio.run_coroutine_threadsafe(self._cancel_tasks(), self.loop).result(timeout=5)
+        except TimeoutError:
+            logger.warning("Worker process %s: the loop did not let its tasks end", self.pid)
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+    @staticmethod
+    async def _cancel_tasks() -> None:
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- the monitor thread: cancel signals, heartbeats, deadlines -----------------
 
@@ -315,6 +327,9 @@ def get() -> Runner:
     with _runner_lock:
         if _runner is None or _runner.pid != os.getpid():
             _runner = Runner(settings.SPINDLE_RUNS_PER_WORKER)
+            # Where the interpreter exits normally (tests, the bench), the loop's tasks end
+            # first; a pool process leaves through os._exit and skips this.
+            atexit.register(_runner.close)
         return _runner
 
 
