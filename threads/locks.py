@@ -8,7 +8,24 @@ from django.db import connection
 from django.db.transaction import TransactionManagementError
 
 from config.errors import NotFound
+from config.sql import db_uuid, for_no_key_update
 from threads.models import Thread
+
+THREADS = Thread._meta.db_table
+
+
+def thread_lock_sql(*, columns: str = "t.thread_id", join: str = "", where: str = "t.thread_id = %s") -> str:
+    """SQL: select the row of thread `t` (joined with `join`, filtered by `where`) and
+    take the thread lock on it. Every lock on a thread, raw or through lock_thread(), is
+    this statement.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: a worker committing a checkpoint takes FOR KEY
+    SHARE on the thread (foreign key check) while holding its run's row; FOR UPDATE
+    would block that and deadlock with a rollback deleting the run. NO KEY UPDATE still
+    serializes every holder of this lock.
+    """
+    join = f" {join}" if join else ""
+    return f"SELECT {columns} FROM {THREADS} t{join} WHERE {where}{for_no_key_update('t')}"
 
 
 def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = None) -> Thread:
@@ -20,17 +37,14 @@ def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = 
     first, then its runs, so two requests on one thread serialize here and never
     deadlock on each other.
     """
-    # FOR NO KEY UPDATE, not FOR UPDATE: a worker committing a checkpoint takes FOR KEY
-    # SHARE on the thread (foreign key check) while holding its run's row; FOR UPDATE
-    # would block that and deadlock with a rollback deleting the run. NO KEY UPDATE
-    # still serializes every holder of this lock.
     if not connection.in_atomic_block:
         raise TransactionManagementError("lock_thread() must be called inside transaction.atomic()")
-    threads = Thread.objects.select_for_update(no_key=True).filter(pk=thread_id).order_by()
+    columns = "t.*"
     if fields:
         # The cached values can be large; callers that only need the lock say so.
-        threads = threads.only(*fields)
-    thread = threads.first()
+        names = dict.fromkeys(["thread_id", *(Thread._meta.get_field(f).column for f in fields)])
+        columns = ", ".join(f't."{name}"' for name in names)
+    thread = next(iter(Thread.objects.raw(thread_lock_sql(columns=columns), [db_uuid(thread_id)])), None)
     if thread is None:
         raise NotFound(f"Thread with ID {thread_id} not found")
     return thread
