@@ -44,10 +44,6 @@ def run_to_start(*, thread_id: uuid.UUID) -> uuid.UUID | None:
     return from_db_uuid(row[0]) if row and row[0] is not None else None
 
 
-def run_is_final(run: Run | None) -> bool:
-    return run is None or run.status not in ACTIVE_STATUSES
-
-
 def run_stream_row(*, run_id: uuid.UUID) -> Mapping[str, Any] | None:
     """What a stream of the run needs: its thread, status and whether it is resumable."""
     return (

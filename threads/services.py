@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from langchain_core.runnables import RunnableConfig
@@ -307,16 +306,10 @@ def _save_synced(thread_id: uuid.UUID | str, snapshot: StateSnapshot) -> bool:
 def thread_sync_state(*, thread_id: uuid.UUID | str, graph: Pregel) -> None:
     """Cache the latest checkpoint's values and interrupts on the thread row.
 
-    The run engine calls this after each run. A thread deleted meanwhile is left alone
+    The run engine calls this after a rollback or a run's deletion took checkpoints away
+    (runs.services._resync_thread_values). A thread deleted meanwhile is left alone
     (the update matches no row). The status is the run engine's to set, not this one's.
     """
     snapshot = graph.get_state({"configurable": {"thread_id": str(thread_id)}})
     if not _save_synced(thread_id, snapshot):
-        logger.info("Thread %s is gone; its state was not cached", thread_id)
-
-
-async def athread_sync_state(*, thread_id: uuid.UUID | str, graph: Pregel) -> None:
-    """The async twin of thread_sync_state, for the run engine's event loop."""
-    snapshot = await graph.aget_state({"configurable": {"thread_id": str(thread_id)}})
-    if not await sync_to_async(_save_synced)(thread_id, snapshot):
         logger.info("Thread %s is gone; its state was not cached", thread_id)

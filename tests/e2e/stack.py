@@ -39,10 +39,12 @@ def fresh_database(name: str, base: str | None = None) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(parts._replace(path=f"/{name}"))
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, timeout=300,
-    )
+    for command in (["migrate", "--no-input", "-v", "0"], ["ensure_assistants"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, timeout=300,
+            stdout=subprocess.DEVNULL,
+        )
     return url
 
 
