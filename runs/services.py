@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -40,7 +40,8 @@ from runs.statements import (
 from threads.checkpointer import DjangoSaver
 from threads.counts import DeletedCounts, add_counts, deleted_counts
 from threads.locks import lock_thread
-from threads.models import Thread, ThreadStatus
+from threads.models import Checkpoint, CheckpointWrite, Thread, ThreadStatus
+from threads.services import thread_sync_state
 
 logger = logging.getLogger(__name__)
 
@@ -456,9 +457,6 @@ def _dispatch_head(thread_id: uuid.UUID) -> None:
 
 def _resync_thread_values(thread_id: uuid.UUID) -> None:
     """After checkpoints were deleted, cache the state the thread fell back to."""
-    # threads.services imports this module (thread_delete rolls back through run_cancel).
-    from threads.services import thread_sync_state
-
     thread = Thread.objects.filter(pk=thread_id).first()
     graph_id = (thread.metadata or {}).get("graph_id") if thread else None
     if not graph_id:
@@ -620,9 +618,6 @@ def _announce_end(run_id: uuid.UUID, status: str, error: dict[str, Any] | None, 
 
 def _delete_temporary_thread(thread_id: uuid.UUID) -> None:
     """A stateless run's thread goes once its run has ended (on_completion=delete)."""
-    # threads.services imports this module (thread_delete rolls back through run_cancel).
-    from threads.services import thread_delete
-
     try:
         thread_delete(thread_id=thread_id)
     except NotFound:
@@ -653,6 +648,73 @@ def run_end_lost(*, run_id: uuid.UUID) -> bool:
     logger.warning("Run %s: worker lost, run ended as error", run_id)
     dispatch.publish_end(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
     return True
+
+
+# --- threads: deleting and pruning stop their runs first ------------------------------
+
+
+def thread_delete(*, thread_id: uuid.UUID) -> DeletedCounts:
+    """Delete the thread with its runs and checkpoints, even while a run is active.
+
+    Active runs are rolled back first through run_cancel, the one way to stop a run:
+    their Celery tasks are revoked and their workers told to stop after commit, so none
+    goes on running unseen. The remaining Run rows and the checkpoint rows bound to
+    them or to the thread cascade. Checkpoints written without a binding (by callers
+    that used the saver on its own with this thread id) are deleted by the saver.
+    Returns the runs, checkpoints and writes deleted with the thread.
+    """
+    with transaction.atomic():
+        thread = lock_thread(thread_id)
+        active = _active_runs_of(thread.pk)
+        # Counted before: the rollbacks and the cascade below do not report their rows.
+        deleted = DeletedCounts(
+            runs=Run.objects.filter(thread_id=thread.pk).count(),
+            checkpoints=Checkpoint.objects.filter(thread_id=str(thread.pk)).count(),
+            writes=CheckpointWrite.objects.filter(thread_id=str(thread.pk)).count(),
+        )
+        for run_id in active:
+            run_cancel(thread_id=thread.pk, run_id=run_id, action=CancelAction.ROLLBACK)
+        thread.delete()
+        DjangoSaver().delete_thread(str(thread_id))
+    logger.info("Deleted thread %s", thread_id)
+    return deleted
+
+
+def thread_prune(
+    *,
+    thread_ids: Sequence[uuid.UUID],
+    strategy: Literal["delete", "keep_latest"] = "delete",
+) -> int:
+    """Delete threads ("delete"), or keep only their latest checkpoint ("keep_latest").
+
+    Unknown ids are skipped. keep_latest also skips a thread with a pending or running
+    run: its worker builds on checkpoints that pruning would take away. Returns how
+    many threads were pruned.
+    """
+    pruned = 0
+    for thread_id in dict.fromkeys(thread_ids):
+        if strategy == "delete":
+            try:
+                thread_delete(thread_id=thread_id)
+            except NotFound:
+                continue
+            pruned += 1
+            continue
+        with transaction.atomic():
+            try:
+                thread = lock_thread(thread_id)
+            except NotFound:
+                continue
+            if _active_runs_of(thread.pk):
+                continue
+            DjangoSaver().prune([str(thread.pk)], strategy="keep_latest")
+        pruned += 1
+    return pruned
+
+
+def _active_runs_of(thread_id: uuid.UUID) -> list[uuid.UUID]:
+    with connection.cursor() as cursor:
+        return [from_db_uuid(run_id) for run_id, _status in _active_runs(cursor, db_uuid(thread_id))]
 
 
 def thread_settle(*, thread_id: uuid.UUID) -> str:

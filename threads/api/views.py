@@ -14,6 +14,7 @@ from config.api import json_body, validated
 from config.ids import parse_path_id
 from config.input_gate import MAX_ID_LENGTH, check_text
 from config.openapi import THREAD_ID, errors
+from runs.services import thread_delete, thread_prune
 from thread_ttl.services import default_thread_ttl, thread_ttl_parse, thread_ttl_set
 from threads import selectors, services
 from threads.api.serializers import (
@@ -109,7 +110,7 @@ class ThreadPruneApi(APIView):
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadPruneSerializer, json_body(request))
-        pruned = services.thread_prune(
+        pruned = thread_prune(
             thread_ids=payload["thread_ids"], strategy=payload["strategy"]
         )
         return Response({"pruned_count": pruned})
@@ -142,7 +143,7 @@ class ThreadDetailApi(APIView):
         parameters=[THREAD_ID], responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
     def delete(self, request: Request, thread_id: str) -> Response:
-        services.thread_delete(thread_id=parse_thread_id(thread_id))
+        thread_delete(thread_id=parse_thread_id(thread_id))
         return Response(status=204)
 
 
