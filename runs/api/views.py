@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assistants.selectors import assistant_resolve
 from config.api import json_body, json_response, validated
 from config.asyncdb import db
 from config.errors import InvalidInput, ServiceUnavailable, error_payload, preview
@@ -45,6 +46,7 @@ from runs.api.serializers import (
 )
 from runs.models import CancelAction
 from runs.waits import run_join_body, run_wait
+from threads.selectors import thread_get
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +55,6 @@ parse_uuid = parse_path_id
 
 
 def _resolve_assistant(assistant_id: str) -> Any:
-    from assistants.selectors import assistant_resolve
-
     return assistant_resolve(assistant_id)
 
 
@@ -144,8 +144,6 @@ def async_api(
 
 
 def _list_runs(thread_id: uuid.UUID, params: dict[str, Any]) -> list[dict[str, Any]]:
-    from threads.selectors import thread_get
-
     thread_get(thread_id)
     return [run_to_json(r) for r in selectors.run_list(thread_id=thread_id, **params)]
 
@@ -551,8 +549,6 @@ async def thread_stream_view(request: HttpRequest, thread_id: str) -> HttpRespon
     tid = parse_uuid(thread_id, "thread")
     # Every mode is served as run_modes (all events of the thread's runs).
     _query_modes(request, ("stream_mode", "stream_modes"), THREAD_STREAM_MODES)
-    from threads.selectors import thread_get
-
     await db(thread_get, tid)
     after = sse.parse_last_event_id(request.headers.get("Last-Event-ID"))
     return _sse_response(sse.follow_thread(tid, after=after))
