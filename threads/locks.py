@@ -32,10 +32,9 @@ def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = 
     """Lock the thread's row until the surrounding transaction ends and return it, freshly read.
 
     Must be called inside `transaction.atomic()`: outside one the lock would end with
-    its statement (Django refuses `select_for_update` there on PostgreSQL; SQLite has no
-    row locks, so the check is made here for both). Lock order is always the thread
-    first, then its runs, so two requests on one thread serialize here and never
-    deadlock on each other.
+    its statement, so it is refused here (on SQLite too, which has no row locks). Lock
+    order is always the thread first, then its runs, so two requests on one thread
+    serialize here and never deadlock on each other.
     """
     if not connection.in_atomic_block:
         raise TransactionManagementError("lock_thread() must be called inside transaction.atomic()")
