@@ -39,12 +39,10 @@ def fresh_database(name: str, base: str | None = None) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(parts._replace(path=f"/{name}"))
-    for command in (["migrate", "--no-input", "-v", "0"], ["ensure_assistants"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, timeout=300,
-            stdout=subprocess.DEVNULL,
-        )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, timeout=300,
+    )
     return url
 
 
@@ -99,8 +97,13 @@ class Stack:
         return proc
 
     def start_web(self, name: str = "web", url: str | None = None) -> subprocess.Popen:
-        """A uvicorn process serving `url` (the stack's own by default)."""
+        """A uvicorn process serving `url` (the stack's own by default), after creating the
+        graphs' system assistants as a deployment does (importing the app writes nothing)."""
         url = url or self.url
+        subprocess.run(
+            [sys.executable, "manage.py", "ensure_assistants"],
+            cwd=ROOT, env=self.env, check=True, timeout=120, stdout=subprocess.DEVNULL,
+        )
         port = int(url.rsplit(":", 1)[1])
         log = self.log_dir / f"{name}.log"
         proc = subprocess.Popen(
