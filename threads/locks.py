@@ -41,7 +41,8 @@ def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = 
     columns = "t.*"
     if fields:
         # The cached values can be large; callers that only need the lock say so.
-        names = dict.fromkeys(["thread_id", *(Thread._meta.get_field(f).column for f in fields)])
+        column = {field.name: field.column for field in Thread._meta.concrete_fields}
+        names = dict.fromkeys(["thread_id", *(column[name] for name in fields)])
         columns = ", ".join(f't."{name}"' for name in names)
     thread = next(iter(Thread.objects.raw(thread_lock_sql(columns=columns), [db_uuid(thread_id)])), None)
     if thread is None:

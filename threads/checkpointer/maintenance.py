@@ -30,7 +30,7 @@ class SaverMaintenance(SaverWrites):
                 model.objects.filter(thread_id=thread_id).delete()
         logger.info("Deleted checkpoints of thread %s", thread_id)
 
-    def delete_for_runs(self, run_ids: Sequence[str]) -> dict[str, int]:
+    def delete_for_runs(self, run_ids: Sequence[str]) -> dict[str, int]:  # type: ignore[override]  # the counts, for run deletes
         """Delete the checkpoints, writes and blobs recorded with these run ids.
 
         A blob of these runs that a remaining checkpoint of its thread and namespace
@@ -58,7 +58,8 @@ class SaverMaintenance(SaverWrites):
                         "channel_versions", flat=True
                     ),
                 )
-                keep, drop = [], []
+                keep: list[int] = []
+                drop: list[int] = []
                 for pk, channel, version in CheckpointBlob.objects.filter(
                     thread_id=thread_id, checkpoint_ns=ns, run_id__in=run_ids
                 ).values_list("pk", "channel", "version"):
@@ -107,7 +108,7 @@ class SaverMaintenance(SaverWrites):
         unbound = {"run_id": None, "owner_run_id": None, "owner_thread_id": None}
         with transaction.atomic():
             for model in (CheckpointBlob, CheckpointRow, CheckpointWrite):
-                batch = []
+                batch: list[Any] = []
                 for row in (
                     model.objects.filter(thread_id=source)
                     .order_by("pk")

@@ -3,6 +3,7 @@ need (from the blob cache, or rebuilt from list deltas)."""
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -123,7 +124,7 @@ class SaverReads(BaseCheckpointSaver[str]):
         before: RunnableConfig | None,
         limit: int | None,
         cursor: tuple[str, int] | None,
-    ) -> tuple[list[CheckpointTuple], tuple[str, int] | None]:
+    ) -> tuple[builtins.list[CheckpointTuple], tuple[str, int] | None]:
         """One page of `list`, newest first, and the cursor of the next page (or None)."""
         rows = CheckpointRow.objects.all()
         if config is not None:
@@ -169,8 +170,8 @@ class SaverReads(BaseCheckpointSaver[str]):
         rows: Sequence[Any],
         *,
         remember: bool = False,
-        writes: dict[tuple[str, str, str], list[tuple[str, str, int, str, str, bytes]]] | None = None,
-    ) -> list[CheckpointTuple]:
+        writes: dict[tuple[str, str, str], builtins.list[tuple[str, str, int, str, str, bytes]]] | None = None,
+    ) -> builtins.list[CheckpointTuple]:
         """Checkpoint tuples for checkpoint rows (model instances or _Row).
 
         `remember`: keep each list value next to its serialized form (see Recent).
@@ -179,7 +180,7 @@ class SaverReads(BaseCheckpointSaver[str]):
         checkpoints = [
             self.serde.loads_typed((row.type, as_bytes(row.checkpoint))) for row in rows
         ]
-        by_scope: dict[tuple[str, str], list[int]] = defaultdict(list)
+        by_scope: dict[tuple[str, str], builtins.list[int]] = defaultdict(list)
         for position, row in enumerate(rows):
             by_scope[(row.thread_id, row.checkpoint_ns)].append(position)
 
@@ -298,7 +299,7 @@ class SaverReads(BaseCheckpointSaver[str]):
 
     def _resolve_chains(
         self, thread_id: str, ns: str, channel: str, targets: dict[str, tuple[str | None, bytes]]
-    ) -> dict[str, list[tuple[str, bytes]]]:
+    ) -> dict[str, builtins.list[tuple[str, bytes]]]:
         """Rebuild list values stored as deltas by walking their bases.
 
         A base always sorts before the version built on it (put picks it with
@@ -329,11 +330,11 @@ class SaverReads(BaseCheckpointSaver[str]):
                     [thread_id, ns, channel, LIST_BLOB_TYPE, cursor_version, CHAIN_PAGE],
                 )
                 page = cursor.fetchall()
-            for version, base_version, blob in page:
-                rows.setdefault(version, (base_version, as_bytes(blob)))
+            for page_version, base_version, blob in page:
+                rows.setdefault(page_version, (base_version, as_bytes(blob)))
             cursor_version = page[-1][0] if len(page) == CHAIN_PAGE else None
 
-        resolved: dict[str, list[tuple[str, bytes]]] = {}
+        resolved: dict[str, builtins.list[tuple[str, bytes]]] = {}
         for target in targets:
             if (missing := chain_end(target)) is not None:
                 logger.error(
@@ -345,7 +346,7 @@ class SaverReads(BaseCheckpointSaver[str]):
                     missing,
                 )
                 continue
-            parts: list[bytes] = []
+            parts: builtins.list[bytes] = []
             version: str | None = target
             while version is not None:
                 base_version, blob = rows[version]
