@@ -50,6 +50,7 @@ browser:
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 # The JS SDK's useStream test (tests/e2e/test_protocol_js.py) runs headless in Node; without
 # npm it is skipped.

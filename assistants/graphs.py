@@ -75,10 +75,6 @@ class GraphSpec:
     description: str | None = None
 
     @property
-    def is_factory(self) -> bool:
-        return self.factory is not None
-
-    @property
     def location(self) -> str:
         return f"{self.file_path or self.module}:{self.attr}"
 

@@ -116,7 +116,10 @@ def main() -> None:
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         django.setup()
-        import config.asgi  # noqa: F401  (at import it writes the default assistants: outside the loop)
+        import config.asgi  # noqa: F401  (loads the graphs: outside the loop)
+        from assistants.services import assistant_ensure_defaults
+
+        assistant_ensure_defaults()
 
         figures = asyncio.run(measure(args.n))
         for name, ms in figures.items():

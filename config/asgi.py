@@ -104,11 +104,13 @@ def _skip_request_started_hop() -> None:
 _skip_request_started_hop()
 
 
-def _ensure_default_assistants() -> None:
-    # Every registered graph gets its system assistant when the server starts.
-    from assistants.services import assistant_ensure_defaults
+def _load_graphs() -> None:
+    # A graph that fails to import stops the server now, not at its first request. The
+    # system assistants are created by `serve`, `ensure_assistants` and each worker's
+    # start, not here: importing this module writes nothing.
+    from assistants.graphs import graph_ids
 
-    assistant_ensure_defaults()
+    graph_ids()
 
 
 def _warn_about_unsupported_keys() -> None:
@@ -136,7 +138,7 @@ def _log_access_mode() -> None:
 try:
     _warn_about_unsupported_keys()
     _log_access_mode()
-    _ensure_default_assistants()
+    _load_graphs()
 except Exception as exc:
     _exit_on_startup_error(exc)
     raise

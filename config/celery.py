@@ -25,6 +25,20 @@ def _refuse_development_key(*args: object, **kwargs: object) -> None:
 
 
 @worker_init.connect
+def _ensure_default_assistants(*args: object, **kwargs: object) -> None:
+    # Every registered graph gets its system assistant when a worker starts, before the
+    # pool forks: the connection used here is closed so no child inherits it.
+    from django.db import connections
+
+    from assistants.services import assistant_ensure_defaults
+
+    try:
+        assistant_ensure_defaults()
+    finally:
+        connections.close_all()
+
+
+@worker_init.connect
 def _freeze_imports_before_fork(*args: object, **kwargs: object) -> None:
     # Objects the master has made so far move to a generation the collector never scans,
     # so pool processes forked from it do not write to (and copy) those shared pages.

@@ -57,6 +57,28 @@ def for_no_key_update(alias: str) -> str:
     return f" FOR NO KEY UPDATE OF {alias}" if connection.vendor == "postgresql" else ""
 
 
+def json_merge(*operands: str) -> str:
+    """SQL: the JSON objects `operands` (SQL expressions; "%s" for a parameter from db_json)
+    merged key by key, later ones winning, as `{**a, **b}` does. PostgreSQL's jsonb `||`;
+    on SQLite a function of the same meaning (register_sqlite_functions)."""
+    if connection.vendor == "postgresql":
+        return " || ".join("%s::jsonb" if operand == "%s" else operand for operand in operands)
+    return f"spindle_json_merge({', '.join(operands)})"
+
+
+def _sqlite_json_merge(*values: str | None) -> str:
+    merged: dict[str, Any] = {}
+    for value in values:
+        merged.update(json.loads(value) if value else {})
+    return json.dumps(merged)
+
+
+def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """connection_created receiver: the SQL functions json_merge() uses on SQLite."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("spindle_json_merge", -1, _sqlite_json_merge, deterministic=True)
+
+
 def run_statements(statements: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
     """Run the statements as one transaction and return each one's rows ([] for a
     statement that returns none).

@@ -21,11 +21,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from langchain_core.runnables import RunnableConfig
 
+from assistants.graphs import aget_graph
 from config.jsonable import to_jsonable
 from runs import events, services
 from runs.models import CancelAction, Run, RunStatus
 from runs.outbox import RunPublisher
 from store.backend import DjangoStore
+from threads.checkpointer import DjangoSaver
 
 logger = logging.getLogger(__name__)
 
@@ -261,9 +263,6 @@ class RunExecution:
 
     async def _stream(self) -> Outcome:
         from langgraph.types import Command
-
-        from assistants.graphs import aget_graph
-        from threads.checkpointer import DjangoSaver
 
         kwargs = self.run.kwargs
         config = cast(RunnableConfig, dict(kwargs.get("config") or {}))

@@ -78,7 +78,3 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} ({self.status})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES

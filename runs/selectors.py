@@ -7,13 +7,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from access.filters import caller_q
 from config.errors import NotFound
+from config.sql import db_uuid, from_db_uuid
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
+from runs.statements import NEXT_RUN_OF_THREAD, QUEUE_ORDER
 from threads.models import Thread, ThreadStatus
 from threads.selectors import json_containment
 
@@ -34,16 +37,12 @@ def run_list(
     return list(runs.order_by("-created_at", "-run_id")[offset : offset + limit])
 
 
-def run_queue_head(*, thread_id: uuid.UUID) -> Run | None:
-    return (
-        Run.objects.filter(thread_id=thread_id, status=RunStatus.PENDING)
-        .order_by("created_at", "run_id")
-        .first()
-    )
-
-
-def run_is_final(run: Run | None) -> bool:
-    return run is None or run.status not in ACTIVE_STATUSES
+def run_to_start(*, thread_id: uuid.UUID) -> uuid.UUID | None:
+    """The run that may start on the thread now: its queue head, when nothing runs there."""
+    with connection.cursor() as cursor:
+        cursor.execute(NEXT_RUN_OF_THREAD, [db_uuid(thread_id)])
+        row = cursor.fetchone()
+    return from_db_uuid(row[0]) if row and row[0] is not None else None
 
 
 def run_stream_row(*, run_id: uuid.UUID) -> Mapping[str, Any] | None:
@@ -65,8 +64,6 @@ def thread_runs_to_stream(
     """(run_id, active) of the thread's pending and running runs, and of its runs that ended
     at or after `ended_since` (None: no ended runs), in creation order. None if the thread
     is gone."""
-    from threads.models import Thread
-
     if not Thread.objects.filter(pk=thread_id).exists():
         return None
     wanted = Q(status__in=ACTIVE_STATUSES)
@@ -74,7 +71,7 @@ def thread_runs_to_stream(
         wanted |= Q(ended_at__gte=ended_since)
     rows = (
         Run.objects.filter(wanted, thread_id=thread_id)
-        .order_by("created_at", "run_id")
+        .order_by(*QUEUE_ORDER)
         .values_list("pk", "status")
     )
     return [(pk, status in ACTIVE_STATUSES) for pk, status in rows]

@@ -7,8 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -17,30 +16,37 @@ from django.utils import timezone
 
 from access.context import current_caller
 from access.filters import caller_q
+from assistants.graphs import get_graph
 from config.errors import NotFound, ThreadBusy
 from config.ids import uuid7
-from config.sql import (
-    db_datetime,
-    db_json,
-    db_uuid,
-    for_no_key_update,
-    from_db_json,
-    from_db_uuid,
-    run_statements,
-)
-from runs import outbox, streams
-from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
-from runs.selectors import run_queue_head
+from config.sql import db_datetime, db_json, db_uuid, from_db_json, from_db_uuid, run_statements
+from runs import dispatch
+from runs.models import ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
+from runs.selectors import run_to_start
 from runs.signals import run_ended
+from runs.statements import (
+    ACTIVE_RUNS_OF_THREAD,
+    LOCK_THREAD,
+    LOCK_THREAD_OF_PENDING_RUN,
+    LOCK_THREAD_OF_RUN,
+    MARK_THREAD_BUSY,
+    QUEUE_ORDER,
+    RUNS,
+    THREADS,
+    active_on,
+    head_of,
+    insert_run,
+    insert_run_params,
+    running_on,
+)
+from threads.checkpointer import DjangoSaver
 from threads.counts import DeletedCounts, add_counts, deleted_counts
 from threads.locks import lock_thread
-from threads.models import Thread, ThreadStatus
+from threads.models import Checkpoint, CheckpointWrite, Thread, ThreadStatus
 from threads.selectors import thread_check_access
+from threads.services import thread_sync_state
 
 logger = logging.getLogger(__name__)
-
-_RUNS = Run._meta.db_table
-_THREADS = Thread._meta.db_table
 
 RUN_NOT_FOUND_OUTCOME = {"status": "deleted"}
 # A delayed run's message may arrive this much before its due time (the countdown is
@@ -76,37 +82,14 @@ def _after_commit(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(call)
 
 
-def _dispatch(run_id: uuid.UUID, countdown: float | None = None) -> None:
-    from runs.tasks import execute_run as execute_run_task
-
-    # Celery takes a list of args and countdown=None; celery-types only declares a tuple and a float.
-    send = partial(execute_run_task.apply_async, args=[str(run_id)], task_id=str(run_id), countdown=countdown)  # type: ignore[arg-type]
-    try:
-        send()
-    except outbox.UNREACHABLE as exc:
-        # Sent again as soon as Redis answers (the sweeper would, but only after
-        # SPINDLE_REDISPATCH_AFTER_SECONDS).
-        logger.warning("Run %s: dispatch failed (%s); retrying once Redis answers", run_id, exc)
-        outbox.outbox().defer(send)
-
-
-def _revoke(run_id: uuid.UUID) -> None:
-    from config.celery import app
-
-    try:
-        app.control.revoke(str(run_id))
-    except Exception as exc:  # the claim compare-and-set still stops a stale message
-        logger.warning("Could not revoke run %s: %s", run_id, exc)
-
-
 def _after_stop(run_id: uuid.UUID, action: str, *, was_running: bool, deleted: bool) -> None:
     """Side effects of stopping a run, run after commit."""
-    _revoke(run_id)
+    dispatch.revoke(run_id)
     if was_running:
-        streams.send_cancel(str(run_id), action)
+        dispatch.send_cancel(run_id, action)
     elif deleted or action == CancelAction.INTERRUPT:
         # A pending run never reaches a worker, so nobody else ends its stream.
-        outbox.publish_end(str(run_id), RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
+        dispatch.publish_end(run_id, RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
         if not deleted:
             _announce_end(run_id, RunStatus.INTERRUPTED, None, None)
 
@@ -142,7 +125,7 @@ def run_create(
         else:
             # thread_id is not None: `temporary` is False.
             thread = _lock_or_create_thread(
-                cursor, thread_id, if_not_exists=if_not_exists, metadata=_new_thread_metadata(payload)  # type: ignore[arg-type]
+                thread_id, if_not_exists=if_not_exists, metadata=_new_thread_metadata(payload)  # type: ignore[arg-type]
             )
         active = _active_runs(cursor, db_uuid(thread.pk))
         if active:
@@ -152,29 +135,32 @@ def run_create(
                 action = CancelAction.ROLLBACK if strategy == MultitaskStrategy.ROLLBACK else CancelAction.INTERRUPT
                 _stop_runs([Run(run_id=from_db_uuid(pk), status=status) for pk, status in active], action)
 
-        graph_meta = _graph_meta(assistant)
         run = _new_run(thread.pk, assistant, strategy)
-        now = run.created_at
-        run.metadata = {**assistant.metadata, **thread.metadata, **(payload.get("metadata") or {}), **graph_meta}
         run.kwargs = _run_kwargs(run, thread, assistant, payload, temporary=temporary)
-        run.due_at = _due_at(now, payload)
-        cursor.execute(
-            f"INSERT INTO {_RUNS} (run_id, thread_id, assistant_id, status, multitask_strategy,"
-            " metadata, kwargs, attempt, worker, created_at, updated_at, due_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                db_uuid(run.run_id), db_uuid(thread.pk), db_uuid(run.assistant_id), run.status,
-                strategy, db_json(run.metadata), db_json(run.kwargs), 0, "", db_datetime(now),
-                db_datetime(now), run.due_at and db_datetime(run.due_at),
-            ],
-        )
-        cursor.execute(
-            f"UPDATE {_THREADS} SET metadata = %s, status = %s, updated_at = %s WHERE thread_id = %s",
-            [db_json({**thread.metadata, **graph_meta}), ThreadStatus.BUSY, db_datetime(now), db_uuid(thread.pk)],
-        )
-        countdown = payload.get("after_seconds") or None
-        _after_commit(_dispatch, run.pk, countdown)
+        run.due_at = _due_at(run.created_at, payload)
+        inserted, _thread = run_statements(_insert_run(run, assistant, payload, when_idle=False))
+        run.metadata = from_db_json(inserted[0][0])
+        _after_commit(dispatch.enqueue, run.pk, payload.get("after_seconds") or None)
     return run
+
+
+def _insert_run(
+    run: Run, assistant: Any, payload: dict[str, Any], *, when_idle: bool
+) -> list[tuple[str, list[Any]]]:
+    """The statements that insert the run and mark its thread busy (for run_statements),
+    the same on both paths of run_create."""
+    graph_meta = _graph_meta(assistant)
+    tid, rid, now = db_uuid(run.thread_id), db_uuid(run.run_id), db_datetime(run.created_at)
+    params = insert_run_params(
+        run_id=rid, assistant_id=db_uuid(run.assistant_id), status=run.status, strategy=run.multitask_strategy,
+        assistant_metadata=db_json(assistant.metadata or {}),
+        request_metadata=db_json({**(payload.get("metadata") or {}), **graph_meta}),
+        kwargs=db_json(run.kwargs), now=now, due_at=run.due_at and db_datetime(run.due_at), thread_id=tid,
+    )
+    return [
+        (insert_run(when_idle=when_idle), params),
+        (MARK_THREAD_BUSY, [db_json(graph_meta), ThreadStatus.BUSY, now, tid, rid]),
+    ]
 
 
 def _run_create_at_once(
@@ -184,45 +170,19 @@ def _run_create_at_once(
     insert the run (with every strategy but enqueue only if no run is active) and mark
     the thread busy. None when run_create's general path must decide: the thread does
     not exist, or active runs must be rolled back or interrupted first."""
-    graph_meta = _graph_meta(assistant)
     run = _new_run(thread_id, assistant, strategy)
-    now = run.created_at
     run.kwargs = _run_kwargs(run, Thread(thread_id=thread_id), assistant, payload, temporary=False)
-    run.due_at = _due_at(now, payload)
-    tid, rid = db_uuid(thread_id), db_uuid(run.run_id)
-    when_idle = ""
-    if strategy != MultitaskStrategy.ENQUEUE:
-        when_idle = (
-            f" AND NOT EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = t.thread_id"
-            f" AND q.status IN {ACTIVE_SQL})"
-        )
+    run.due_at = _due_at(run.created_at, payload)
     found, inserted, _thread = run_statements([
-        (f"SELECT 1 FROM {_THREADS} t WHERE t.thread_id = %s{for_no_key_update('t')}", [tid]),
-        (
-            # The run's metadata: the assistant's, the thread's, the request's, the graph's.
-            f"INSERT INTO {_RUNS} (run_id, thread_id, assistant_id, status, multitask_strategy,"
-            " metadata, kwargs, attempt, worker, created_at, updated_at, due_at)"
-            " SELECT %s, t.thread_id, %s, %s, %s, %s::jsonb || t.metadata || %s::jsonb, %s, 0, '', %s, %s, %s"
-            f" FROM {_THREADS} t WHERE t.thread_id = %s{when_idle} RETURNING metadata",
-            [
-                rid, db_uuid(run.assistant_id), run.status, strategy, db_json(assistant.metadata or {}),
-                db_json({**(payload.get("metadata") or {}), **graph_meta}), db_json(run.kwargs),
-                db_datetime(now), db_datetime(now), run.due_at and db_datetime(run.due_at), tid,
-            ],
-        ),
-        (
-            f"UPDATE {_THREADS} SET metadata = metadata || %s::jsonb, status = %s, updated_at = %s"
-            f" WHERE thread_id = %s AND EXISTS (SELECT 1 FROM {_RUNS} WHERE run_id = %s)",
-            [db_json(graph_meta), ThreadStatus.BUSY, db_datetime(now), tid, rid],
-        ),
+        (LOCK_THREAD, [db_uuid(thread_id)]),
+        *_insert_run(run, assistant, payload, when_idle=strategy != MultitaskStrategy.ENQUEUE),
     ])
     if not inserted:
         if found and strategy == MultitaskStrategy.REJECT:
             raise ThreadBusy()
         return None
     run.metadata = from_db_json(inserted[0][0])
-    countdown = payload.get("after_seconds") or None
-    _after_commit(_dispatch, run.pk, countdown)
+    _after_commit(dispatch.enqueue, run.pk, payload.get("after_seconds") or None)
     return run
 
 
@@ -256,20 +216,15 @@ def _new_thread_metadata(payload: dict[str, Any]) -> dict[str, Any]:
     return dict(payload.get("metadata") or {}) if current_caller() is not None else {}
 
 
-def _lock_or_create_thread(
-    cursor: Any, thread_id: uuid.UUID, *, if_not_exists: str, metadata: dict[str, Any]
-) -> Thread:
-    """Lock the thread's row (reading only what a new run needs), creating it if asked."""
+def _lock_or_create_thread(thread_id: uuid.UUID, *, if_not_exists: str, metadata: dict[str, Any]) -> Thread:
+    """Lock the thread's row (reading only its id: the run's statements read the rest),
+    creating it if asked. A thread the caller's auth filter hides is not found."""
     for attempt in range(2):
-        cursor.execute(
-            f"SELECT t.metadata FROM {_THREADS} t WHERE t.thread_id = %s{for_no_key_update('t')}",
-            [db_uuid(thread_id)],
-        )
-        found = cursor.fetchone()
-        if found is not None:
-            return Thread(thread_id=thread_id, metadata=from_db_json(found[0]) or {})
-        if attempt or if_not_exists != "create":
-            break
+        try:
+            return lock_thread(thread_id, fields=("thread_id",))
+        except NotFound:
+            if attempt or if_not_exists != "create":
+                break
         Thread.objects.get_or_create(pk=thread_id, defaults={"metadata": metadata})
     raise NotFound("Thread or assistant not found.")
 
@@ -353,8 +308,6 @@ def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
 
 
 def _delete_runs(run_ids: list[uuid.UUID]) -> DeletedCounts:
-    from threads.checkpointer import DjangoSaver
-
     _, cascaded = Run.objects.filter(pk__in=run_ids).delete()
     # Django's collector deletes children before the parent: a checkpoint a worker
     # committed in between would survive. With the run rows now deleted (and locked
@@ -387,13 +340,6 @@ def _thread_status(
     if outcome is not None or current == ThreadStatus.BUSY:
         return ThreadStatus.IDLE
     return current
-
-
-def _queue_head(active: list[tuple[Any, str]]) -> Any | None:
-    """The run that may start now: the oldest pending one, when none is running."""
-    if not active or any(status == RunStatus.RUNNING for _, status in active):
-        return None
-    return active[0][0]
 
 
 def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelAction.INTERRUPT) -> Run:
@@ -434,7 +380,7 @@ def runs_cancel_many(
     else:
         candidates = candidates.filter(thread_id=thread_id, pk__in=run_ids or [])  # type: ignore[misc]  # the view requires thread_id with run_ids
     by_thread: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for run_id, run_thread_id in candidates.order_by("created_at", "run_id").values_list("pk", "thread_id"):
+    for run_id, run_thread_id in candidates.order_by(*QUEUE_ORDER).values_list("pk", "thread_id"):
         by_thread.setdefault(run_thread_id, []).append(run_id)
     if not by_thread:
         if assistant_id is not None:
@@ -449,7 +395,7 @@ def runs_cancel_many(
                 continue  # deleted meanwhile, with its runs
             # Re-read under the lock: a run may have ended since it was selected.
             runs = list(
-                Run.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES).order_by("created_at", "run_id")
+                Run.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES).order_by(*QUEUE_ORDER)
             )
             if status in ("pending", "running"):
                 runs = [r for r in runs if r.status == status]
@@ -520,23 +466,17 @@ def _delete_locked(thread: Thread, runs: list[Run]) -> DeletedCounts:
 
 
 def _dispatch_head(thread_id: uuid.UUID) -> None:
-    if Run.objects.filter(thread_id=thread_id, status=RunStatus.RUNNING).exists():
-        return
-    head = run_queue_head(thread_id=thread_id)
+    head = run_to_start(thread_id=thread_id)
     if head is not None:
-        _dispatch(head.pk)
+        dispatch.enqueue(head)
 
 
 def _resync_thread_values(thread_id: uuid.UUID) -> None:
     """After checkpoints were deleted, cache the state the thread fell back to."""
-    from threads.services import thread_sync_state
-
     thread = Thread.objects.filter(pk=thread_id).first()
     graph_id = (thread.metadata or {}).get("graph_id") if thread else None
     if not graph_id:
         return
-    from assistants.graphs import get_graph
-    from threads.checkpointer import DjangoSaver
 
     try:
         thread_sync_state(thread_id=thread_id, graph=get_graph(graph_id, checkpointer=DjangoSaver()))
@@ -558,16 +498,12 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
     rid = db_uuid(run_id)
     now = timezone.now()
     _lock, claimed, waiting = run_statements([
+        (LOCK_THREAD_OF_PENDING_RUN, [rid, RunStatus.PENDING]),
         (
-            f"SELECT t.thread_id FROM {_THREADS} t JOIN {_RUNS} r ON r.thread_id = t.thread_id"
-            f" WHERE r.run_id = %s AND r.status = %s{for_no_key_update('t')}",
-            [rid, RunStatus.PENDING],
-        ),
-        (
-            f"UPDATE {_RUNS} SET status = %s, started_at = %s, heartbeat_at = %s, updated_at = %s,"
+            f"UPDATE {RUNS} SET status = %s, started_at = %s, heartbeat_at = %s, updated_at = %s,"
             " attempt = attempt + 1, worker = %s"
             f" WHERE run_id = %s AND status = %s AND (due_at IS NULL OR due_at <= %s)"
-            f" AND NOT {_running_on(_RUNS)} AND run_id = ({_head_of(_RUNS)})"
+            f" AND NOT {running_on(RUNS)} AND run_id = ({head_of(RUNS)})"
             " RETURNING thread_id, assistant_id, kwargs, metadata, attempt, multitask_strategy",
             [
                 RunStatus.RUNNING, *[db_datetime(now)] * 3, worker, rid, RunStatus.PENDING,
@@ -576,14 +512,14 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
         ),
         (
             # Still pending but not the head, with nothing running: the head must start.
-            f"SELECT head FROM (SELECT ({_head_of('r')}) AS head FROM {_RUNS} r"
-            f" WHERE r.run_id = %s AND r.status = %s AND NOT {_running_on('r')}) AS waiting"
+            f"SELECT head FROM (SELECT ({head_of('r')}) AS head FROM {RUNS} r"
+            f" WHERE r.run_id = %s AND r.status = %s AND NOT {running_on('r')}) AS waiting"
             " WHERE head <> %s",
             [rid, RunStatus.PENDING, rid],
         ),
     ])
     if waiting:
-        _after_commit(_dispatch, from_db_uuid(waiting[0][0]))
+        _after_commit(dispatch.enqueue, from_db_uuid(waiting[0][0]))
     if not claimed:
         return None
     thread_id, assistant_id, kwargs, metadata, attempt, strategy = claimed[0]
@@ -603,29 +539,9 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
     )
 
 
-def _running_on(alias: str) -> str:
-    """SQL: the thread of the runs_run row `alias` has a running run."""
-    return (
-        f"EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = {alias}.thread_id"
-        f" AND q.status = '{RunStatus.RUNNING}')"
-    )
-
-
-def _head_of(alias: str) -> str:
-    """SQL: the oldest pending run of the thread of the runs_run row `alias`."""
-    return (
-        f"SELECT q.run_id FROM {_RUNS} q WHERE q.thread_id = {alias}.thread_id"
-        f" AND q.status = '{RunStatus.PENDING}' ORDER BY q.created_at, q.run_id LIMIT 1"
-    )
-
-
 def _active_runs(cursor: Any, thread_id: Any) -> list[tuple[Any, str]]:
-    """(run_id, status) of the thread's pending and running runs, oldest first."""
-    cursor.execute(
-        f"SELECT run_id, status FROM {_RUNS} WHERE thread_id = %s AND status IN (%s, %s)"
-        " ORDER BY created_at, run_id",
-        [thread_id, RunStatus.PENDING, RunStatus.RUNNING],
-    )
+    """(run_id, status) of the thread's pending and running runs, in queue order."""
+    cursor.execute(ACTIVE_RUNS_OF_THREAD, [thread_id])
     return cursor.fetchall()
 
 
@@ -675,10 +591,9 @@ def run_finish(
     rid = db_uuid(run_id)
     now = db_datetime(timezone.now())
     run_error = {**error, "traceback": traceback} if error and traceback else error
-    ended_now = f"SELECT e.thread_id FROM {_RUNS} e WHERE e.run_id = %s AND e.status = %s AND e.ended_at = %s"
+    ended_now = f"FROM {RUNS} e WHERE e.run_id = %s AND e.status = %s AND e.ended_at = %s"
     sets = (
-        f"status = CASE WHEN EXISTS (SELECT 1 FROM {_RUNS} q WHERE q.thread_id = {_THREADS}.thread_id"
-        f" AND q.status IN {ACTIVE_SQL}) THEN '{ThreadStatus.BUSY}' ELSE %s END,"
+        f"status = CASE WHEN {active_on(THREADS)} THEN '{ThreadStatus.BUSY}' ELSE %s END,"
         " updated_at = %s, error = %s"
     )
     params = [
@@ -690,27 +605,19 @@ def run_finish(
         sets += ", \"values\" = %s, interrupts = %s, state_updated_at = %s"
         params += [db_json(values), db_json(interrupts or {}), now]
     _lock, ended, _thread, head = run_statements([
+        (LOCK_THREAD_OF_RUN, [rid]),
         (
-            f"SELECT t.thread_id FROM {_THREADS} t JOIN {_RUNS} r"
-            f" ON r.thread_id = t.thread_id WHERE r.run_id = %s{for_no_key_update('t')}",
-            [rid],
-        ),
-        (
-            f"UPDATE {_RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
+            f"UPDATE {RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
             " WHERE run_id = %s AND status = %s RETURNING thread_id, kwargs",
             [status, now, now, db_json(run_error), rid, RunStatus.RUNNING],
         ),
-        (f"UPDATE {_THREADS} SET {sets} WHERE thread_id = ({ended_now})", [*params, rid, status, now]),
-        (
-            f"SELECT r.run_id FROM {_RUNS} r WHERE r.thread_id = ({ended_now}) AND r.status = %s"
-            f" AND NOT {_running_on('r')} ORDER BY r.created_at, r.run_id LIMIT 1",
-            [rid, status, now, RunStatus.PENDING],
-        ),
+        (f"UPDATE {THREADS} SET {sets} WHERE thread_id = (SELECT e.thread_id {ended_now})", [*params, rid, status, now]),
+        (f"SELECT ({head_of('e')}) {ended_now} AND NOT {running_on('e')}", [rid, status, now]),
     ])
     if not ended:
         return False
-    if head:
-        _after_commit(_dispatch, from_db_uuid(head[0][0]))
+    if head and head[0][0] is not None:
+        _after_commit(dispatch.enqueue, from_db_uuid(head[0][0]))
     thread_id, kwargs = ended[0]
     kwargs = from_db_json(kwargs) or {}
     if kwargs.get("webhook"):
@@ -727,8 +634,6 @@ def _announce_end(run_id: uuid.UUID, status: str, error: dict[str, Any] | None, 
 
 def _delete_temporary_thread(thread_id: uuid.UUID) -> None:
     """A stateless run's thread goes once its run has ended (on_completion=delete)."""
-    from threads.services import thread_delete
-
     try:
         thread_delete(thread_id=thread_id)
     except NotFound:
@@ -744,12 +649,9 @@ def run_redispatch(*, run_id: uuid.UUID) -> bool:
     run = Run.objects.filter(pk=run_id).only("thread_id", "status").first()
     if run is None or run.status != RunStatus.PENDING:
         return False
-    if Run.objects.filter(thread_id=run.thread_id, status=RunStatus.RUNNING).exists():
+    if run_to_start(thread_id=run.thread_id) != run.pk:
         return False
-    head = run_queue_head(thread_id=run.thread_id)
-    if head is None or head.pk != run.pk:
-        return False
-    _dispatch(run.pk)
+    dispatch.enqueue(run.pk)
     logger.info("Run %s: dispatched again", run.pk)
     return True
 
@@ -760,8 +662,75 @@ def run_end_lost(*, run_id: uuid.UUID) -> bool:
     if not run_finish(run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False):
         return False
     logger.warning("Run %s: worker lost, run ended as error", run_id)
-    outbox.publish_end(str(run_id), {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
+    dispatch.publish_end(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
     return True
+
+
+# --- threads: deleting and pruning stop their runs first ------------------------------
+
+
+def thread_delete(*, thread_id: uuid.UUID) -> DeletedCounts:
+    """Delete the thread with its runs and checkpoints, even while a run is active.
+
+    Active runs are rolled back first through run_cancel, the one way to stop a run:
+    their Celery tasks are revoked and their workers told to stop after commit, so none
+    goes on running unseen. The remaining Run rows and the checkpoint rows bound to
+    them or to the thread cascade. Checkpoints written without a binding (by callers
+    that used the saver on its own with this thread id) are deleted by the saver.
+    Returns the runs, checkpoints and writes deleted with the thread.
+    """
+    with transaction.atomic():
+        thread = lock_thread(thread_id)
+        active = _active_runs_of(thread.pk)
+        # Counted before: the rollbacks and the cascade below do not report their rows.
+        deleted = DeletedCounts(
+            runs=Run.objects.filter(thread_id=thread.pk).count(),
+            checkpoints=Checkpoint.objects.filter(thread_id=str(thread.pk)).count(),
+            writes=CheckpointWrite.objects.filter(thread_id=str(thread.pk)).count(),
+        )
+        for run_id in active:
+            run_cancel(thread_id=thread.pk, run_id=run_id, action=CancelAction.ROLLBACK)
+        thread.delete()
+        DjangoSaver().delete_thread(str(thread_id))
+    logger.info("Deleted thread %s", thread_id)
+    return deleted
+
+
+def thread_prune(
+    *,
+    thread_ids: Sequence[uuid.UUID],
+    strategy: Literal["delete", "keep_latest"] = "delete",
+) -> int:
+    """Delete threads ("delete"), or keep only their latest checkpoint ("keep_latest").
+
+    Unknown ids are skipped. keep_latest also skips a thread with a pending or running
+    run: its worker builds on checkpoints that pruning would take away. Returns how
+    many threads were pruned.
+    """
+    pruned = 0
+    for thread_id in dict.fromkeys(thread_ids):
+        if strategy == "delete":
+            try:
+                thread_delete(thread_id=thread_id)
+            except NotFound:
+                continue
+            pruned += 1
+            continue
+        with transaction.atomic():
+            try:
+                thread = lock_thread(thread_id)
+            except NotFound:
+                continue
+            if _active_runs_of(thread.pk):
+                continue
+            DjangoSaver().prune([str(thread.pk)], strategy="keep_latest")
+        pruned += 1
+    return pruned
+
+
+def _active_runs_of(thread_id: uuid.UUID) -> list[uuid.UUID]:
+    with connection.cursor() as cursor:
+        return [from_db_uuid(run_id) for run_id, _status in _active_runs(cursor, db_uuid(thread_id))]
 
 
 def thread_settle(*, thread_id: uuid.UUID) -> str:
@@ -799,11 +768,10 @@ def runs_sweep(*, end_lost: bool = True) -> dict[str, int]:
         .distinct()
     )
     for thread_id in thread_ids:
-        if Run.objects.filter(thread_id=thread_id, status=RunStatus.RUNNING).exists():
-            continue
-        head = run_queue_head(thread_id=thread_id)
+        head_id = run_to_start(thread_id=thread_id)
+        head = Run.objects.filter(pk=head_id).only("due_at", "created_at").first() if head_id else None
         if head is not None and (head.due_at or head.created_at) < waiting_since:
-            _dispatch(head.pk)
+            dispatch.enqueue(head.pk)
             redispatched += 1
     return {"lost": lost, "redispatched": redispatched}
 

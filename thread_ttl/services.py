@@ -16,9 +16,9 @@ from django.utils import timezone
 from config.errors import InvalidInput, NotFound
 from config.langgraph_json import langgraph_json_section
 from runs.models import ACTIVE_STATUSES, Run
+from runs.services import thread_delete, thread_prune
 from thread_ttl.models import ThreadTTL, TTLStrategy
 from threads.locks import lock_thread
-from threads.services import thread_delete, thread_prune
 
 logger = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from config.admin_display import (
 from config.errors import SpindleError
 from config.jsonable import to_jsonable
 from runs.models import ACTIVE_STATUSES, Run
+from runs.services import thread_delete
 from threads.checkpointer import DjangoSaver
 from threads.counts import DeletedCounts, add_counts, deleted_counts, describe_counts
 from threads.models import Checkpoint, CheckpointWrite, Thread
-from threads.services import thread_delete
 
 logger = logging.getLogger(__name__)
 

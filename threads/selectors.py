@@ -17,7 +17,7 @@ from langgraph.types import StateSnapshot
 
 from access.context import current_filter
 from access.filters import caller_q
-from assistants.graphs import aget_graph, get_graph
+from assistants.graphs import get_graph
 from config.errors import NotFound
 from threads.checkpointer import DjangoSaver
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
@@ -61,15 +61,6 @@ def thread_graph(thread: Thread) -> Pregel | None:
     if graph_id is None:
         return None
     return get_graph(graph_id, config=_thread_config(thread), checkpointer=DjangoSaver(), access_context="threads.read")
-
-
-async def athread_graph(thread: Thread) -> Pregel | None:
-    graph_id = thread_graph_id(thread)
-    if graph_id is None:
-        return None
-    return await aget_graph(
-        graph_id, config=_thread_config(thread), checkpointer=DjangoSaver(), access_context="threads.read"
-    )
 
 
 def _thread_config(thread: Thread) -> dict[str, Any]:
@@ -206,20 +197,6 @@ def thread_state_get(
     return _state_json(graph.get_state(config, subgraphs=subgraphs), checkpoint_id)
 
 
-async def athread_state_get(
-    *,
-    thread: Thread,
-    checkpoint_id: str | None = None,
-    checkpoint_ns: str = "",
-    subgraphs: bool = False,
-) -> ThreadStateJson:
-    graph = await athread_graph(thread)
-    if graph is None:
-        return _no_graph_state(checkpoint_id)
-    config = _state_config(thread, checkpoint_id=checkpoint_id, checkpoint_ns=checkpoint_ns)
-    return _state_json(await graph.aget_state(config, subgraphs=subgraphs), checkpoint_id)
-
-
 def _no_graph_state(checkpoint_id: str | None) -> ThreadStateJson:
     if checkpoint_id:
         raise NotFound(f"Checkpoint {checkpoint_id} not found")
@@ -291,23 +268,6 @@ def thread_history(
         thread, limit=limit, before=before, metadata=metadata, checkpoint=checkpoint
     )
     return [snapshot_to_thread_state(s) for s in graph.get_state_history(**args)]
-
-
-async def athread_history(
-    *,
-    thread: Thread,
-    limit: int = 10,
-    before: str | Mapping[str, Any] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    checkpoint: Mapping[str, Any] | None = None,
-) -> list[ThreadStateJson]:
-    graph = await athread_graph(thread)
-    if graph is None:
-        return []
-    args = _history_args(
-        thread, limit=limit, before=before, metadata=metadata, checkpoint=checkpoint
-    )
-    return [snapshot_to_thread_state(s) async for s in graph.aget_state_history(**args)]
 
 
 def threads_select(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal, cast
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from langchain_core.runnables import RunnableConfig
@@ -20,10 +19,8 @@ from access.filters import caller_q
 from config.errors import Conflict, NotFound, SpindleError
 from config.jsonable import to_jsonable
 from config.timestamps import created_as_updated
-from runs.models import ACTIVE_STATUSES, CancelAction, Run
-from runs.services import run_cancel
+from runs.models import ACTIVE_STATUSES, Run
 from threads.checkpointer import DjangoSaver
-from threads.counts import DeletedCounts
 from threads.locks import lock_thread
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread, ThreadStatus
 from threads.selectors import thread_graph, thread_graph_id
@@ -135,33 +132,6 @@ def thread_update(*, thread_id: uuid.UUID, metadata: Mapping[str, Any] | None) -
     return thread
 
 
-def thread_delete(*, thread_id: uuid.UUID) -> DeletedCounts:
-    """Delete the thread with its runs and checkpoints, even while a run is active.
-
-    Active runs are rolled back first through run_cancel, the one way to stop a run:
-    their Celery tasks are revoked and their workers told to stop after commit, so none
-    goes on running unseen. The remaining Run rows and the checkpoint rows bound to
-    them or to the thread cascade. Checkpoints written without a binding (by callers
-    that used the saver on its own with this thread id) are deleted by the saver.
-    Returns the runs, checkpoints and writes deleted with the thread.
-    """
-    with transaction.atomic():
-        thread = lock_thread(thread_id)
-        active = _active_run_ids(thread.pk)
-        # Counted before: the rollbacks and the cascade below do not report their rows.
-        deleted = DeletedCounts(
-            runs=Run.objects.filter(thread_id=thread.pk).count(),
-            checkpoints=Checkpoint.objects.filter(thread_id=str(thread.pk)).count(),
-            writes=CheckpointWrite.objects.filter(thread_id=str(thread.pk)).count(),
-        )
-        for run_id in active:
-            run_cancel(thread_id=thread.pk, run_id=run_id, action=CancelAction.ROLLBACK)
-        thread.delete()
-        DjangoSaver().delete_thread(str(thread_id))
-    logger.info("Deleted thread %s", thread_id)
-    return deleted
-
-
 def thread_copy(*, thread_id: uuid.UUID) -> Thread:
     """A new thread (uuid4) with the same metadata, cached state and full checkpoint history.
 
@@ -191,38 +161,6 @@ def thread_copy(*, thread_id: uuid.UUID) -> Thread:
             model.objects.filter(thread_id=str(copy.pk)).update(owner_thread=copy)
     logger.info("Copied thread %s to %s", thread_id, copy.pk)
     return copy
-
-
-def thread_prune(
-    *,
-    thread_ids: Sequence[uuid.UUID],
-    strategy: Literal["delete", "keep_latest"] = "delete",
-) -> int:
-    """Delete threads ("delete"), or keep only their latest checkpoint ("keep_latest").
-
-    Unknown ids are skipped. keep_latest also skips a thread with a pending or running
-    run: its worker builds on checkpoints that pruning would take away. Returns how
-    many threads were pruned.
-    """
-    pruned = 0
-    for thread_id in dict.fromkeys(thread_ids):
-        if strategy == "delete":
-            try:
-                thread_delete(thread_id=thread_id)
-            except NotFound:
-                continue
-            pruned += 1
-            continue
-        with transaction.atomic():
-            try:
-                thread = lock_thread(thread_id)
-            except NotFound:
-                continue
-            if _active_run_ids(thread.pk):
-                continue
-            DjangoSaver().prune([str(thread.pk)], strategy="keep_latest")
-        pruned += 1
-    return pruned
 
 
 def _active_run_ids(thread_id: uuid.UUID) -> list[uuid.UUID]:
@@ -312,16 +250,10 @@ def _save_synced(thread_id: uuid.UUID | str, snapshot: StateSnapshot) -> bool:
 def thread_sync_state(*, thread_id: uuid.UUID | str, graph: Pregel) -> None:
     """Cache the latest checkpoint's values and interrupts on the thread row.
 
-    The run engine calls this after each run. A thread deleted meanwhile is left alone
+    The run engine calls this after a rollback or a run's deletion took checkpoints away
+    (runs.services._resync_thread_values). A thread deleted meanwhile is left alone
     (the update matches no row). The status is the run engine's to set, not this one's.
     """
     snapshot = graph.get_state({"configurable": {"thread_id": str(thread_id)}})
     if not _save_synced(thread_id, snapshot):
-        logger.info("Thread %s is gone; its state was not cached", thread_id)
-
-
-async def athread_sync_state(*, thread_id: uuid.UUID | str, graph: Pregel) -> None:
-    """The async twin of thread_sync_state, for the run engine's event loop."""
-    snapshot = await graph.aget_state({"configurable": {"thread_id": str(thread_id)}})
-    if not await sync_to_async(_save_synced)(thread_id, snapshot):
         logger.info("Thread %s is gone; its state was not cached", thread_id)

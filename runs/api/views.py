@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from access.context import config_with_caller, current_filter
 from access.handlers import authorize, authorize_sync
+from assistants.selectors import assistant_resolve
 from config.api import json_body, json_response, validated
 from config.asyncdb import db
 from config.errors import InvalidInput, ServiceUnavailable, error_payload, preview
@@ -47,6 +48,7 @@ from runs.api.serializers import (
 )
 from runs.models import CancelAction
 from runs.waits import run_join_body, run_wait
+from threads.selectors import thread_get
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +57,6 @@ parse_uuid = parse_path_id
 
 
 def _resolve_assistant(assistant_id: str) -> Any:
-    from assistants.selectors import assistant_resolve
-
     return assistant_resolve(assistant_id)
 
 
@@ -187,8 +187,6 @@ async def _check_run_access(thread_id: uuid.UUID | None, run_id: uuid.UUID) -> N
 
 
 def _list_runs(thread_id: uuid.UUID, params: dict[str, Any]) -> list[dict[str, Any]]:
-    from threads.selectors import thread_get
-
     thread_get(thread_id)
     return [run_to_json(r) for r in selectors.run_list(thread_id=thread_id, **params)]
 

@@ -135,8 +135,13 @@ class Stack:
         return proc
 
     def start_web(self, name: str = "web", url: str | None = None) -> subprocess.Popen:
-        """A uvicorn process serving `url` (the stack's own by default)."""
+        """A uvicorn process serving `url` (the stack's own by default), after creating the
+        graphs' system assistants as a deployment does (importing the app writes nothing)."""
         url = url or self.url
+        subprocess.run(
+            [sys.executable, "manage.py", "ensure_assistants"],
+            cwd=ROOT, env=self.env, check=True, timeout=120, stdout=subprocess.DEVNULL,
+        )
         port = int(url.rsplit(":", 1)[1])
         log = self.log_dir / f"{name}.log"
         proc = subprocess.Popen(

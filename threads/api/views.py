@@ -16,6 +16,7 @@ from config.api import json_body, validated
 from config.ids import parse_path_id
 from config.input_gate import MAX_ID_LENGTH, check_text
 from config.openapi import THREAD_ID, errors
+from runs.services import thread_delete, thread_prune
 from thread_ttl.services import default_thread_ttl, thread_ttl_parse, thread_ttl_set
 from threads import selectors, services
 from threads.api.serializers import (
@@ -136,7 +137,7 @@ class ThreadPruneApi(APIView):
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadPruneSerializer, json_body(request))
         authorize_sync("threads", "delete", {"thread_id": None, "thread_ids": payload["thread_ids"]})
-        pruned = services.thread_prune(
+        pruned = thread_prune(
             thread_ids=payload["thread_ids"], strategy=payload["strategy"]
         )
         return Response({"pruned_count": pruned})
@@ -174,7 +175,7 @@ class ThreadDetailApi(APIView):
     def delete(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         authorize_sync("threads", "delete", {"thread_id": tid, "run_id": None})
-        services.thread_delete(thread_id=tid)
+        thread_delete(thread_id=tid)
         return Response(status=204)
 
 

@@ -49,6 +49,7 @@ class Command(BaseCommand):
         refuse_development_secret_key()
         _check_port_free(host, port)
         _check_database()
+        _ensure_assistants()
         config_path = Path(settings.LANGGRAPH_CONFIG).expanduser().resolve()
         document = read_document(config_path)
         if document is None:
@@ -166,6 +167,23 @@ def _worker_command(concurrency: int) -> list[str]:
 
 def _sweeper_command() -> list[str]:
     return [sys.executable, str(settings.BASE_DIR / "manage.py"), "sweep_runs", "--loop"]
+
+
+def _ensure_assistants() -> None:
+    """Every registered graph gets its system assistant before the server answers. A graph
+    that fails to import ends serve here with one line (exit 1), as the web process would."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import connection
+
+    from assistants.services import assistant_ensure_defaults
+
+    try:
+        assistant_ensure_defaults()
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"Spindle cannot start: {exc}\n")
+        raise SystemExit(1) from None
+    finally:
+        connection.close()
 
 
 def _check_database() -> None:

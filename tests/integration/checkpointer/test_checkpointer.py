@@ -13,8 +13,8 @@ from langgraph.graph.message import add_messages
 
 from runs.models import Run, RunStatus
 from tests.factories import make_run
-from threads import checkpointer as checkpointer_module
 from threads.checkpointer import LIST_BLOB_TYPE, DjangoSaver
+from threads.checkpointer import reads as checkpointer_reads
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -315,7 +315,7 @@ def test_appended_lists_are_stored_as_deltas_and_read_back_whole() -> None:
 
 
 def test_long_delta_chains_are_read_across_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checkpointer_module, "_CHAIN_PAGE", 2)
+    monkeypatch.setattr(checkpointer_reads, "CHAIN_PAGE", 2)
     saver = DjangoSaver()
     thread_id = str(uuid.uuid4())
     config = put(saver, thread_id, {"messages": messages("m0"), "other": []})

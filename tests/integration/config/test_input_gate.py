@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from assistants.services import assistant_ensure_defaults
-from runs import services
+from tests.conftest import Dispatched
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,9 +22,8 @@ LONG = "x" * 100_000
 
 
 @pytest.fixture(autouse=True)
-def _setup(monkeypatch: pytest.MonkeyPatch) -> list:
-    sent: list = []
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: sent.append(run_id))
+def _setup(dispatched: Dispatched) -> list:
+    sent = dispatched.enqueued
     assistant_ensure_defaults()
     return sent
 

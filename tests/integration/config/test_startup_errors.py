@@ -73,6 +73,23 @@ def test_uvicorn_alone_ends_in_one_line_too(tmp_path: Path) -> None:
     assert "Spindle cannot start: Graph 'broken'" in result.stderr
 
 
+def test_importing_the_asgi_module_writes_no_assistants_and_ensure_assistants_does(tmp_path: Path) -> None:
+    import sqlite3
+
+    _project(tmp_path, {"good": "./good.py:graph"})
+    env = _env(tmp_path)  # the embedded SQLite database, in tmp_path
+    _migrate(tmp_path, env)
+
+    def assistants() -> list[str]:
+        with sqlite3.connect(tmp_path / "spindle.sqlite3") as db:
+            return [row[0] for row in db.execute("SELECT graph_id FROM assistants_assistant")]
+
+    subprocess.run([sys.executable, "-c", "import config.asgi"], cwd=tmp_path, env=env, check=True, timeout=120)
+    assert assistants() == []
+    subprocess.run([sys.executable, MANAGE, "ensure_assistants"], cwd=tmp_path, env=env, check=True, timeout=120)
+    assert assistants() == ["good"]
+
+
 @pytest.mark.parametrize(
     ("extra", "document", "message"),
     [

@@ -13,17 +13,16 @@ from django.test import Client
 from assistants.services import assistant_ensure_defaults
 from runs import services
 from runs.models import Run
+from tests.conftest import Dispatched
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def sent(monkeypatch: pytest.MonkeyPatch) -> list:
-    dispatched: list = []
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: dispatched.append((run_id, countdown)))
+def sent(dispatched: Dispatched) -> list:
     assistant_ensure_defaults()
-    return dispatched
+    return dispatched.countdowns
 
 
 def create(client: Client, thread: Thread, **body: object) -> Run:

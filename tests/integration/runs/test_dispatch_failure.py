@@ -15,24 +15,18 @@ from kombu.exceptions import OperationalError as BrokerDown
 from assistants.services import assistant_ensure_defaults
 from runs import services
 from runs.models import Run
+from tests.conftest import Dispatched
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _broker_down(monkeypatch: pytest.MonkeyPatch) -> list:
+def _broker_down(dispatched: Dispatched) -> list:
     """The dispatch seam fails as Celery does when Redis is down."""
-    attempts: list = []
-
-    def refuse(run_id: uuid.UUID, countdown: float | None = None) -> None:
-        attempts.append(run_id)
-        raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(services, "_dispatch", refuse)
-    monkeypatch.setattr(services, "_after_stop", lambda *a, **k: (_ for _ in ()).throw(BrokerDown("down")))
+    dispatched.fail = BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     assistant_ensure_defaults()
-    return attempts
+    return dispatched.enqueued
 
 
 @pytest.mark.parametrize("path", ["/threads/{tid}/runs", "/runs"])
@@ -49,14 +43,17 @@ def test_a_committed_run_is_answered_when_its_dispatch_fails(
     assert _broker_down == [run.pk]
 
 
-def test_the_sweeper_dispatches_a_run_whose_dispatch_failed(client: Client, _broker_down: list, monkeypatch) -> None:
+def test_the_sweeper_dispatches_a_run_whose_dispatch_failed(
+    client: Client, _broker_down: list, dispatched: Dispatched
+) -> None:
     thread = Thread.objects.create()
     response = client.post(
         f"/threads/{thread.pk}/runs", data=json.dumps({"assistant_id": "echo"}), content_type="application/json"
     )
     run_id = uuid.UUID(response.json()["run_id"])
-    sent: list = []
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: sent.append(run_id))
+    dispatched.fail = None
+    dispatched.enqueued.clear()
+    sent = dispatched.enqueued
     assert services.runs_sweep()["redispatched"] == 0  # not yet: its message may still come
     Run.objects.filter(pk=run_id).update(created_at=timezone.now() - timedelta(minutes=5))
     assert services.runs_sweep()["redispatched"] == 1

@@ -13,6 +13,7 @@ from assistants.models import Assistant
 from assistants.services import assistant_ensure_defaults
 from runs import executor, services
 from runs.models import RunStatus
+from tests.conftest import Dispatched
 from threads.models import Thread
 
 pytestmark = [
@@ -21,8 +22,9 @@ pytestmark = [
 ]
 
 
-def test_a_claim_on_a_connection_the_database_dropped_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: None)
+def test_a_claim_on_a_connection_the_database_dropped_is_retried(
+    monkeypatch: pytest.MonkeyPatch, dispatched: Dispatched
+) -> None:
     assistant_ensure_defaults()
     run = services.run_create(
         thread_id=Thread.objects.create().pk,

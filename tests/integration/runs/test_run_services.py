@@ -13,6 +13,7 @@ from assistants.models import Assistant
 from config.errors import NotFound, ThreadBusy
 from runs import services
 from runs.models import Run, RunStatus
+from tests.conftest import Dispatched
 from tests.factories import default_assistant
 from threads.models import Thread, ThreadStatus
 
@@ -20,13 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _no_broker(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
+def _no_broker(dispatched: Dispatched) -> list[uuid.UUID]:
     """Record dispatches and skip Redis side effects: these tests look at rows only."""
-    dispatched: list[uuid.UUID] = []
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: dispatched.append(run_id))
-    monkeypatch.setattr(services, "_after_stop", lambda *a, **k: None)
-    monkeypatch.setattr(services, "_resync_thread_values", lambda *a, **k: None)
-    return dispatched
+    return dispatched.enqueued
 
 
 @pytest.fixture
@@ -174,7 +171,6 @@ def test_sweeper_ends_runs_with_a_stale_heartbeat(assistant, settings, monkeypat
 
     from django.utils import timezone
 
-    monkeypatch.setattr(services.outbox, "publish_end", lambda *a: None)
     thread = Thread.objects.create()
     lost = create(thread, assistant)
     waiting = create(thread, assistant)

@@ -10,15 +10,14 @@ from assistants.selectors import assistant_resolve
 from assistants.services import assistant_ensure_defaults
 from runs import services
 from runs.models import Run, RunStatus
+from tests.conftest import Dispatched
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def admin_client(monkeypatch: pytest.MonkeyPatch) -> Client:
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: None)
-    monkeypatch.setattr(services, "_resync_thread_values", lambda *a, **k: None)
+def admin_client(dispatched: Dispatched) -> Client:
     assistant_ensure_defaults()
     User.objects.create_superuser("admin", "admin@example.com", "pw")
     client = Client()

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from assistants.services import assistant_ensure_defaults
-from runs import services
 from runs.models import Run
+from tests.conftest import Dispatched
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,11 +22,8 @@ BUSY = {
 
 
 @pytest.fixture(autouse=True)
-def _setup(monkeypatch: pytest.MonkeyPatch) -> list:
-    sent: list = []
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: sent.append(run_id))
-    monkeypatch.setattr(services, "_after_stop", lambda *a, **k: None)
-    monkeypatch.setattr(services, "_resync_thread_values", lambda *a, **k: None)
+def _setup(dispatched: Dispatched) -> list:
+    sent = dispatched.enqueued
     assistant_ensure_defaults()
     return sent
 

@@ -12,15 +12,14 @@ from assistants.selectors import assistant_resolve
 from assistants.services import assistant_ensure_defaults
 from runs import services
 from runs.models import Run, RunStatus
+from tests.conftest import Dispatched
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_dispatch", lambda run_id, countdown=None: None)
-    monkeypatch.setattr(services, "_resync_thread_values", lambda *a, **k: None)
+def _quiet(dispatched: Dispatched) -> None:
     assistant_ensure_defaults()
 
 

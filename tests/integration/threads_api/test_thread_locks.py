@@ -19,11 +19,12 @@ from assistants.graphs import get_graph
 from config.errors import NotFound
 from runs import streams
 from runs.models import Run, RunStatus
+from runs.services import thread_delete
 from tests.factories import make_run
 from threads.checkpointer import DjangoSaver
 from threads.locks import lock_thread
 from threads.models import Checkpoint, Thread
-from threads.services import thread_delete, thread_update, thread_update_state
+from threads.services import thread_update, thread_update_state
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,8 +15,7 @@ from runs.models import Run, RunStatus
 from tests.factories import human, make_run
 from threads.checkpointer import DjangoSaver
 from threads.models import Checkpoint, Thread, ThreadStatus
-from threads.selectors import athread_history, athread_state_get, thread_history, thread_state_get
-from threads.services import athread_sync_state, thread_sync_state
+from threads.services import thread_sync_state
 from threads.state import empty_thread_state
 
 pytestmark = pytest.mark.django_db
@@ -344,19 +343,6 @@ def test_sync_state_caches_values_and_interrupts_of_an_interrupted_graph(api: AP
     assert [m["content"] for m in thread.values["messages"]] == ["hi", "more"]
 
 
-def test_async_sync_state_caches_values() -> None:
-    thread = Thread.objects.create(metadata={"graph_id": "echo"})
-    graph = get_graph("echo", checkpointer=DjangoSaver())
-    config = {"configurable": {"thread_id": str(thread.pk)}}
-    async_to_sync(graph.ainvoke)(human("ping"), config, version="v1")
-
-    async_to_sync(athread_sync_state)(thread_id=thread.pk, graph=graph)
-
-    thread.refresh_from_db()
-    assert [m["content"] for m in thread.values["messages"]] == ["ping", "ping"]
-    assert thread.interrupts == {}
-
-
 def test_sync_state_of_a_deleted_thread_does_nothing(
     row_counts: Callable[[], dict[str, int]],
 ) -> None:
@@ -528,18 +514,3 @@ def test_prune_with_invalid_body_is_422(
     assert response.status_code == 422
     assert response.json()["detail"].startswith(f"{field}: ")
     assert row_counts()["Thread"] == 1
-
-
-def test_async_selectors_agree_with_the_sync_ones(api: APIClient, echo_thread: Thread) -> None:
-    first = update(api, echo_thread, {"values": human("one"), "as_node": "echo"}).json()
-    update(api, echo_thread, {"values": human("two"), "as_node": "echo"})
-    thread = Thread.objects.get(pk=echo_thread.pk)
-
-    assert async_to_sync(athread_state_get)(thread=thread) == thread_state_get(thread=thread)
-    assert async_to_sync(athread_state_get)(
-        thread=thread, checkpoint_id=first["checkpoint_id"]
-    ) == thread_state_get(thread=thread, checkpoint_id=first["checkpoint_id"])
-    assert async_to_sync(athread_history)(thread=thread, limit=5) == thread_history(
-        thread=thread, limit=5
-    )
-    assert async_to_sync(athread_state_get)(thread=Thread.objects.create()) == empty_thread_state()

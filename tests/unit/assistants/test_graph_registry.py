@@ -135,8 +135,8 @@ def test_compiled_graph_statgraph_and_factories_all_load(tmp_path: Path) -> None
     assert isinstance(registry["compiled"].graph, Pregel)
     # A StateGraph is compiled once, at load.
     assert isinstance(registry["builder"].graph, Pregel)
-    assert not registry["builder"].is_factory
-    assert registry["factory"].is_factory and registry["async_factory"].is_factory
+    assert registry["builder"].factory is None
+    assert registry["factory"].factory is not None and registry["async_factory"].factory is not None
     assert registry["no_arg"].description == "d"
     assert load_registry(path) is registry  # cached per path
 

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from config.commands import SpindleCommand, plural
 from config.errors import SpindleError
-from threads import services
+from runs.services import thread_delete
 from threads.counts import add_counts, deleted_counts, describe_counts
 
 
@@ -25,7 +25,7 @@ class Command(SpindleCommand):
         total, done, failed = deleted_counts(), 0, []
         for thread_id in dict.fromkeys(thread_ids):
             try:
-                total = add_counts(total, services.thread_delete(thread_id=thread_id))
+                total = add_counts(total, thread_delete(thread_id=thread_id))
             except SpindleError as exc:
                 failed.append(f"thread {thread_id}: {exc.detail}")
                 continue

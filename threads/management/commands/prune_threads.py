@@ -18,7 +18,8 @@ from config.commands import (
     set_lock_timeout,
 )
 from config.errors import SpindleError
-from threads import selectors, services
+from runs.services import thread_delete, thread_prune
+from threads import selectors
 from threads.counts import add_counts, deleted_counts, describe_counts
 from threads.models import ThreadStatus
 
@@ -105,9 +106,9 @@ class Command(SpindleCommand):
                 for thread_id in batch:
                     try:
                         if strategy == "delete":
-                            deleted = add_counts(deleted, services.thread_delete(thread_id=thread_id))
+                            deleted = add_counts(deleted, thread_delete(thread_id=thread_id))
                             pruned += 1
-                        elif services.thread_prune(thread_ids=[thread_id], strategy="keep_latest"):
+                        elif thread_prune(thread_ids=[thread_id], strategy="keep_latest"):
                             pruned += 1
                         else:
                             skipped += 1  # an active run builds on the checkpoints
