@@ -23,7 +23,9 @@ class Caller:
     filters: dict[str, FilterType] = field(default_factory=dict)
 
 
-_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("spindle_caller", default=None)
+_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
+    "spindle_caller", default=None
+)
 
 
 def current_caller() -> Caller | None:

@@ -32,12 +32,16 @@ def filter_q(filters: Mapping[str, Any] | None, field: str = "metadata", *, dept
     key holds a list containing v (every element of v when v is a list; PostgreSQL only,
     as JSON containment is)."""
     if depth > MAX_NESTING:
-        raise BadFilter(f"The auth handler's filter nests operators deeper than {MAX_NESTING} levels")
+        raise BadFilter(
+            f"The auth handler's filter nests operators deeper than {MAX_NESTING} levels"
+        )
     q = Q()
     for key, condition in (filters or {}).items():
         if key in ("$or", "$and"):
             if not isinstance(condition, list) or len(condition) < 2:
-                raise BadFilter(f"The auth handler's filter: {key} needs a list of at least 2 filters")
+                raise BadFilter(
+                    f"The auth handler's filter: {key} needs a list of at least 2 filters"
+                )
             parts = [filter_q(part, field, depth=depth + 1) for part in condition]
             combined = parts[0]
             for part in parts[1:]:
@@ -55,7 +59,9 @@ def filter_q(filters: Mapping[str, Any] | None, field: str = "metadata", *, dept
                 wanted = value if isinstance(value, list) else [value]
                 q &= Q(DataContains(path, _json(wanted)))
             else:
-                raise BadFilter(f"The auth handler's filter uses {operator!r}: only $eq and $contains are supported")
+                raise BadFilter(
+                    f"The auth handler's filter uses {operator!r}: only $eq and $contains are supported"
+                )
         else:
             q &= _equals(path, condition)
     return q

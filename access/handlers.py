@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 
 # The parameters an authenticate handler may declare, injected by name (the official set
 # less `scope`, `scopes`, `user` and `path_params`, which belong to Starlette).
-AUTHENTICATE_PARAMETERS = frozenset({"request", "body", "path", "method", "query_params", "headers", "authorization"})
+AUTHENTICATE_PARAMETERS = frozenset(
+    {"request", "body", "path", "method", "query_params", "headers", "authorization"}
+)
 
 
 class Denied(SpindleError):
@@ -61,14 +63,18 @@ def auth_object() -> Auth | None:
         else:
             module = importlib.import_module(module_name)
     except Exception as exc:
-        raise ImproperlyConfigured(f'langgraph.json "auth.path": importing {module_name} failed: {exc!r}') from exc
+        raise ImproperlyConfigured(
+            f'langgraph.json "auth.path": importing {module_name} failed: {exc!r}'
+        ) from exc
     auth = getattr(module, attribute, None)
     if not isinstance(auth, Auth):
         raise ImproperlyConfigured(
             f'langgraph.json "auth.path": {path} must name a langgraph_sdk.Auth instance, got {type(auth).__name__}'
         )
     if auth._authenticate_handler is None:
-        raise ImproperlyConfigured(f'langgraph.json "auth.path": {path} has no @auth.authenticate handler')
+        raise ImproperlyConfigured(
+            f'langgraph.json "auth.path": {path} has no @auth.authenticate handler'
+        )
     _parameters(auth._authenticate_handler)
     return auth
 
@@ -153,7 +159,10 @@ async def authorize(
     if handler is None:
         return None
     context = Auth.types.AuthContext(
-        user=caller.user, permissions=caller.permissions, resource=resource, action=action  # type: ignore[arg-type]
+        user=caller.user,
+        permissions=caller.permissions,
+        resource=resource,
+        action=action,  # type: ignore[arg-type]
     )
     try:
         if inspect.iscoroutinefunction(handler):

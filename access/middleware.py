@@ -26,7 +26,9 @@ OPEN_PREFIXES = ("/admin/", "/static/")
 
 # The agent protocols (MCP, A2A, the thread-stream protocol) do not ask the auth handlers
 # yet: with custom auth they answer 403 rather than serve every user's threads.
-NOT_UNDER_CUSTOM_AUTH = re.compile(r"^/(mcp/?|a2a/.*|\.well-known/.*|threads/[^/]+/(stream/events|commands))$")
+NOT_UNDER_CUSTOM_AUTH = re.compile(
+    r"^/(mcp/?|a2a/.*|\.well-known/.*|threads/[^/]+/(stream/events|commands))$"
+)
 
 
 def is_open(path: str) -> bool:
@@ -49,11 +51,20 @@ def access_mode() -> tuple[int, str]:
     """The level and the one line of the start-up log saying how the API is protected
     (naming no key); an open API is a warning."""
     if settings.SPINDLE_AUTH_PATH:
-        return logging.INFO, f"Access: custom auth from langgraph.json ({settings.SPINDLE_AUTH_PATH})"
+        return (
+            logging.INFO,
+            f"Access: custom auth from langgraph.json ({settings.SPINDLE_AUTH_PATH})",
+        )
     if settings.SPINDLE_API_KEYS:
         count = len(settings.SPINDLE_API_KEYS)
-        return logging.INFO, f"Access: API keys ({count} configured); requests need the x-api-key header"
-    return logging.WARNING, "Access: OPEN, the API needs no credentials (set SPINDLE_API_KEYS or langgraph.json auth)"
+        return (
+            logging.INFO,
+            f"Access: API keys ({count} configured); requests need the x-api-key header",
+        )
+    return (
+        logging.WARNING,
+        "Access: OPEN, the API needs no credentials (set SPINDLE_API_KEYS or langgraph.json auth)",
+    )
 
 
 class AccessMiddleware:
@@ -109,7 +120,9 @@ class AccessMiddleware:
             return None
         return JsonResponse({"detail": "Missing or invalid API key (x-api-key header)"}, status=401)
 
-    async def _authenticate(self, request: HttpRequest) -> tuple[HttpResponse | None, Caller | None]:
+    async def _authenticate(
+        self, request: HttpRequest
+    ) -> tuple[HttpResponse | None, Caller | None]:
         """(None, the caller) as the custom authenticate handler says; (its 401/403, None)
         when it refuses."""
         try:

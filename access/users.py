@@ -93,6 +93,8 @@ def normalize_user(result: Any) -> tuple[AuthUser, list[str]]:
         if "identity" not in result:
             raise ValueError("The user must have an identity")
     elif not hasattr(result, "identity"):
-        raise ValueError(f"Expected a user with an identity (str, dict or object), got {type(result).__name__}")
+        raise ValueError(
+            f"Expected a user with an identity (str, dict or object), got {type(result).__name__}"
+        )
     user = AuthUser(result, permissions)
     return user, user.permissions

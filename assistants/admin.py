@@ -31,7 +31,10 @@ class PrettyJSONField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-JSON_TEXTAREA = {"form_class": PrettyJSONField, "widget": forms.Textarea(attrs={"rows": 8, "cols": 80})}
+JSON_TEXTAREA = {
+    "form_class": PrettyJSONField,
+    "widget": forms.Textarea(attrs={"rows": 8, "cols": 80}),
+}
 
 
 class AssistantForm(forms.ModelForm):
@@ -58,8 +61,16 @@ class AssistantVersionInline(admin.TabularInline):
     model = AssistantVersion
     extra = 0
     can_delete = False
-    fields = ("version", "graph_id", "name", "description", "config_json", "context_json",
-              "metadata_json", "created")
+    fields = (
+        "version",
+        "graph_id",
+        "name",
+        "description",
+        "config_json",
+        "context_json",
+        "metadata_json",
+        "created",
+    )
     readonly_fields = fields
     ordering = ("-version",)
     config_json = json_field("config")
@@ -100,7 +111,9 @@ class AssistantAdmin(admin.ModelAdmin):
             ("Edit (saving writes a new version)", editable),
         )
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Assistant | None = None) -> tuple[str, ...]:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Assistant | None = None
+    ) -> tuple[str, ...]:
         return ("assistant_id", "version", "created", "updated", "graph_drawing") if obj else ()
 
     @admin.display(description="created")
@@ -116,10 +129,14 @@ class AssistantAdmin(admin.ModelAdmin):
         try:
             drawing = selectors.assistant_mermaid(assistant)
         except Exception as exc:  # the graph fails to import or to build: say so on the page
-            return format_html('<p class="errornote">Cannot draw graph {}: {}</p>', assistant.graph_id, exc)
+            return format_html(
+                '<p class="errornote">Cannot draw graph {}: {}</p>', assistant.graph_id, exc
+            )
         return format_html('<pre class="mermaid spindle-graph">{}</pre>', drawing)
 
-    def save_model(self, request: HttpRequest, obj: Assistant, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Assistant, form: forms.ModelForm, change: bool
+    ) -> None:
         data = form.cleaned_data
         fields = {
             "graph_id": data["graph_id"],

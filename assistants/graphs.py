@@ -153,7 +153,9 @@ async def aget_graph(
     store = store if store is not None else DjangoStore()
     if spec.factory is None:
         return _attach(spec.graph, checkpointer, store)
-    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context, config)))
+    value = spec.factory(
+        **_factory_kwargs(spec, config, _runtime(access_context, store, context, config))
+    )
     if inspect.isawaitable(value):
         value = await value
     return _attach(_as_graph(spec, value, produced=True), checkpointer, store)
@@ -173,7 +175,9 @@ def get_graph(
     store = store if store is not None else DjangoStore()
     if spec.factory is None:
         return _attach(spec.graph, checkpointer, store)
-    value = spec.factory(**_factory_kwargs(spec, config, _runtime(access_context, store, context, config)))
+    value = spec.factory(
+        **_factory_kwargs(spec, config, _runtime(access_context, store, context, config))
+    )
     if inspect.isawaitable(value):
         value = _run_coroutine(value)
     return _attach(_as_graph(spec, value, produced=True), checkpointer, store)
@@ -392,7 +396,9 @@ def _runtime(
     run's creator (in its config) or the request's caller, None without custom auth."""
     user = _runtime_user(config)
     if access_context == "threads.create_run":
-        return _ExecutionRuntime(access_context=access_context, user=user, store=store, context=context)
+        return _ExecutionRuntime(
+            access_context=access_context, user=user, store=store, context=context
+        )
     return _ReadRuntime(access_context=access_context, user=user, store=store)
 
 
@@ -410,12 +416,17 @@ def _is_runtime_annotation(annotation: Any) -> bool:
     if isinstance(annotation, type):
         return issubclass(annotation, _ExecutionRuntime | _ReadRuntime)
     if isinstance(annotation, str):  # an annotation the hints could not resolve
-        return annotation.split("[", 1)[0].strip() in ("ServerRuntime", "langgraph_sdk.runtime.ServerRuntime")
+        return annotation.split("[", 1)[0].strip() in (
+            "ServerRuntime",
+            "langgraph_sdk.runtime.ServerRuntime",
+        )
     args = get_args(annotation)
     return bool(args) and get_origin(annotation) is Annotated and _is_runtime_annotation(args[0])
 
 
-def _factory_kwargs(spec: GraphSpec, config: Mapping[str, Any] | None, runtime: Any) -> dict[str, Any]:
+def _factory_kwargs(
+    spec: GraphSpec, config: Mapping[str, Any] | None, runtime: Any
+) -> dict[str, Any]:
     """The arguments of a factory call, as the official server classifies factories: none;
     one (the runtime if annotated ServerRuntime, else the config); or two (the one
     annotated ServerRuntime gets the runtime, the other the config; unannotated, the
@@ -426,10 +437,14 @@ def _factory_kwargs(spec: GraphSpec, config: Mapping[str, Any] | None, runtime: 
     except (TypeError, ValueError):
         return {}
     parameters = [
-        p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        p
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     if any(p.kind == p.POSITIONAL_ONLY for p in parameters):
-        raise GraphRegistryError(f"Graph '{spec.graph_id}': a factory's parameters must not be positional-only")
+        raise GraphRegistryError(
+            f"Graph '{spec.graph_id}': a factory's parameters must not be positional-only"
+        )
     try:
         hints = typing.get_type_hints(spec.factory, localns={"ServerRuntime": ServerRuntime})
     except Exception:
@@ -474,7 +489,9 @@ def _as_graph(spec: GraphSpec, value: Any, *, produced: bool) -> Pregel:
     )
 
 
-def _attach(graph: Pregel | None, checkpointer: BaseCheckpointSaver | None, store: BaseStore) -> Pregel:
+def _attach(
+    graph: Pregel | None, checkpointer: BaseCheckpointSaver | None, store: BaseStore
+) -> Pregel:
     assert graph is not None
     return graph.copy(update={"checkpointer": checkpointer, "store": store})
 

@@ -44,7 +44,9 @@ class AssistantVersion(models.Model):
     class Meta:
         ordering = ["-version"]
         constraints = [
-            models.UniqueConstraint(fields=["assistant", "version"], name="assistant_version_unique"),
+            models.UniqueConstraint(
+                fields=["assistant", "version"], name="assistant_version_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -71,7 +71,10 @@ def assistant_resolve(assistant_id_or_graph_id: str) -> Assistant:
     assistant = model_by_pk(Assistant, parsed) if parsed else None
     if assistant is None:
         raise NotFound(detail)
-    if assistant.metadata.get("created_by") == SYSTEM_CREATED_BY or current_filter("assistants") is None:
+    if (
+        assistant.metadata.get("created_by") == SYSTEM_CREATED_BY
+        or current_filter("assistants") is None
+    ):
         return assistant
     return assistant_get(parsed, detail=detail)
 

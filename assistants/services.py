@@ -138,7 +138,11 @@ def assistant_update(
     if graph_id is not None:
         _require_graph(graph_id)
     with transaction.atomic():
-        assistant = Assistant.objects.select_for_update().filter(caller_q("assistants"), pk=assistant_id).first()
+        assistant = (
+            Assistant.objects.select_for_update()
+            .filter(caller_q("assistants"), pk=assistant_id)
+            .first()
+        )
         if assistant is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         if graph_id is not None:
@@ -176,7 +180,11 @@ def assistant_delete(*, assistant_id: uuid.UUID) -> None:
 def assistant_set_latest(*, assistant_id: uuid.UUID, version: int) -> Assistant:
     """Make an earlier (or later) version the current one, without writing a new version."""
     with transaction.atomic():
-        assistant = Assistant.objects.select_for_update().filter(caller_q("assistants"), pk=assistant_id).first()
+        assistant = (
+            Assistant.objects.select_for_update()
+            .filter(caller_q("assistants"), pk=assistant_id)
+            .first()
+        )
         if assistant is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         chosen = assistant.versions.filter(version=version).first()

@@ -42,8 +42,16 @@ def cpu_seconds() -> dict[str, float] | None:
         except OSError:
             continue
         part = next(
-            (name for name, needle in (("web", "uvicorn"), ("worker", "celery"), ("postgres", "postgres"),
-                                       ("redis", "redis-server")) if needle in cmdline),
+            (
+                name
+                for name, needle in (
+                    ("web", "uvicorn"),
+                    ("worker", "celery"),
+                    ("postgres", "postgres"),
+                    ("redis", "redis-server"),
+                )
+                if needle in cmdline
+            ),
             None,
         )
         if part is not None:
@@ -68,7 +76,9 @@ async def echo_latency(url: str, n: int, *, fresh_threads: bool = False) -> list
             thread = await client.threads.create()
         t0 = time.perf_counter()
         run = await client.runs.create(
-            thread["thread_id"], "echo", input={"messages": [{"role": "human", "content": f"hi {i}"}]}
+            thread["thread_id"],
+            "echo",
+            input={"messages": [{"role": "human", "content": f"hi {i}"}]},
         )
         await client.runs.join(thread["thread_id"], run["run_id"])
         samples.append((time.perf_counter() - t0) * 1000)
@@ -102,9 +112,11 @@ async def echo_throughput(
 
     async def one_client(client: Any, thread_id: str) -> None:
         for i in range(runs_per_client):
-            run = await again(lambda i=i: client.runs.create(
-                thread_id, "echo", input={"messages": [{"role": "human", "content": f"m{i}"}]}
-            ))
+            run = await again(
+                lambda i=i: client.runs.create(
+                    thread_id, "echo", input={"messages": [{"role": "human", "content": f"m{i}"}]}
+                )
+            )
             await again(lambda run=run: client.runs.join(thread_id, run["run_id"]))
 
     before = cpu_seconds()
@@ -121,15 +133,20 @@ async def rollback_to_running(url: str, reps: int) -> list[float]:
         thread = await client.threads.create()
         tid = thread["thread_id"]
         first = await client.runs.create(
-            tid, "agent", input={"messages": [{"role": "human", "content": "weather in sf?"}]},
+            tid,
+            "agent",
+            input={"messages": [{"role": "human", "content": "weather in sf?"}]},
             config={"configurable": {"delay": 0.5}},
         )
         while (await client.runs.get(tid, first["run_id"]))["status"] != "running":
             await asyncio.sleep(0.005)
         t0 = time.perf_counter()
         second = await client.runs.create(
-            tid, "agent", input={"messages": [{"role": "human", "content": "weather in nyc?"}]},
-            config={"configurable": {"delay": 0.05}}, multitask_strategy="rollback",
+            tid,
+            "agent",
+            input={"messages": [{"role": "human", "content": "weather in nyc?"}]},
+            config={"configurable": {"delay": 0.05}},
+            multitask_strategy="rollback",
         )
         while (await client.runs.get(tid, second["run_id"]))["status"] == "pending":
             await asyncio.sleep(0.002)
@@ -153,8 +170,11 @@ async def stream_latency(url: str, graph: str, n: int) -> dict[str, list[float]]
         firsts: dict[str, float] = {}
         t0 = time.perf_counter()
         async for part in client.runs.stream(
-            thread["thread_id"], graph, input={"messages": [{"role": "human", "content": f"weather in sf {i}?"}]},
-            config=config, stream_mode=["values", "messages-tuple"],
+            thread["thread_id"],
+            graph,
+            input={"messages": [{"role": "human", "content": f"weather in sf {i}?"}]},
+            config=config,
+            stream_mode=["values", "messages-tuple"],
         ):
             elapsed = (time.perf_counter() - t0) * 1000
             firsts.setdefault("first event", elapsed)
@@ -172,25 +192,37 @@ async def main(args: argparse.Namespace) -> None:
     redis.Redis.from_url(redis_url).flushdb()
     db_url = fresh_database(f"spindle_bench_{os.getpid()}")
     log_dir = Path(tempfile.mkdtemp(prefix="spindle-bench-"))
-    stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=stack_env(redis_url=redis_url, db_url=db_url), log_dir=log_dir)
+    stack = Stack(
+        url=f"http://127.0.0.1:{free_port()}",
+        db_url=db_url,
+        env=stack_env(redis_url=redis_url, db_url=db_url),
+        log_dir=log_dir,
+    )
     # The defaults of a real deployment, not the end-to-end tests' fast timers.
-    stack.env.update({
-        "LOG_LEVEL": "WARNING",
-        "SPINDLE_HEARTBEAT_SECONDS": "5",
-        "SPINDLE_STALE_AFTER_SECONDS": "30",
-        "SPINDLE_SWEEP_SECONDS": "10",
-        "SPINDLE_REDISPATCH_AFTER_SECONDS": "30",
-        "SPINDLE_CANCEL_GRACE_SECONDS": "5",
-    })
+    stack.env.update(
+        {
+            "LOG_LEVEL": "WARNING",
+            "SPINDLE_HEARTBEAT_SECONDS": "5",
+            "SPINDLE_STALE_AFTER_SECONDS": "30",
+            "SPINDLE_SWEEP_SECONDS": "10",
+            "SPINDLE_REDISPATCH_AFTER_SECONDS": "30",
+            "SPINDLE_CANCEL_GRACE_SECONDS": "5",
+        }
+    )
     try:
         stack.start_web()
         stack.start_worker(concurrency=args.concurrency)
         stack.start_sweeper()
         await echo_latency(stack.url, 10)  # warm-up: imports, connections
-        for fresh, label in ((False, "one thread, growing history"), (True, "a new thread per run")):
+        for fresh, label in (
+            (False, "one thread, growing history"),
+            (True, "a new thread per run"),
+        ):
             lat = await echo_latency(stack.url, args.n, fresh_threads=fresh)
-            print(f"echo create+join (n={args.n}, {label}): p50 {pct(lat, 0.5):.1f} ms  "
-                  f"p95 {pct(lat, 0.95):.1f} ms  mean {statistics.mean(lat):.1f} ms")
+            print(
+                f"echo create+join (n={args.n}, {label}): p50 {pct(lat, 0.5):.1f} ms  "
+                f"p95 {pct(lat, 0.95):.1f} ms  mean {statistics.mean(lat):.1f} ms"
+            )
         for clients in (1, 4, 16):
             runs = clients * max(1, args.runs // clients)
             rate, before, after = await echo_throughput(stack.url, clients, runs // clients)
@@ -198,20 +230,32 @@ async def main(args: argparse.Namespace) -> None:
             if clients == 16 and before and after:
                 # Where the CPU goes (every part shares this machine's cores).
                 shares = {part: (after[part] - before[part]) * 1000 / runs for part in after}
-                print("  CPU per run: " + ", ".join(f"{part} {ms:.1f} ms" for part, ms in shares.items())
-                      + f" (total {sum(shares.values()):.1f} ms on {os.cpu_count()} cores)")
+                print(
+                    "  CPU per run: "
+                    + ", ".join(f"{part} {ms:.1f} ms" for part, ms in shares.items())
+                    + f" (total {sum(shares.values()):.1f} ms on {os.cpu_count()} cores)"
+                )
                 server = sum(ms for part, ms in shares.items() if part != "bench client")
-                print(f"  server parts alone: {server:.1f} ms per run, so at most "
-                      f"{1000 * (os.cpu_count() or 1) / server:.0f} runs/s on these cores with the clients elsewhere"
-                      " (an estimate from CPU time, not a measurement)")
+                print(
+                    f"  server parts alone: {server:.1f} ms per run, so at most "
+                    f"{1000 * (os.cpu_count() or 1) / server:.0f} runs/s on these cores with the clients elsewhere"
+                    " (an estimate from CPU time, not a measurement)"
+                )
         roll = await rollback_to_running(stack.url, args.rollbacks)
-        print(f"agent rollback request -> new run running (n={args.rollbacks}): "
-              f"p50 {pct(roll, 0.5):.1f} ms  p95 {pct(roll, 0.95):.1f} ms")
+        print(
+            f"agent rollback request -> new run running (n={args.rollbacks}): "
+            f"p50 {pct(roll, 0.5):.1f} ms  p95 {pct(roll, 0.95):.1f} ms"
+        )
         for graph in ("echo", "agent"):
             marks = await stream_latency(stack.url, graph, args.streams)
-            print(f"{graph} stream (n={args.streams}): " + "  ".join(
-                f"{mark} p50 {pct(ms, 0.5):.1f} / p95 {pct(ms, 0.95):.1f} ms" for mark, ms in marks.items() if ms
-            ))
+            print(
+                f"{graph} stream (n={args.streams}): "
+                + "  ".join(
+                    f"{mark} p50 {pct(ms, 0.5):.1f} / p95 {pct(ms, 0.95):.1f} ms"
+                    for mark, ms in marks.items()
+                    if ms
+                )
+            )
     finally:
         stack.stop()
         drop_database(db_url)
@@ -219,10 +263,14 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100, help="sequential create+join samples")
     parser.add_argument("--runs", type=int, default=160, help="runs per throughput round")
     parser.add_argument("--rollbacks", type=int, default=10)
     parser.add_argument("--streams", type=int, default=30, help="runs.stream samples per graph")
-    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")))
+    parser.add_argument(
+        "--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2"))
+    )
     asyncio.run(main(parser.parse_args()))

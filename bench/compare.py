@@ -103,8 +103,11 @@ async def agent_burst(url: str, n: int, session: int) -> tuple[float, float, flo
         client = clients[index % len(clients)]
         # Under a burst a server may drop a kept-alive connection as a request goes out on
         # it; the request is sent again.
-        run = await again(lambda: client.runs.create(
-            threads[index], "agent", input=HUMAN, config={"configurable": {"delay": 1}}))
+        run = await again(
+            lambda: client.runs.create(
+                threads[index], "agent", input=HUMAN, config={"configurable": {"delay": 1}}
+            )
+        )
         await again(lambda: client.runs.join(threads[index], run["run_id"]))
         status = (await again(lambda: client.runs.get(threads[index], run["run_id"])))["status"]
         assert status == "success", f"run {run['run_id']} ended {status}"
@@ -143,11 +146,17 @@ async def rounds(url: str, session: int, args: argparse.Namespace) -> Figures:
         wall, idle, peak = await agent_burst(url, n, session)
         figures.add(f"agent burst of {n}: wall (s)", wall, lower_is_better=True)
         figures.add(f"agent burst of {n}: peak memory (MB)", peak, lower_is_better=True)
-        figures.add(f"agent burst of {n}: memory growth per run (MB)", max(0.0, peak - idle) / n, lower_is_better=True)
+        figures.add(
+            f"agent burst of {n}: memory growth per run (MB)",
+            max(0.0, peak - idle) / n,
+            lower_is_better=True,
+        )
     roll = await rollback_to_running(url, args.rollbacks)
     figures.add("rollback -> new run running p50 (ms)", pct(roll, 0.5), lower_is_better=True)
     marks = await stream_latency(url, "echo", args.streams)
-    figures.add("echo first stream event p50 (ms)", pct(marks["first event"], 0.5), lower_is_better=True)
+    figures.add(
+        "echo first stream event p50 (ms)", pct(marks["first event"], 0.5), lower_is_better=True
+    )
     return figures
 
 
@@ -157,8 +166,10 @@ async def spindle(args: argparse.Namespace) -> Figures:
     redis_server.start()
     db_url = fresh_database(f"spindle_compare_{os.getpid()}")
     stack = Stack(
-        url=f"http://127.0.0.1:{free_port()}", db_url=db_url,
-        env=stack_env(redis_url=redis_server.url, db_url=db_url), log_dir=log_dir,
+        url=f"http://127.0.0.1:{free_port()}",
+        db_url=db_url,
+        env=stack_env(redis_url=redis_server.url, db_url=db_url),
+        log_dir=log_dir,
     )
     # A deployment's defaults, not the end-to-end tests' fast timers.
     for name in list(stack.env):
@@ -188,10 +199,23 @@ async def official(args: argparse.Namespace) -> Figures:
     config = log_dir / "langgraph.json"
     config.write_text(json.dumps(project))
     proc = subprocess.Popen(
-        [args.official, "dev", "--port", str(port), "--no-browser", "--no-reload",
-         "--n-jobs-per-worker", str(args.jobs), "--config", str(config)],
+        [
+            args.official,
+            "dev",
+            "--port",
+            str(port),
+            "--no-browser",
+            "--no-reload",
+            "--n-jobs-per-worker",
+            str(args.jobs),
+            "--config",
+            str(config),
+        ],
         # Its working directory holds the state it persists (.langgraph_api): a fresh one.
-        cwd=log_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=log_dir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false"},
     )
     url = f"http://127.0.0.1:{port}"
@@ -234,7 +258,10 @@ def table(ours: Figures, theirs: Figures, jobs: int) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"Spindle ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores):", flush=True)
+    print(
+        f"Spindle ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores):",
+        flush=True,
+    )
     ours = await spindle(args)
     print("official server:", flush=True)
     theirs = await official(args)
@@ -243,9 +270,15 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--official", required=True, help="the official server's `langgraph` command")
-    parser.add_argument("--jobs", type=int, default=10, help="the official server's jobs per worker")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--official", required=True, help="the official server's `langgraph` command"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=10, help="the official server's jobs per worker"
+    )
     parser.add_argument("--n", type=int, default=50, help="sequential create+join samples")
     parser.add_argument("--runs", type=int, default=320, help="runs per throughput round")
     parser.add_argument("--bursts", type=int, nargs="*", default=[20, 100, 500])

@@ -21,10 +21,18 @@ from typing import Any
 
 async def _call(application: Any, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"host", b"localhost"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
     }
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[dict[str, Any]] = []
@@ -72,11 +80,15 @@ async def measure(n: int) -> dict[str, float]:
         start = time.process_time()
         run_id = await create(thread_id)
         if index >= warm:
-            figures["create request"] = figures.get("create request", 0.0) + time.process_time() - start
+            figures["create request"] = (
+                figures.get("create request", 0.0) + time.process_time() - start
+            )
         start = time.process_time()
         await loop.run_in_executor(None, runner.execute_run, run_id)
         if index >= warm:
-            figures["run execution"] = figures.get("run execution", 0.0) + time.process_time() - start
+            figures["run execution"] = (
+                figures.get("run execution", 0.0) + time.process_time() - start
+            )
         runs.append((thread_id, run_id))
     await loop.run_in_executor(None, _analyze)
     for index, (thread_id, run_id) in enumerate(runs):
@@ -100,7 +112,9 @@ def _analyze() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=300, help="measured runs (after 30 for warm-up)")
     args = parser.parse_args()
 

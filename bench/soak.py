@@ -39,7 +39,8 @@ INVARIANTS = {
         "SELECT count(*) FROM threads_thread t WHERE (t.status = 'busy') <> EXISTS"
         " (SELECT 1 FROM runs_run r WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running'))"
     ),
-    "checkpoint rows of deleted runs": "SELECT " + " + ".join(
+    "checkpoint rows of deleted runs": "SELECT "
+    + " + ".join(
         f"(SELECT count(*) FROM {table} c WHERE c.run_id IS NOT NULL"
         " AND NOT EXISTS (SELECT 1 FROM runs_run r WHERE r.run_id::text = c.run_id))"
         for table in ("threads_checkpoint", "threads_checkpointblob", "threads_checkpointwrite")
@@ -49,7 +50,9 @@ STUCK = "SELECT count(*) FROM runs_run WHERE status IN ('pending', 'running')"
 
 
 class Soak:
-    def __init__(self, stack: Stack, redis_server: RedisServer, *, threads: int, clients: int) -> None:
+    def __init__(
+        self, stack: Stack, redis_server: RedisServer, *, threads: int, clients: int
+    ) -> None:
         self.stack = stack
         self.redis = redis_server
         self.threads: list[str] = []
@@ -76,8 +79,11 @@ class Soak:
         delay = round(rng.uniform(0.05, 0.8), 2)
         try:
             await client.runs.create(
-                tid, "agent", input={"messages": [{"role": "human", "content": "weather in sf?"}]},
-                config={"configurable": {"delay": delay}}, multitask_strategy=strategy,
+                tid,
+                "agent",
+                input={"messages": [{"role": "human", "content": "weather in sf?"}]},
+                config={"configurable": {"delay": delay}},
+                multitask_strategy=strategy,
             )
             self.requests[f"created ({strategy})"] += 1
         except httpx.HTTPStatusError as exc:
@@ -124,7 +130,10 @@ class Soak:
         self.threads = [(await client.threads.create())["thread_id"] for _ in range(self.n_threads)]
         started = time.monotonic()
         tasks = [asyncio.create_task(self.texting(seed)) for seed in range(self.clients)]
-        tasks += [asyncio.create_task(self.chaos(1000, chaos_every)), asyncio.create_task(self.watch())]
+        tasks += [
+            asyncio.create_task(self.chaos(1000, chaos_every)),
+            asyncio.create_task(self.watch()),
+        ]
         await asyncio.sleep(seconds)
         self.stop.set()
         await asyncio.gather(*tasks)
@@ -142,11 +151,17 @@ class Soak:
             print(f"  requests {name}: {count}")
         for name, count in sorted(self.faults.items()):
             print(f"  faults {name}: {count}")
-        for status, count in self.stack.sql("SELECT status, count(*) FROM runs_run GROUP BY status ORDER BY status"):
+        for status, count in self.stack.sql(
+            "SELECT status, count(*) FROM runs_run GROUP BY status ORDER BY status"
+        ):
             print(f"  runs {status}: {count}")
-        [(lost,)] = self.stack.sql("SELECT count(*) FROM runs_run WHERE error->>'error' = 'WorkerLost'")
+        [(lost,)] = self.stack.sql(
+            "SELECT count(*) FROM runs_run WHERE error->>'error' = 'WorkerLost'"
+        )
         print(f"  runs ended as WorkerLost: {lost}")
-        print(f"  settled {settled:.1f}s after the load stopped; runs still pending or running: {stuck}")
+        print(
+            f"  settled {settled:.1f}s after the load stopped; runs still pending or running: {stuck}"
+        )
         print(f"  invariant checks: {self.samples}")
         for name in INVARIANTS:
             print(f"  violations, {name}: {self.violations[name]}")
@@ -154,12 +169,20 @@ class Soak:
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", "600")))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", "600"))
+    )
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--clients", type=int, default=6)
-    parser.add_argument("--chaos-min", type=float, default=8.0, help="least seconds between two faults")
-    parser.add_argument("--chaos-max", type=float, default=20.0, help="most seconds between two faults")
+    parser.add_argument(
+        "--chaos-min", type=float, default=8.0, help="least seconds between two faults"
+    )
+    parser.add_argument(
+        "--chaos-max", type=float, default=20.0, help="most seconds between two faults"
+    )
     args = parser.parse_args()
 
     log_dir = Path(tempfile.mkdtemp(prefix="spindle-soak-"))

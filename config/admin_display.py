@@ -50,7 +50,9 @@ def duration(start: datetime | None, end: datetime | None) -> str:
     return f"{(end - start) / timedelta(seconds=1):.3f} s"
 
 
-def admin_link(obj_or_model: Model | type[Model], pk: Any, text: Any | None = None, **query: Any) -> SafeString:
+def admin_link(
+    obj_or_model: Model | type[Model], pk: Any, text: Any | None = None, **query: Any
+) -> SafeString:
     """A link to an object's admin page, or (pk None) to its changelist filtered by `query`."""
     meta = obj_or_model._meta
     if pk is None:

@@ -56,7 +56,9 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
     return dict(serializer.validated_data)
 
 
-def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+def json_response(
+    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
     """A JSON response for plain (async) views, encoded with orjson: a join answers a
     thread's whole message history."""
     try:
@@ -64,4 +66,3 @@ def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | Non
     except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
         body = json.dumps(data).encode()
     return HttpResponse(body, status=status, headers=headers, content_type="application/json")
-

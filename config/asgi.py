@@ -41,7 +41,7 @@ def _serves_async_view(scope: dict) -> bool:
     path = scope["path"]
     root = scope.get("root_path") or ""
     if root and path.startswith(root):
-        path = path[len(root):]
+        path = path[len(root) :]
     try:
         match = get_resolver().resolve(path)
     except Resolver404:

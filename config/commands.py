@@ -65,7 +65,10 @@ class SpindleCommand(BaseCommand):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         if self.destructive:
             parser.add_argument(
-                "--noinput", "--no-input", action="store_false", dest="interactive",
+                "--noinput",
+                "--no-input",
+                action="store_false",
+                dest="interactive",
                 help="do not ask for confirmation (for scripts and cron; required without a terminal)",
             )
         return parser
@@ -89,8 +92,14 @@ class SpindleCommand(BaseCommand):
     @contextmanager
     def progress(self, total: int, unit: str) -> Iterator[tqdm]:
         """A progress bar on stderr when it is a terminal; silent otherwise (cron, pipes)."""
-        bar = tqdm(total=total, unit=f" {unit}", file=sys.stderr, disable=not sys.stderr.isatty(),
-                   dynamic_ncols=True, leave=False)
+        bar = tqdm(
+            total=total,
+            unit=f" {unit}",
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+            dynamic_ncols=True,
+            leave=False,
+        )
         try:
             yield bar
         finally:

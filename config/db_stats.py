@@ -22,7 +22,9 @@ logger = logging.getLogger(__name__)
 MIN_CHANGES = 500
 
 
-def analyze_grown_tables(tables: list[type[models.Model]], *, min_changes: int = MIN_CHANGES) -> list[str]:
+def analyze_grown_tables(
+    tables: list[type[models.Model]], *, min_changes: int = MIN_CHANGES
+) -> list[str]:
     """ANALYZE those of `tables` changed by at least max(min_changes, their rows) since
     their last analyze; return their names. PostgreSQL only (elsewhere: nothing)."""
     if connection.vendor != "postgresql":

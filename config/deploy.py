@@ -12,5 +12,7 @@ DEVELOPMENT_KEY_REFUSED = (
 
 def refuse_development_secret_key() -> None:
     """Exit with one line naming SECRET_KEY when a server would run with the development key."""
-    if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY and not (settings.DEBUG or settings.SPINDLE_DEV):
+    if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY and not (
+        settings.DEBUG or settings.SPINDLE_DEV
+    ):
         raise SystemExit(DEVELOPMENT_KEY_REFUSED)

@@ -68,7 +68,9 @@ class InvalidInput(SpindleError):
 
 class UnsupportedMediaType(SpindleError):
     status_code = 415
-    default_detail = "Unsupported Media Type: the body must be JSON (Content-Type: application/json)"
+    default_detail = (
+        "Unsupported Media Type: the body must be JSON (Content-Type: application/json)"
+    )
 
 
 class BadHost(SpindleError):
@@ -102,7 +104,11 @@ _NOT_A_CHOICE = '" is not a valid choice.'
 
 def _message(error: Any) -> str:
     text = str(error)
-    if getattr(error, "code", None) == "invalid_choice" and text.startswith('"') and text.endswith(_NOT_A_CHOICE):
+    if (
+        getattr(error, "code", None) == "invalid_choice"
+        and text.startswith('"')
+        and text.endswith(_NOT_A_CHOICE)
+    ):
         return f'"{preview(text[1 : -len(_NOT_A_CHOICE)])}{_NOT_A_CHOICE}'
     return text
 

@@ -56,8 +56,12 @@ async def ok(request: HttpRequest) -> JsonResponse:
         probes["redis"] = lambda: _redis_client().ping()
     # One after the other: both would otherwise need an executor thread at the same time.
     failures = [await _check(name, probe) for name, probe in probes.items()]
-    services = {name: "ok" if why is None else "down" for name, why in zip(probes, failures, strict=True)}
+    services = {
+        name: "ok" if why is None else "down" for name, why in zip(probes, failures, strict=True)
+    }
     down = [f"{name} is down ({why})" for name, why in zip(probes, failures, strict=True) if why]
     if down:
-        return JsonResponse({"ok": False, "detail": "; ".join(down), "services": services}, status=503)
+        return JsonResponse(
+            {"ok": False, "detail": "; ".join(down), "services": services}, status=503
+        )
     return JsonResponse({"ok": True, "services": services})

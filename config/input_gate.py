@@ -69,7 +69,11 @@ def check_text(value: str, where: str, *, max_length: int | None = None) -> str:
 def _location(path: list[str | int]) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{preview(part)}" if out else preview(part))
+        out += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else (f".{preview(part)}" if out else preview(part))
+        )
     return out or "body"
 
 
@@ -88,7 +92,9 @@ def check_json(value: Any, path: list[str | int] | None = None) -> None:
             continue
         elif isinstance(item, int):
             if not INT_MIN <= item <= INT_MAX:
-                raise InvalidInput(f"{_location(where)}: integer out of range (must fit in 64 bits)")
+                raise InvalidInput(
+                    f"{_location(where)}: integer out of range (must fit in 64 bits)"
+                )
         elif isinstance(item, dict | list):
             if len(where) >= MAX_DEPTH:
                 raise InvalidInput(f"{_location(where[:3])}: nested deeper than {MAX_DEPTH} levels")
@@ -171,7 +177,12 @@ class GateJSONParser(BaseParser):
 
     media_type = JSON_MEDIA_TYPE
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         request = (parser_context or {})["request"]
         body = request_json(getattr(request, "_request", request))
         return {} if body is NO_BODY else body

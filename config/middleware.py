@@ -63,11 +63,17 @@ def _chain(handler: Callable[[HttpRequest], Any], paths: list[str], *, is_async:
         can_async = getattr(factory, "async_capable", False)
         middleware_is_async = can_async and (handler_is_async or not can_sync)
         if middleware_is_async != handler_is_async:
-            handler = sync_to_async(handler, thread_sensitive=True) if middleware_is_async else async_to_sync(handler)
+            handler = (
+                sync_to_async(handler, thread_sensitive=True)
+                if middleware_is_async
+                else async_to_sync(handler)
+            )
         handler = factory(handler)
         handler_is_async = middleware_is_async
     if handler_is_async != is_async:
-        handler = sync_to_async(handler, thread_sensitive=True) if is_async else async_to_sync(handler)
+        handler = (
+            sync_to_async(handler, thread_sensitive=True) if is_async else async_to_sync(handler)
+        )
     return handler
 
 
@@ -96,7 +102,9 @@ class CorsMiddleware(BaseCorsMiddleware):
             return JsonResponse({"detail": "Disallowed CORS origin"}, status=400)
         return response
 
-    def add_response_headers(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def add_response_headers(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         response = super().add_response_headers(request, response)
         asked = request.headers.get("access-control-request-headers")
         if (

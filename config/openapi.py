@@ -69,7 +69,10 @@ ERROR = OpenApiResponse(ErrorResponseSerializer)
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     """The error responses an operation documents, each an ErrorResponse."""
     names = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Validation Error"}
-    return {code: OpenApiResponse(ErrorResponseSerializer, description=names.get(code, "Error")) for code in codes}
+    return {
+        code: OpenApiResponse(ErrorResponseSerializer, description=names.get(code, "Error"))
+        for code in codes
+    }
 
 
 def path_id(name: str, description: str) -> OpenApiParameter:
@@ -147,11 +150,15 @@ def api_schema(**operations: dict[str, Any]) -> Callable[[V], V]:
     return attach
 
 
-def raw_component(name: str, build: Callable[[Callable[[type], dict[str, Any]]], dict[str, Any]]) -> type:
+def raw_component(
+    name: str, build: Callable[[Callable[[type], dict[str, Any]]], dict[str, Any]]
+) -> type:
     """A documentation-only serializer for a body that is not an object of fixed fields (a map,
     a list): its component `name` has the schema `build(ref)` returns, where `ref(cls)` points
     at another serializer's component."""
-    component = type(f"{name}Serializer", (serializers.Serializer,), {"__doc__": f"The {name} component."})
+    component = type(
+        f"{name}Serializer", (serializers.Serializer,), {"__doc__": f"The {name} component."}
+    )
 
     class RawComponent(OpenApiSerializerExtension):
         target_class = component
@@ -165,7 +172,9 @@ def raw_component(name: str, build: Callable[[Callable[[type], dict[str, Any]]],
     return component
 
 
-def schema_field(build: Callable[[Callable[[type], dict[str, Any]]], dict[str, Any]]) -> Callable[[F], F]:
+def schema_field(
+    build: Callable[[Callable[[type], dict[str, Any]]], dict[str, Any]],
+) -> Callable[[F], F]:
     """Class decorator: the field's schema is `build(ref)`, where `ref(cls)` points at a
     serializer's component (which this registers, unlike a hand-written `$ref`)."""
 

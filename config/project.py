@@ -9,17 +9,38 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 # Top-level keys Spindle acts on; "$schema" only helps editors.
-SUPPORTED_KEYS = {"graphs", "dependencies", "env", "http", "store", "checkpointer", "auth", "$schema"}
+SUPPORTED_KEYS = {
+    "graphs",
+    "dependencies",
+    "env",
+    "http",
+    "store",
+    "checkpointer",
+    "auth",
+    "$schema",
+}
 # Keys `langgraph build` reads to make a container image: Spindle serves from the
 # environment it runs in, so they have no effect here.
 BUILD_KEYS = {
-    "python_version", "node_version", "pip_config_file", "pip_installer", "dockerfile_lines",
-    "base_image", "image_distro", "keep_pkg_tools", "api_version",
+    "python_version",
+    "node_version",
+    "pip_config_file",
+    "pip_installer",
+    "dockerfile_lines",
+    "base_image",
+    "image_distro",
+    "keep_pkg_tools",
+    "api_version",
 }
 SUPPORTED_HTTP_KEYS = {"cors"}
 CORS_KEYS = {
-    "allow_origins", "allow_methods", "allow_headers", "allow_credentials",
-    "allow_origin_regex", "expose_headers", "max_age",
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "allow_credentials",
+    "allow_origin_regex",
+    "expose_headers",
+    "max_age",
 }
 
 
@@ -49,19 +70,27 @@ def unsupported_keys(document: dict[str, Any]) -> list[str]:
         if key in SUPPORTED_KEYS:
             continue
         if key in BUILD_KEYS:
-            warnings.append(f'langgraph.json: "{key}" is an image build setting; Spindle ignores it')
+            warnings.append(
+                f'langgraph.json: "{key}" is an image build setting; Spindle ignores it'
+            )
         else:
-            warnings.append(f'langgraph.json: "{key}" is not supported by Spindle yet and is ignored')
+            warnings.append(
+                f'langgraph.json: "{key}" is not supported by Spindle yet and is ignored'
+            )
     http = document.get("http")
     if isinstance(http, dict):
         for key in http:
             if key not in SUPPORTED_HTTP_KEYS:
-                warnings.append(f'langgraph.json: "http.{key}" is not supported by Spindle yet and is ignored')
+                warnings.append(
+                    f'langgraph.json: "http.{key}" is not supported by Spindle yet and is ignored'
+                )
         cors = http.get("cors")
         if isinstance(cors, dict):
             for key in cors:
                 if key not in CORS_KEYS:
-                    warnings.append(f'langgraph.json: "http.cors.{key}" is not a CORS setting and is ignored')
+                    warnings.append(
+                        f'langgraph.json: "http.cors.{key}" is not a CORS setting and is ignored'
+                    )
     return warnings
 
 
@@ -106,7 +135,8 @@ def cors_settings(document: dict[str, Any] | None, where: str) -> dict[str, Any]
     methods = strings("allow_methods")
     if methods is not None:
         result["CORS_ALLOW_METHODS"] = (
-            ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] if "*" in methods
+            ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+            if "*" in methods
             else [m.upper() for m in methods]
         )
     headers = strings("allow_headers")
@@ -118,12 +148,16 @@ def cors_settings(document: dict[str, Any] | None, where: str) -> dict[str, Any]
     credentials = cors.get("allow_credentials")
     if credentials is not None:
         if not isinstance(credentials, bool):
-            raise ImproperlyConfigured(f'{where}: "http.cors.allow_credentials" must be true or false')
+            raise ImproperlyConfigured(
+                f'{where}: "http.cors.allow_credentials" must be true or false'
+            )
         result["CORS_ALLOW_CREDENTIALS"] = credentials
     max_age = cors.get("max_age")
     if max_age is not None:
         if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0:
-            raise ImproperlyConfigured(f'{where}: "http.cors.max_age" must be a whole number of seconds')
+            raise ImproperlyConfigured(
+                f'{where}: "http.cors.max_age" must be a whole number of seconds'
+            )
         result["CORS_PREFLIGHT_MAX_AGE"] = max_age
     return result
 
@@ -140,7 +174,9 @@ def auth_path(document: dict[str, Any] | None, where: str) -> str | None:
     if path is None:
         return None
     if not isinstance(path, str) or ":" not in path:
-        raise ImproperlyConfigured(f'{where}: "auth.path" must look like "./auth.py:auth" or "module:auth"')
+        raise ImproperlyConfigured(
+            f'{where}: "auth.path" must look like "./auth.py:auth" or "module:auth"'
+        )
     module, name = path.rsplit(":", 1)
     if "/" in module or module.endswith(".py"):
         module = str((Path(where).expanduser().resolve().parent / module).resolve())

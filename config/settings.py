@@ -28,7 +28,9 @@ SPINDLE_DEV = env_bool("SPINDLE_DEV", False)
 # web page cannot then make the browser talk to it under another name (DNS rebinding).
 LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 _DEFAULT_HOSTS = ",".join(LOOPBACK_HOSTS) if is_loopback(env_str("HOST", "127.0.0.1")) else "*"
-ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", _DEFAULT_HOSTS).split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip() for h in env_str("ALLOWED_HOSTS", _DEFAULT_HOSTS).split(",") if h.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -70,7 +72,12 @@ SPINDLE_ADMIN_MIDDLEWARE = [
 # that is never framed, and its input gate refuses every body not declared JSON, so no
 # cross-site form can reach it.
 SILENCED_SYSTEM_CHECKS = [
-    "admin.E408", "admin.E409", "admin.E410", "security.W001", "security.W002", "security.W003",
+    "admin.E408",
+    "admin.E409",
+    "admin.E410",
+    "security.W001",
+    "security.W002",
+    "security.W003",
 ]
 X_FRAME_OPTIONS = "DENY"
 # Served behind HTTPS (a proxy that terminates TLS and sets X-Forwarded-Proto): secure
@@ -183,7 +190,10 @@ SPECTACULAR_SETTINGS = {
     # The official document's tags, in its order.
     "TAGS": [
         {"name": "Assistants", "description": "An assistant is a configured instance of a graph."},
-        {"name": "Threads", "description": "A thread contains the accumulated outputs of a group of runs."},
+        {
+            "name": "Threads",
+            "description": "A thread contains the accumulated outputs of a group of runs.",
+        },
         {
             "name": "Thread Runs",
             "description": "A run is an invocation of a graph / assistant on a thread. It updates the state of the thread.",
@@ -200,7 +210,10 @@ SPECTACULAR_SETTINGS = {
             "name": "Store",
             "description": "Store is an API for managing persistent key-value store (long-term memory) that is available from any thread.",
         },
-        {"name": "System", "description": "System endpoints for health checks, metrics, and server information."},
+        {
+            "name": "System",
+            "description": "System endpoints for health checks, metrics, and server information.",
+        },
     ],
     "SORT_OPERATIONS": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
@@ -220,7 +233,9 @@ LANGGRAPH_CONFIG = env_str("LANGGRAPH_CONFIG", str(Path.cwd() / "langgraph.json"
 _PROJECT = read_document(LANGGRAPH_CONFIG)
 # Who may call the API (access/): API keys, or langgraph.json's custom auth, which wins
 # when both are set. Neither: the API is open (the web process says so when it starts).
-SPINDLE_API_KEYS = [key.strip() for key in env_str("SPINDLE_API_KEYS", "").split(",") if key.strip()]
+SPINDLE_API_KEYS = [
+    key.strip() for key in env_str("SPINDLE_API_KEYS", "").split(",") if key.strip()
+]
 SPINDLE_AUTH_PATH = auth_path(_PROJECT, LANGGRAPH_CONFIG)
 MIDDLEWARE.insert(0, "access.middleware.AccessMiddleware")
 # Cross-origin access (LangGraph Studio in a browser) as langgraph.json's "http.cors" allows it.

@@ -76,7 +76,9 @@ def _sqlite_json_merge(*values: str | None) -> str:
 def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
     """connection_created receiver: the SQL functions json_merge() uses on SQLite."""
     if connection.vendor == "sqlite":
-        connection.connection.create_function("spindle_json_merge", -1, _sqlite_json_merge, deterministic=True)
+        connection.connection.create_function(
+            "spindle_json_merge", -1, _sqlite_json_merge, deterministic=True
+        )
 
 
 def run_statements(statements: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
@@ -183,6 +185,9 @@ def _select_by_pk(
         # As the ORM's compiler does: the backend's converters, then the field's.
         column = field.get_col(meta.db_table)
         converters.append(
-            (column, [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)])
+            (
+                column,
+                [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)],
+            )
         )
     return sql, [field.attname for field in fields], converters

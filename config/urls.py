@@ -15,10 +15,15 @@ from runs.api import views as runs_views
 
 ok = api_schema(
     get={
-        "operation_id": "health_check_ok_get", "summary": "Health Check", "tags": ["System"],
+        "operation_id": "health_check_ok_get",
+        "summary": "Health Check",
+        "tags": ["System"],
         "responses": {
             200: OpenApiResponse(
-                {"type": "object", "properties": {"ok": {"type": "boolean"}, "services": {"type": "object"}}}
+                {
+                    "type": "object",
+                    "properties": {"ok": {"type": "boolean"}, "services": {"type": "object"}},
+                }
             ),
             503: OpenApiResponse(description="A configured service (database, Redis) is down"),
         },
@@ -28,7 +33,9 @@ ok = api_schema(
 
 @api_schema(
     get={
-        "operation_id": "server_info_info_get", "summary": "Server Information", "tags": ["System"],
+        "operation_id": "server_info_info_get",
+        "summary": "Server Information",
+        "tags": ["System"],
         "responses": {
             200: OpenApiResponse(
                 {
@@ -57,16 +64,32 @@ async def info(request: HttpRequest) -> JsonResponse:
         {
             "version": installed("spindle"),
             "langgraph_py_version": installed("langgraph"),
-            "flags": {"assistants": True, "crons": True, "langsmith": False, "langsmith_tracing_replicas": False},
-            "host": {"kind": "self-hosted", "project_id": None, "host_revision_id": None, "revision_id": None, "tenant_id": None},
+            "flags": {
+                "assistants": True,
+                "crons": True,
+                "langsmith": False,
+                "langsmith_tracing_replicas": False,
+            },
+            "host": {
+                "kind": "self-hosted",
+                "project_id": None,
+                "host_revision_id": None,
+                "revision_id": None,
+                "tenant_id": None,
+            },
         }
     )
 
 
 @extend_schema_view(
     get=extend_schema(
-        operation_id="docs_get", summary="API Documentation", tags=["System"], exclude=False,
-        responses={(200, "text/html"): OpenApiResponse(description="Swagger UI, served from local files")},
+        operation_id="docs_get",
+        summary="API Documentation",
+        tags=["System"],
+        exclude=False,
+        responses={
+            (200, "text/html"): OpenApiResponse(description="Swagger UI, served from local files")
+        },
     )
 )
 class DocsView(SpectacularSwaggerView):

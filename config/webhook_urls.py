@@ -38,7 +38,9 @@ def webhook_url_check(url: str, *, resolve: bool = True) -> None:
         raise WebhookRefused("Invalid webhook port") from None
     if settings.SPINDLE_WEBHOOK_ALLOW_PRIVATE:
         return
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
         raise WebhookRefused(f"Webhook host blocked: {host} is a loopback address")
     for address in _addresses(host, port, resolve=resolve):
         if not address.is_global or address.is_multicast:
@@ -48,7 +50,9 @@ def webhook_url_check(url: str, *, resolve: bool = True) -> None:
             )
 
 
-def _addresses(host: str, port: int, *, resolve: bool) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _addresses(
+    host: str, port: int, *, resolve: bool
+) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         literal = ipaddress.ip_address(host.strip("[]"))
     except ValueError:

@@ -28,9 +28,13 @@ class Cron(models.Model):
     # context, metadata, multitask_strategy, webhook, ...).
     payload = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    on_run_completed = models.CharField(max_length=8, choices=OnRunCompleted.choices, null=True, blank=True)
+    on_run_completed = models.CharField(
+        max_length=8, choices=OnRunCompleted.choices, null=True, blank=True
+    )
     # Deleting the periodic task (e.g. in the admin) deletes the cron with it.
-    periodic_task = models.OneToOneField(PeriodicTask, on_delete=models.CASCADE, related_name="spindle_cron")
+    periodic_task = models.OneToOneField(
+        PeriodicTask, on_delete=models.CASCADE, related_name="spindle_cron"
+    )
     last_fired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -47,7 +51,13 @@ class Cron(models.Model):
         if crontab is None:
             return ""
         return " ".join(
-            [crontab.minute, crontab.hour, crontab.day_of_month, crontab.month_of_year, crontab.day_of_week]
+            [
+                crontab.minute,
+                crontab.hour,
+                crontab.day_of_month,
+                crontab.month_of_year,
+                crontab.day_of_week,
+            ]
         )
 
     @property

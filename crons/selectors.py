@@ -26,7 +26,9 @@ SORTABLE = {
 
 def _crons() -> QuerySet[Cron]:
     """The crons the request's caller may see (all of them outside a request)."""
-    return Cron.objects.filter(caller_q("crons")).select_related("periodic_task", "periodic_task__crontab")
+    return Cron.objects.filter(caller_q("crons")).select_related(
+        "periodic_task", "periodic_task__crontab"
+    )
 
 
 def cron_get(cron_id: uuid.UUID) -> Cron:
@@ -37,7 +39,10 @@ def cron_get(cron_id: uuid.UUID) -> Cron:
 
 
 def _filtered(
-    *, assistant_id: uuid.UUID | None, thread_id: uuid.UUID | None, metadata: dict[str, Any] | None,
+    *,
+    assistant_id: uuid.UUID | None,
+    thread_id: uuid.UUID | None,
+    metadata: dict[str, Any] | None,
     enabled: bool | None = None,
 ) -> QuerySet[Cron]:
     queryset = _crons()
@@ -64,7 +69,9 @@ def cron_search(
     sort_order: str = "desc",
 ) -> tuple[list[Cron], int]:
     """A page of crons and the total that match."""
-    queryset = _filtered(assistant_id=assistant_id, thread_id=thread_id, metadata=metadata, enabled=enabled)
+    queryset = _filtered(
+        assistant_id=assistant_id, thread_id=thread_id, metadata=metadata, enabled=enabled
+    )
     total = queryset.count()
     if sort_by == "next_run_date":
         rows = list(queryset)
@@ -73,11 +80,18 @@ def cron_search(
         return rows[offset : offset + limit], total
     field = SORTABLE[sort_by]
     order = f"-{field}" if sort_order == "desc" else field
-    return list(queryset.order_by(order, "-cron_id" if sort_order == "desc" else "cron_id")[offset : offset + limit]), total
+    return list(
+        queryset.order_by(order, "-cron_id" if sort_order == "desc" else "cron_id")[
+            offset : offset + limit
+        ]
+    ), total
 
 
 def cron_count(
-    *, assistant_id: uuid.UUID | None = None, thread_id: uuid.UUID | None = None, metadata: dict[str, Any] | None = None
+    *,
+    assistant_id: uuid.UUID | None = None,
+    thread_id: uuid.UUID | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> int:
     return _filtered(assistant_id=assistant_id, thread_id=thread_id, metadata=metadata).count()
 

@@ -31,9 +31,20 @@ FIRE_TASK = "crons.fire"
 REFIRE_GUARD = timedelta(seconds=30)
 # The request fields a firing passes on to run_create.
 RUN_FIELDS = (
-    "assistant_id", "input", "config", "context", "metadata", "webhook", "interrupt_before",
-    "interrupt_after", "multitask_strategy", "stream_mode", "stream_subgraphs", "stream_resumable",
-    "durability", "checkpoint_during",
+    "assistant_id",
+    "input",
+    "config",
+    "context",
+    "metadata",
+    "webhook",
+    "interrupt_before",
+    "interrupt_after",
+    "multitask_strategy",
+    "stream_mode",
+    "stream_subgraphs",
+    "stream_resumable",
+    "durability",
+    "checkpoint_during",
 )
 
 
@@ -54,17 +65,29 @@ def _crontab(schedule: str, zone: str | None) -> CrontabSchedule:
     minute, hour, day_of_month, month_of_year, day_of_week = fields
     try:
         celery_crontab(
-            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
         )
     except (ValueError, TypeError, IndexError):
         raise invalid from None
     tz = _zone(zone)
     found = CrontabSchedule.objects.filter(
-        minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week,
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
         timezone=tz,
     ).first()
     return found or CrontabSchedule.objects.create(
-        minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week,
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
         timezone=tz,
     )
 
@@ -73,7 +96,9 @@ def _zone(name: str | None) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"Invalid timezone: '{name}'. Use IANA timezone format (e.g. 'America/New_York').") from None
+        raise InvalidInput(
+            f"Invalid timezone: '{name}'. Use IANA timezone format (e.g. 'America/New_York')."
+        ) from None
 
 
 def _resolve_assistant(assistant_id: str) -> Any:
@@ -86,7 +111,10 @@ def _resolve_assistant(assistant_id: str) -> Any:
 def cron_create(*, thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Cron:
     """Create a cron (on a thread, or stateless with thread_id None) and its periodic task."""
     assistant = _resolve_assistant(str(payload["assistant_id"]))
-    if thread_id is not None and not Thread.objects.filter(caller_q("threads"), pk=thread_id).exists():
+    if (
+        thread_id is not None
+        and not Thread.objects.filter(caller_q("threads"), pk=thread_id).exists()
+    ):
         raise NotFound(
             f"Thread with ID '{thread_id}' not found. Please verify the ID is correct and the thread "
             "hasn't been deleted or expired."
@@ -115,7 +143,9 @@ def cron_create(*, thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Cron
             payload=stored,
             metadata=payload.get("metadata") or {},
             user_id=_creator_id(stored),
-            on_run_completed=None if thread_id else (payload.get("on_run_completed") or OnRunCompleted.DELETE),
+            on_run_completed=None
+            if thread_id
+            else (payload.get("on_run_completed") or OnRunCompleted.DELETE),
             periodic_task=task,
         )
 
@@ -146,7 +176,10 @@ def cron_update(*, cron_id: uuid.UUID, patch: dict[str, Any]) -> Cron:
                 continue
             if key == "config":
                 value = dict(value or {})
-                value["configurable"] = {**(value.get("configurable") or {}), "cron_id": str(cron.pk)}
+                value["configurable"] = {
+                    **(value.get("configurable") or {}),
+                    "cron_id": str(cron.pk),
+                }
             payload[key] = value
         if patch.get("metadata") is not None:
             payload["metadata"] = {**(payload.get("metadata") or {}), **patch["metadata"]}
@@ -170,7 +203,9 @@ def cron_delete(*, cron_id: uuid.UUID) -> None:
 
 def _creator_id(payload: dict[str, Any]) -> str | None:
     """The identity of the cron's creator (custom auth), as the API shows it in `user_id`."""
-    creator = ((payload.get("config") or {}).get("configurable") or {}).get("langgraph_auth_user_id")
+    creator = ((payload.get("config") or {}).get("configurable") or {}).get(
+        "langgraph_auth_user_id"
+    )
     return creator if isinstance(creator, str) else None
 
 
@@ -204,7 +239,9 @@ def cron_fire(*, cron_id: uuid.UUID) -> uuid.UUID | None:
         payload["on_completion"] = cron.on_run_completed or OnRunCompleted.DELETE
     try:
         run = run_create(
-            thread_id=cron.thread_id, assistant=_resolve_assistant(str(cron.assistant_id)), payload=payload
+            thread_id=cron.thread_id,
+            assistant=_resolve_assistant(str(cron.assistant_id)),
+            payload=payload,
         )
     except SpindleError as exc:
         # e.g. multitask_strategy "reject" on a busy thread: this firing makes no run.

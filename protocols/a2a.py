@@ -63,14 +63,26 @@ def _text(content: Any) -> str:
     return ""
 
 
-def _message(role: str, parts: list[dict[str, Any]], task_id: str, context_id: str, message_id: str | None = None) -> dict[str, Any]:
+def _message(
+    role: str,
+    parts: list[dict[str, Any]],
+    task_id: str,
+    context_id: str,
+    message_id: str | None = None,
+) -> dict[str, Any]:
     return {
-        "kind": "message", "role": role, "parts": parts, "messageId": message_id or str(uuid.uuid4()),
-        "taskId": task_id, "contextId": context_id,
+        "kind": "message",
+        "role": role,
+        "parts": parts,
+        "messageId": message_id or str(uuid.uuid4()),
+        "taskId": task_id,
+        "contextId": context_id,
     }
 
 
-def _history(values: Any, task_id: str, context_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+def _history(
+    values: Any, task_id: str, context_id: str, limit: int | None = None
+) -> list[dict[str, Any]]:
     """The context's conversation as A2A messages (human: user, ai: agent, text only)."""
     messages = values.get("messages") if isinstance(values, dict) else None
     history = []
@@ -81,7 +93,9 @@ def _history(values: Any, task_id: str, context_id: str, limit: int | None = Non
         if not text:
             continue
         role = "user" if item["type"] == "human" else "agent"
-        history.append(_message(role, [{"kind": "text", "text": text}], task_id, context_id, item.get("id")))
+        history.append(
+            _message(role, [{"kind": "text", "text": text}], task_id, context_id, item.get("id"))
+        )
     return history[-limit:] if limit else history
 
 
@@ -91,13 +105,19 @@ def _answer_parts(values: Any) -> list[dict[str, Any]]:
         for item in reversed(messages):
             if isinstance(item, dict) and item.get("type") == "ai":
                 return [{"kind": "text", "text": _text(item.get("content"))}]
-    return [{"kind": "data", "data": to_jsonable(values)}] if values else [{"kind": "text", "text": ""}]
+    return (
+        [{"kind": "data", "data": to_jsonable(values)}]
+        if values
+        else [{"kind": "text", "text": ""}]
+    )
 
 
 def _artifact(values: Any, assistant_id: str) -> dict[str, Any]:
     return {
-        "artifactId": str(uuid.uuid4()), "name": "Assistant Response",
-        "description": f"Response from assistant {assistant_id}", "parts": _answer_parts(values),
+        "artifactId": str(uuid.uuid4()),
+        "name": "Assistant Response",
+        "description": f"Response from assistant {assistant_id}",
+        "parts": _answer_parts(values),
     }
 
 
@@ -124,7 +144,9 @@ def _parse_message(params: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID, d
         raise RpcError(INVALID_PARAMS, "params.message is required")
     parts = message.get("parts")
     if message.get("role") not in ("user", "agent") or not isinstance(parts, list) or not parts:
-        raise RpcError(INVALID_PARAMS, "message needs a role (user or agent) and a non-empty parts list")
+        raise RpcError(
+            INVALID_PARAMS, "message needs a role (user or agent) and a non-empty parts list"
+        )
     if not isinstance(message.get("messageId"), str):
         raise RpcError(INVALID_PARAMS, "message.messageId is required")
     texts, data = [], {}
@@ -154,7 +176,9 @@ def _pending_interrupts(thread_id: uuid.UUID) -> bool:
     return bool(Thread.objects.filter(pk=thread_id).values_list("interrupts", flat=True).first())
 
 
-async def _start(assistant: Any, params: dict[str, Any], *, stream: bool) -> tuple[Any, dict[str, Any], str]:
+async def _start(
+    assistant: Any, params: dict[str, Any], *, stream: bool
+) -> tuple[Any, dict[str, Any], str]:
     message, thread_id, parsed = _parse_message(params)
     payload: dict[str, Any] = {"metadata": {"a2a_message_id": message["messageId"]}}
     if await db(_pending_interrupts, thread_id):
@@ -173,21 +197,46 @@ async def _start(assistant: Any, params: dict[str, Any], *, stream: bool) -> tup
     return run, message, f"{run.thread_id}:{run.run_id}"
 
 
-def _task(task_id: str, context_id: str, status: str | None, values: Any, assistant_id: str, history: list[dict[str, Any]]) -> dict[str, Any]:
-    task: dict[str, Any] = {"kind": "task", "id": task_id, "contextId": context_id, "history": history}
+def _task(
+    task_id: str,
+    context_id: str,
+    status: str | None,
+    values: Any,
+    assistant_id: str,
+    history: list[dict[str, Any]],
+) -> dict[str, Any]:
+    task: dict[str, Any] = {
+        "kind": "task",
+        "id": task_id,
+        "contextId": context_id,
+        "history": history,
+    }
     if status == "interrupted":
         text = "Task was canceled"
-        task["status"] = {"state": "canceled", "timestamp": _now(), "message": _message("agent", [{"kind": "text", "text": text}], task_id, context_id)}
+        task["status"] = {
+            "state": "canceled",
+            "timestamp": _now(),
+            "message": _message("agent", [{"kind": "text", "text": text}], task_id, context_id),
+        }
     elif isinstance(values, dict) and "__error__" in values:
         error = values["__error__"]
-        text = f"Error executing assistant: {error.get('error') if isinstance(error, dict) else error}"
-        task["status"] = {"state": "failed", "message": _message("agent", [{"kind": "text", "text": text}], task_id, context_id)}
+        text = (
+            f"Error executing assistant: {error.get('error') if isinstance(error, dict) else error}"
+        )
+        task["status"] = {
+            "state": "failed",
+            "message": _message("agent", [{"kind": "text", "text": text}], task_id, context_id),
+        }
     elif _interrupts(values):
         task["status"] = {"state": "input-required", "timestamp": _now()}
-        task["artifacts"] = [{
-            "artifactId": str(uuid.uuid4()), "name": "Interrupt", "description": "The agent waits for input",
-            "parts": [{"kind": "data", "data": to_jsonable(i)} for i in _interrupts(values)],
-        }]
+        task["artifacts"] = [
+            {
+                "artifactId": str(uuid.uuid4()),
+                "name": "Interrupt",
+                "description": "The agent waits for input",
+                "parts": [{"kind": "data", "data": to_jsonable(i)} for i in _interrupts(values)],
+            }
+        ]
     else:
         task["status"] = {"state": "completed", "timestamp": _now()}
         task["artifacts"] = [_artifact(values, assistant_id)]
@@ -201,7 +250,14 @@ async def message_send(assistant: Any, params: dict[str, Any]) -> dict[str, Any]
     run, _message_in, task_id = await _start(assistant, params, stream=False)
     status, values = await run_outcome(run)
     context_id = str(run.thread_id)
-    return _task(task_id, context_id, status, values, str(assistant.assistant_id), _history(values, task_id, context_id))
+    return _task(
+        task_id,
+        context_id,
+        status,
+        values,
+        str(assistant.assistant_id),
+        _history(values, task_id, context_id),
+    )
 
 
 def _chunk_text(data: Any) -> tuple[str | None, str, str]:
@@ -212,7 +268,9 @@ def _chunk_text(data: Any) -> tuple[str | None, str, str]:
     return chunk.get("id"), str(chunk.get("type", "")), _text(chunk.get("content"))
 
 
-async def message_stream(assistant: Any, params: dict[str, Any], rpc_id: Any) -> AsyncIterator[bytes]:
+async def message_stream(
+    assistant: Any, params: dict[str, Any], rpc_id: Any
+) -> AsyncIterator[bytes]:
     """The task (submitted), a working status-update per token of the agent's messages
     (text so far), the answer as an artifact-update, and the final status-update."""
     run, message_in, task_id = await _start(assistant, params, stream=True)
@@ -223,8 +281,15 @@ async def message_stream(assistant: Any, params: dict[str, Any], rpc_id: Any) ->
 
     async def frames() -> AsyncIterator[bytes]:
         user = {**message_in, "kind": "message", "taskId": task_id, "contextId": context_id}
-        yield frame({"kind": "task", "id": task_id, "contextId": context_id, "history": [user],
-                     "status": {"state": "submitted", "timestamp": _now()}})
+        yield frame(
+            {
+                "kind": "task",
+                "id": task_id,
+                "contextId": context_id,
+                "history": [user],
+                "status": {"state": "submitted", "timestamp": _now()},
+            }
+        )
         texts: dict[str, str] = {}
         async for entry in sse.run_entries(str(run.run_id), after=sse.REPLAY_ALL):
             if entry is None or entry.is_end:
@@ -236,15 +301,44 @@ async def message_stream(assistant: Any, params: dict[str, Any], rpc_id: Any) ->
                 continue
             key = message_id or "-"
             texts[key] = texts.get(key, "") + text
-            working = {"state": "working", "timestamp": _now(),
-                       "message": _message("agent", [{"kind": "text", "text": texts[key]}], task_id, context_id)}
-            yield frame({"taskId": task_id, "contextId": context_id, "kind": "status-update", "status": working, "final": False})
+            working = {
+                "state": "working",
+                "timestamp": _now(),
+                "message": _message(
+                    "agent", [{"kind": "text", "text": texts[key]}], task_id, context_id
+                ),
+            }
+            yield frame(
+                {
+                    "taskId": task_id,
+                    "contextId": context_id,
+                    "kind": "status-update",
+                    "status": working,
+                    "final": False,
+                }
+            )
         status, values = await run_outcome(run)
         task = _task(task_id, context_id, status, values, str(assistant.assistant_id), [])
         for artifact in task.get("artifacts", []):
-            yield frame({"taskId": task_id, "contextId": context_id, "kind": "artifact-update",
-                         "artifact": artifact, "append": False, "lastChunk": True})
-        yield frame({"taskId": task_id, "contextId": context_id, "kind": "status-update", "status": task["status"], "final": True})
+            yield frame(
+                {
+                    "taskId": task_id,
+                    "contextId": context_id,
+                    "kind": "artifact-update",
+                    "artifact": artifact,
+                    "append": False,
+                    "lastChunk": True,
+                }
+            )
+        yield frame(
+            {
+                "taskId": task_id,
+                "contextId": context_id,
+                "kind": "status-update",
+                "status": task["status"],
+                "final": True,
+            }
+        )
 
     return frames()
 
@@ -258,7 +352,9 @@ def _parse_task(params: dict[str, Any]) -> tuple[uuid.UUID, uuid.UUID, str]:
     try:
         return uuid.UUID(context_id), uuid.UUID(run_id), task_id
     except ValueError as exc:
-        raise RpcError(TASK_NOT_FOUND, f"Task not found: {task_id} in context '{context_id}'") from exc
+        raise RpcError(
+            TASK_NOT_FOUND, f"Task not found: {task_id} in context '{context_id}'"
+        ) from exc
 
 
 def _task_row(thread_id: uuid.UUID, run_id: uuid.UUID, assistant: Any) -> Mapping[str, Any] | None:
@@ -275,7 +371,9 @@ def _task_row(thread_id: uuid.UUID, run_id: uuid.UUID, assistant: Any) -> Mappin
 async def tasks_get(assistant: Any, params: dict[str, Any]) -> dict[str, Any]:
     thread_id, run_id, task_id = _parse_task(params)
     limit = params.get("historyLength")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 10):
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 10
+    ):
         raise RpcError(INVALID_PARAMS, "historyLength must be an integer from 0 to 10")
     row = await db(_task_row, thread_id, run_id, assistant)
     if row is None:
@@ -284,11 +382,22 @@ async def tasks_get(assistant: Any, params: dict[str, Any]) -> dict[str, Any]:
     if state == "completed" and row["thread__status"] == "interrupted":
         state = "input-required"
     context_id = str(thread_id)
-    text = "Task completed successfully" if state == "completed" else f"Task {state}" if state != "failed" else f"Task failed with status: {row['status']}"
+    text = (
+        "Task completed successfully"
+        if state == "completed"
+        else f"Task {state}"
+        if state != "failed"
+        else f"Task failed with status: {row['status']}"
+    )
     task: dict[str, Any] = {
-        "kind": "task", "id": task_id, "contextId": context_id,
-        "status": {"state": state, "timestamp": row["updated_at"].isoformat(),
-                   "message": _message("agent", [{"kind": "text", "text": text}], task_id, context_id)},
+        "kind": "task",
+        "id": task_id,
+        "contextId": context_id,
+        "status": {
+            "state": state,
+            "timestamp": row["updated_at"].isoformat(),
+            "message": _message("agent", [{"kind": "text", "text": text}], task_id, context_id),
+        },
     }
     if limit != 0:
         task["history"] = _history(row["thread__values"], task_id, context_id, limit)
@@ -311,9 +420,16 @@ async def tasks_cancel(assistant: Any, params: dict[str, Any]) -> dict[str, Any]
     await db(_cancel, thread_id, run_id)
     context_id = str(thread_id)
     return {
-        "kind": "task", "id": task_id, "contextId": context_id,
-        "status": {"state": "canceled", "timestamp": _now(),
-                   "message": _message("agent", [{"kind": "text", "text": "Task was canceled"}], task_id, context_id)},
+        "kind": "task",
+        "id": task_id,
+        "contextId": context_id,
+        "status": {
+            "state": "canceled",
+            "timestamp": _now(),
+            "message": _message(
+                "agent", [{"kind": "text", "text": "Task was canceled"}], task_id, context_id
+            ),
+        },
     }
 
 
@@ -321,7 +437,9 @@ async def tasks_cancel(assistant: Any, params: dict[str, Any]) -> dict[str, Any]
 
 
 def _rpc_error(rpc_id: Any, code: int, message: str) -> JsonResponse:
-    return JsonResponse({"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}})
+    return JsonResponse(
+        {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}}
+    )
 
 
 @async_api
@@ -333,8 +451,16 @@ async def a2a_view(request: HttpRequest, assistant_id: str) -> HttpResponseBase:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         return _rpc_error(None, -32700, "Parse error: invalid JSON")
-    if not isinstance(body, dict) or body.get("jsonrpc") != "2.0" or not isinstance(body.get("method"), str):
-        return _rpc_error(body.get("id") if isinstance(body, dict) else None, INVALID_REQUEST, "Invalid JSON-RPC request")
+    if (
+        not isinstance(body, dict)
+        or body.get("jsonrpc") != "2.0"
+        or not isinstance(body.get("method"), str)
+    ):
+        return _rpc_error(
+            body.get("id") if isinstance(body, dict) else None,
+            INVALID_REQUEST,
+            "Invalid JSON-RPC request",
+        )
     rpc_id, method = body.get("id"), body["method"]
     params = body.get("params") or {}
     if not isinstance(params, dict):
@@ -345,8 +471,14 @@ async def a2a_view(request: HttpRequest, assistant_id: str) -> HttpResponseBase:
             if "text/event-stream" not in request.headers.get("Accept", ""):
                 raise RpcError(INVALID_REQUEST, "message/stream needs Accept: text/event-stream")
             frames = await message_stream(assistant, params, rpc_id)
-            return StreamingHttpResponse(frames, content_type="text/event-stream", headers={"Cache-Control": "no-store"})
-        handlers = {"message/send": message_send, "tasks/get": tasks_get, "tasks/cancel": tasks_cancel}
+            return StreamingHttpResponse(
+                frames, content_type="text/event-stream", headers={"Cache-Control": "no-store"}
+            )
+        handlers = {
+            "message/send": message_send,
+            "tasks/get": tasks_get,
+            "tasks/cancel": tasks_cancel,
+        }
         if method not in handlers:
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
         result = await handlers[method](assistant, params)
@@ -360,7 +492,9 @@ def _card(request: HttpRequest, assistant: Any) -> dict[str, Any]:
 
     url = request.build_absolute_uri(f"/a2a/{assistant.assistant_id}")
     try:
-        properties = sorted((assistant_schemas(assistant).get("input_schema") or {}).get("properties") or {})
+        properties = sorted(
+            (assistant_schemas(assistant).get("input_schema") or {}).get("properties") or {}
+        )
     except Exception:
         properties = []
     description = assistant.description or f"{assistant.name} assistant"
@@ -370,15 +504,30 @@ def _card(request: HttpRequest, assistant: Any) -> dict[str, Any]:
         "url": url,
         "protocolVersion": "0.3.0",
         "preferredTransport": "JSONRPC",
-        "capabilities": {"streaming": True, "pushNotifications": False, "stateTransitionHistory": False},
+        "capabilities": {
+            "streaming": True,
+            "pushNotifications": False,
+            "stateTransitionHistory": False,
+        },
         "defaultInputModes": MODES,
         "defaultOutputModes": MODES,
-        "skills": [{
-            "id": f"{assistant.assistant_id}-main", "name": f"{assistant.name} Capabilities",
-            "description": description, "tags": ["assistant", "langgraph"], "examples": [],
-            "inputModes": MODES, "outputModes": MODES,
-            "metadata": {"inputSchema": {"properties": properties, "supportsA2A": "messages" in properties}},
-        }],
+        "skills": [
+            {
+                "id": f"{assistant.assistant_id}-main",
+                "name": f"{assistant.name} Capabilities",
+                "description": description,
+                "tags": ["assistant", "langgraph"],
+                "examples": [],
+                "inputModes": MODES,
+                "outputModes": MODES,
+                "metadata": {
+                    "inputSchema": {
+                        "properties": properties,
+                        "supportsA2A": "messages" in properties,
+                    }
+                },
+            }
+        ],
         "version": "0.1.0",
     }
 

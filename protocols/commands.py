@@ -15,7 +15,14 @@ from runs.events import PROTOCOL_CONFIG_KEY
 from runs.models import MultitaskStrategy
 
 KNOWN = frozenset(
-    {"run.start", "input.respond", "agent.getTree", "subscription.subscribe", "subscription.unsubscribe", "subscription.reconnect"}
+    {
+        "run.start",
+        "input.respond",
+        "agent.getTree",
+        "subscription.subscribe",
+        "subscription.unsubscribe",
+        "subscription.reconnect",
+    }
 )
 STRATEGIES = frozenset(MultitaskStrategy.values)
 # A client sees an interrupt in the run's events just before the worker ends the run and
@@ -33,7 +40,12 @@ class CommandError(Exception):
 
 
 def error(command_id: Any, code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "id": command_id if _is_id(command_id) else None, "error": code, "message": message}
+    return {
+        "type": "error",
+        "id": command_id if _is_id(command_id) else None,
+        "error": code,
+        "message": message,
+    }
 
 
 def success(command_id: int, result: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +57,11 @@ def _is_id(value: Any) -> bool:
 
 
 def parse_envelope(body: Any) -> tuple[int, str, dict[str, Any]]:
-    if not isinstance(body, dict) or not _is_id(body.get("id")) or not isinstance(body.get("method"), str):
+    if (
+        not isinstance(body, dict)
+        or not _is_id(body.get("id"))
+        or not isinstance(body.get("method"), str)
+    ):
         raise CommandError("invalid_argument", "A command needs an integer id and a method.")
     params = body.get("params", {})
     if params is None:
@@ -83,7 +99,9 @@ def handle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> dict[st
         return input_respond(thread_id, params)
     if method == "agent.getTree":
         raise CommandError("not_supported", "agent.getTree is not supported by this server.")
-    raise CommandError("invalid_argument", f"{method} is only available on the websocket transport.")
+    raise CommandError(
+        "invalid_argument", f"{method} is only available on the websocket transport."
+    )
 
 
 def _optional_object(params: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -142,7 +160,11 @@ def run_start(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
     strategy = strategy if strategy in STRATEGIES else MultitaskStrategy.ENQUEUE
     graph_input = params.get("input")
     pending = _pending_interrupt_ids(thread_id) if graph_input is not None else None
-    payload: dict[str, Any] = {"config": config, "metadata": metadata, "multitask_strategy": strategy}
+    payload: dict[str, Any] = {
+        "config": config,
+        "metadata": metadata,
+        "multitask_strategy": strategy,
+    }
     if pending:
         payload["command"] = {"resume": graph_input}
     else:
@@ -152,7 +174,9 @@ def run_start(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
         try:
             uuid.UUID(str(checkpoint_id))
         except ValueError as exc:
-            raise CommandError("invalid_argument", f"Invalid config.configurable.checkpoint_id: {checkpoint_id!r}.") from exc
+            raise CommandError(
+                "invalid_argument", f"Invalid config.configurable.checkpoint_id: {checkpoint_id!r}."
+            ) from exc
         payload["checkpoint_id"] = str(checkpoint_id)
     run = _create_run(thread_id, assistant_id, payload)
     return {"run_id": str(run.run_id)}
@@ -170,7 +194,9 @@ def _respond_entries(params: dict[str, Any]) -> list[tuple[str, Any]]:
             raise CommandError("invalid_argument", "input.respond requires an interrupt_id.")
         namespace = entry.get("namespace", [])
         if not isinstance(namespace, list) or not all(isinstance(s, str) for s in namespace):
-            raise CommandError("invalid_argument", "input.respond requires namespace to be a list of strings.")
+            raise CommandError(
+                "invalid_argument", "input.respond requires namespace to be a list of strings."
+            )
         entries.append((entry["interrupt_id"], entry.get("response")))
     return entries
 
@@ -186,12 +212,16 @@ def input_respond(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any
         raise CommandError("no_such_run", "No interrupted run is bound to this thread.")
     for interrupt_id, _response in entries:
         if interrupt_id not in pending:
-            raise CommandError("no_such_interrupt", f"Unknown or already-consumed interrupt: {interrupt_id}")
+            raise CommandError(
+                "no_such_interrupt", f"Unknown or already-consumed interrupt: {interrupt_id}"
+            )
     metadata = Thread.objects.filter(pk=thread_id).values_list("metadata", flat=True).first() or {}
     assistant_id = metadata.get("assistant_id")
     if not isinstance(assistant_id, str):
         raise CommandError("no_such_run", "No interrupted run is bound to this thread.")
-    command: dict[str, Any] = {"resume": {interrupt_id: response for interrupt_id, response in entries}}
+    command: dict[str, Any] = {
+        "resume": {interrupt_id: response for interrupt_id, response in entries}
+    }
     for key in ("update", "goto"):
         if params.get(key) is not None:
             command[key] = params[key]

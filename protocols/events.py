@@ -18,7 +18,19 @@ from runs import streams
 EPOCH_MS = 1_700_000_000_000
 ENTRY_BITS = 8  # up to 256 entries of one run's stream in one millisecond
 PART_BITS = 4  # up to 16 protocol events made from one entry
-CHANNELS = frozenset({"values", "updates", "messages", "tools", "lifecycle", "input", "tasks", "custom", "checkpoints"})
+CHANNELS = frozenset(
+    {
+        "values",
+        "updates",
+        "messages",
+        "tools",
+        "lifecycle",
+        "input",
+        "tasks",
+        "custom",
+        "checkpoints",
+    }
+)
 # Legacy stream modes of runs started through the runs API, as protocol methods.
 LEGACY_METHODS = frozenset({"values", "updates", "custom", "tasks", "checkpoints"})
 
@@ -28,7 +40,9 @@ Event = dict[str, Any]
 def entry_seq(entry_id: str, part: int = 0) -> int:
     ms, _, n = entry_id.partition("-")
     index = min(int(n or 0), (1 << ENTRY_BITS) - 1)
-    return ((((int(ms) - EPOCH_MS) << ENTRY_BITS) | index) << PART_BITS) | min(part, (1 << PART_BITS) - 1)
+    return ((((int(ms) - EPOCH_MS) << ENTRY_BITS) | index) << PART_BITS) | min(
+        part, (1 << PART_BITS) - 1
+    )
 
 
 def seq_entry_time_ms(seq: int) -> int:
@@ -59,13 +73,16 @@ class Filter:
         channel = channel_of(event)
         if channel is None:
             return False
-        if channel not in self.channels and not (channel.startswith("custom:") and "custom" in self.channels):
+        if channel not in self.channels and not (
+            channel.startswith("custom:") and "custom" in self.channels
+        ):
             return False
         if self.namespaces is None:
             return True
         namespace = event["params"].get("namespace") or []
         return any(
-            _is_prefix(namespace, prefix) and (self.depth is None or len(namespace) - len(prefix) <= self.depth)
+            _is_prefix(namespace, prefix)
+            and (self.depth is None or len(namespace) - len(prefix) <= self.depth)
             for prefix in self.namespaces
         )
 
@@ -91,7 +108,9 @@ def parse_filter(params: Any) -> Filter:
     if not isinstance(channels, list) or not channels:
         raise FilterError("channels must be a non-empty array of channel names.")
     for channel in channels:
-        if not isinstance(channel, str) or not (channel in CHANNELS or (channel.startswith("custom:") and len(channel) > 7)):
+        if not isinstance(channel, str) or not (
+            channel in CHANNELS or (channel.startswith("custom:") and len(channel) > 7)
+        ):
             raise FilterError(f"Unsupported channel: {json.dumps(channel)[:80]}.")
     namespaces = params.get("namespaces")
     if namespaces is not None and not (
@@ -163,7 +182,11 @@ class RunEvents:
             data = json.loads(entry.data)
         except ValueError:
             return []
-        if isinstance(data, dict) and data.get("type") == "event" and isinstance(data.get("params"), dict):
+        if (
+            isinstance(data, dict)
+            and data.get("type") == "event"
+            and isinstance(data.get("params"), dict)
+        ):
             method, params = data.get("method"), data["params"]
         else:
             method = entry.event.split("|", 1)[0]
@@ -173,7 +196,7 @@ class RunEvents:
             if method == "custom":
                 params["data"] = {"payload": data}
             elif method == "updates" and isinstance(data, dict) and len(data) == 1:
-                (node, values), = data.items()
+                ((node, values),) = data.items()
                 if node == "__interrupt__":
                     params["interrupts"] = values
                     params["data"] = None
@@ -189,10 +212,18 @@ class RunEvents:
             if isinstance(values, dict) and "__interrupt__" in values:
                 interrupts = [*interrupts, *(values.get("__interrupt__") or [])]
                 params["data"] = {k: v for k, v in values.items() if k != "__interrupt__"}
-            fresh = [r for r in _input_requests(interrupts) if r["interrupt_id"] not in self.interrupts_seen]
+            fresh = [
+                r
+                for r in _input_requests(interrupts)
+                if r["interrupt_id"] not in self.interrupts_seen
+            ]
             for request in fresh:
                 self.interrupts_seen.add(request["interrupt_id"])
-                params_in = {"namespace": params.get("namespace") or [], "timestamp": timestamp, "data": request}
+                params_in = {
+                    "namespace": params.get("namespace") or [],
+                    "timestamp": timestamp,
+                    "data": request,
+                }
                 out.append(_event("input.requested", params_in, entry_seq(entry.id, part)))
                 part += 1
             if fresh and not self.ended:

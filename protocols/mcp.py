@@ -27,7 +27,23 @@ INVALID_PARAMS = -32602
 METHOD_NOT_FOUND = -32601
 INVALID_REQUEST = -32600
 # LangChain message schemas an MCP host cannot fill in: a messages list becomes a string.
-MESSAGE_DEFS = frozenset({"AIMessage", "HumanMessage", "ChatMessage", "SystemMessage", "FunctionMessage", "ToolMessage", "RemoveMessage", "AIMessageChunk", "HumanMessageChunk", "ChatMessageChunk", "SystemMessageChunk", "FunctionMessageChunk", "ToolMessageChunk"})
+MESSAGE_DEFS = frozenset(
+    {
+        "AIMessage",
+        "HumanMessage",
+        "ChatMessage",
+        "SystemMessage",
+        "FunctionMessage",
+        "ToolMessage",
+        "RemoveMessage",
+        "AIMessageChunk",
+        "HumanMessageChunk",
+        "ChatMessageChunk",
+        "SystemMessageChunk",
+        "FunctionMessageChunk",
+        "ToolMessageChunk",
+    }
+)
 _INVALID_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_\-.]")
 
 
@@ -49,7 +65,11 @@ def _simplify(schema: dict[str, Any]) -> dict[str, Any]:
         items = prop.get("items") or {} if isinstance(prop, dict) else {}
         refs = [c.get("$ref", "") for c in items.get("oneOf") or items.get("anyOf") or []]
         if prop.get("type") == "array" and any(r.rsplit("/", 1)[-1] in MESSAGE_DEFS for r in refs):
-            properties[key] = {"type": "string", "title": prop.get("title", key), "description": "The user message to send to the agent."}
+            properties[key] = {
+                "type": "string",
+                "title": prop.get("title", key),
+                "description": "The user message to send to the agent.",
+            }
     schema["properties"] = properties
     return schema
 
@@ -73,17 +93,29 @@ def _tools(offset: int) -> dict[str, Any]:
         try:
             schema = assistant_schemas(assistant).get("input_schema")
         except Exception:
-            logger.warning("MCP: no input schema for assistant %s; left out of the tools", assistant.assistant_id, exc_info=True)
+            logger.warning(
+                "MCP: no input schema for assistant %s; left out of the tools",
+                assistant.assistant_id,
+                exc_info=True,
+            )
             continue
         schema = _simplify(dict(schema or {}))
         schema.setdefault("type", "object")
-        tools.append({
-            "name": name,
-            "title": assistant.name,
-            "description": assistant.description or f"Tool based on the {assistant.name} assistant",
-            "inputSchema": schema,
-            "annotations": {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True},
-        })
+        tools.append(
+            {
+                "name": name,
+                "title": assistant.name,
+                "description": assistant.description
+                or f"Tool based on the {assistant.name} assistant",
+                "inputSchema": schema,
+                "annotations": {
+                    "readOnlyHint": False,
+                    "destructiveHint": False,
+                    "idempotentHint": False,
+                    "openWorldHint": True,
+                },
+            }
+        )
     result: dict[str, Any] = {"tools": tools}
     if len(assistants) == PAGE_SIZE:
         result["nextCursor"] = str(offset + PAGE_SIZE)
@@ -93,7 +125,9 @@ def _tools(offset: int) -> dict[str, Any]:
 def _assistant_named(name: str) -> Any | None:
     from assistants.models import Assistant
 
-    matches = [a for a in Assistant.objects.order_by("created_at") if tool_name(a.name or "") == name]
+    matches = [
+        a for a in Assistant.objects.order_by("created_at") if tool_name(a.name or "") == name
+    ]
     return matches[0] if matches else None
 
 
@@ -131,7 +165,11 @@ async def _call(params: dict[str, Any]) -> dict[str, Any]:
     output = await run_output(run)
     if isinstance(output, dict) and "__error__" in output:
         error = output["__error__"]
-        text = f"{error.get('error')}: {error.get('message')}" if isinstance(error, dict) else str(error)
+        text = (
+            f"{error.get('error')}: {error.get('message')}"
+            if isinstance(error, dict)
+            else str(error)
+        )
         return {"isError": True, "content": [{"type": "text", "text": text}]}
     output = to_jsonable(output)
     result: dict[str, Any] = {"content": [{"type": "text", "text": json.dumps(output)}]}
@@ -168,9 +206,13 @@ def _bad_request(detail: str) -> JsonResponse:
 @async_api
 async def mcp_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return JsonResponse({"detail": "This server does not stream: GET is not allowed"}, status=405)
+        return JsonResponse(
+            {"detail": "This server does not stream: GET is not allowed"}, status=405
+        )
     if request.method == "DELETE":
-        return JsonResponse({"detail": "Session not found: this server keeps no sessions"}, status=404)
+        return JsonResponse(
+            {"detail": "Session not found: this server keeps no sessions"}, status=404
+        )
     if request.method != "POST":
         return JsonResponse({"detail": "Method Not Allowed"}, status=405)
     try:
@@ -185,7 +227,11 @@ async def mcp_view(request: HttpRequest) -> HttpResponse:
     message_id, method = message.get("id"), message.get("method")
     if message_id is None:
         # A notification (or a response to nothing we asked): accepted, nothing to answer.
-        return HttpResponse(status=202) if method or "result" in message or "error" in message else _bad_request("Invalid JSON-RPC message")
+        return (
+            HttpResponse(status=202)
+            if method or "result" in message or "error" in message
+            else _bad_request("Invalid JSON-RPC message")
+        )
     if not isinstance(method, str):
         return HttpResponse(status=202)  # a client's response to a server request
     params = message.get("params") or {}

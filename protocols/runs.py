@@ -21,9 +21,15 @@ def run_create_checked(thread_id: uuid.UUID | None, assistant: Any, payload: dic
     from runs.services import run_create
 
     if not settings.REDIS_URL:
-        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
-    body = validated(RunCreateInputSerializer, {**payload, "assistant_id": str(assistant.assistant_id)})
-    return run_create(thread_id=thread_id, assistant=assistant, payload=body, if_not_exists="create")
+        raise ServiceUnavailable(
+            "Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)"
+        )
+    body = validated(
+        RunCreateInputSerializer, {**payload, "assistant_id": str(assistant.assistant_id)}
+    )
+    return run_create(
+        thread_id=thread_id, assistant=assistant, payload=body, if_not_exists="create"
+    )
 
 
 async def run_start(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:

@@ -20,12 +20,16 @@ def _graph_name(run_id: str) -> str:
     return graph_id if isinstance(graph_id, str) else "root"
 
 
-async def thread_events(thread_id: uuid.UUID, subscription: Filter, *, since: int | None) -> AsyncIterator[list[Event] | None]:
+async def thread_events(
+    thread_id: uuid.UUID, subscription: Filter, *, since: int | None
+) -> AsyncIterator[list[Event] | None]:
     """Batches of the thread's protocol events that match `subscription` and come after
     `since`; None each time the thread stayed quiet for a while (time for a heartbeat)."""
     # Entry ids carry the Redis clock; the resume point is the entry `since` was made from.
     after = sse.REPLAY_ALL if since is None else f"{seq_entry_time_ms(since)}-0"
-    async for item in sse.thread_runs(thread_id, ended_since=sse.thread_resume_since(after), wait_for_thread=True):
+    async for item in sse.thread_runs(
+        thread_id, ended_since=sse.thread_resume_since(after), wait_for_thread=True
+    ):
         if item is None:
             yield None
             continue

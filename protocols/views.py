@@ -69,11 +69,18 @@ async def commands_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     try:
         body = json.loads(request.body or b"null")
     except ValueError:
-        return JsonResponse(commands.error(None, "invalid_argument", "Invalid JSON in request body"), status=400)
+        return JsonResponse(
+            commands.error(None, "invalid_argument", "Invalid JSON in request body"), status=400
+        )
     try:
         command_id, method, params = commands.parse_envelope(body)
     except commands.CommandError as exc:
-        return JsonResponse(commands.error(body.get("id") if isinstance(body, dict) else None, exc.code, exc.message), status=400)
+        return JsonResponse(
+            commands.error(
+                body.get("id") if isinstance(body, dict) else None, exc.code, exc.message
+            ),
+            status=400,
+        )
     try:
         result = await commands.ahandle(tid, method, params)
     except commands.CommandError as exc:

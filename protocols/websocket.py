@@ -57,7 +57,9 @@ class Connection:
             logger.warning("Protocol websocket of thread %s: Redis failed: %s", self.thread_id, exc)
             await self.close(1011, "event stream failed")
         except Exception:
-            logger.exception("Protocol websocket of thread %s: the event stream failed", self.thread_id)
+            logger.exception(
+                "Protocol websocket of thread %s: the event stream failed", self.thread_id
+            )
             await self.close(1011, "event stream failed")
 
     async def _send_event(self, event: Event) -> None:
@@ -79,15 +81,21 @@ class Connection:
         try:
             command_id, method, params = commands.parse_envelope(body)
         except commands.CommandError as exc:
-            return commands.error(body.get("id") if isinstance(body, dict) else None, exc.code, exc.message)
+            return commands.error(
+                body.get("id") if isinstance(body, dict) else None, exc.code, exc.message
+            )
         try:
             if method == "subscription.subscribe":
                 return commands.success(command_id, self.subscribe(params))
             if method == "subscription.unsubscribe":
                 return commands.success(command_id, self.unsubscribe(params))
             if method == "subscription.reconnect":
-                raise commands.CommandError("not_supported", "Reconnect by subscribing again with since.")
-            return commands.success(command_id, await commands.ahandle(self.thread_id, method, params))
+                raise commands.CommandError(
+                    "not_supported", "Reconnect by subscribing again with since."
+                )
+            return commands.success(
+                command_id, await commands.ahandle(self.thread_id, method, params)
+            )
         except commands.CommandError as exc:
             return commands.error(command_id, exc.code, exc.message)
 
@@ -105,7 +113,9 @@ class Connection:
     def unsubscribe(self, params: dict[str, Any]) -> dict[str, Any]:
         task = self.subscriptions.pop(str(params.get("subscription_id")), None)
         if task is None:
-            raise commands.CommandError("no_such_subscription", f"Unknown subscription: {params.get('subscription_id')}")
+            raise commands.CommandError(
+                "no_such_subscription", f"Unknown subscription: {params.get('subscription_id')}"
+            )
         task.cancel()
         return {}
 
@@ -129,7 +139,9 @@ def websocket_admitted(scope: dict[str, Any]) -> bool:
     return api_key_valid(headers.get(API_KEY_HEADER.encode(), b"").decode("latin-1"))
 
 
-async def application(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Send) -> None:
+async def application(
+    scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Send
+) -> None:
     """The ASGI application of protocol websockets (config/asgi.py routes them here)."""
     match = PATH.match(scope["path"])
     message = await receive()

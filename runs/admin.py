@@ -96,20 +96,55 @@ class RunAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     actions = ("cancel_runs", "rollback_runs", "delete_selected")
     fieldsets = (
-        (None, {"fields": ("run_id", "thread_link", "assistant_link", "graph", "status", "multitask_strategy",
-                           "cancel_action", "attempt", "worker")}),
-        ("Timings (UTC)", {"fields": ("created", "started", "ended", "heartbeat", "queued_for",
-                                      "run_duration")}),
-        ("Request", {"fields": ("input_json", "command_json", "config_json", "context_json",
-                                "options_json", "metadata_json")}),
+        (
+            None,
+            {
+                "fields": (
+                    "run_id",
+                    "thread_link",
+                    "assistant_link",
+                    "graph",
+                    "status",
+                    "multitask_strategy",
+                    "cancel_action",
+                    "attempt",
+                    "worker",
+                )
+            },
+        ),
+        (
+            "Timings (UTC)",
+            {"fields": ("created", "started", "ended", "heartbeat", "queued_for", "run_duration")},
+        ),
+        (
+            "Request",
+            {
+                "fields": (
+                    "input_json",
+                    "command_json",
+                    "config_json",
+                    "context_json",
+                    "options_json",
+                    "metadata_json",
+                )
+            },
+        ),
         ("Outcome", {"fields": ("error_html", "checkpoints")}),
     )
     readonly_fields = tuple(fieldset_names(fieldsets))
 
-    input_json = admin.display(description="input")(lambda self, run: pretty_json(run.kwargs.get("input")))
-    command_json = admin.display(description="command")(lambda self, run: pretty_json(run.kwargs.get("command")))
-    config_json = admin.display(description="config")(lambda self, run: pretty_json(run.kwargs.get("config")))
-    context_json = admin.display(description="context")(lambda self, run: pretty_json(run.kwargs.get("context")))
+    input_json = admin.display(description="input")(
+        lambda self, run: pretty_json(run.kwargs.get("input"))
+    )
+    command_json = admin.display(description="command")(
+        lambda self, run: pretty_json(run.kwargs.get("command"))
+    )
+    config_json = admin.display(description="config")(
+        lambda self, run: pretty_json(run.kwargs.get("config"))
+    )
+    context_json = admin.display(description="context")(
+        lambda self, run: pretty_json(run.kwargs.get("context"))
+    )
     metadata_json = json_field("metadata")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -131,7 +166,9 @@ class RunAdmin(admin.ModelAdmin):
         except ValueError:
             pass
         else:
-            return queryset.filter(Q(run_id=value) | Q(thread_id=value) | Q(assistant_id=value)), False
+            return queryset.filter(
+                Q(run_id=value) | Q(thread_id=value) | Q(assistant_id=value)
+            ), False
         if "=" in term:
             key, _, wanted = term.partition("=")
             return queryset.filter(**{f"metadata__{key.strip()}": wanted.strip()}), False
@@ -199,7 +236,9 @@ class RunAdmin(admin.ModelAdmin):
         rows = list(
             Checkpoint.objects.filter(run_id=str(run.pk))
             .order_by("-checkpoint_id")
-            .values_list("pk", "checkpoint_id", "checkpoint_ns", "metadata")[: RUN_PAGE_CHECKPOINTS + 1]
+            .values_list("pk", "checkpoint_id", "checkpoint_ns", "metadata")[
+                : RUN_PAGE_CHECKPOINTS + 1
+            ]
         )
         items = [
             (
@@ -233,11 +272,16 @@ class RunAdmin(admin.ModelAdmin):
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
         self._each(request, queryset, CancelAction.INTERRUPT, "Interrupted")
 
-    @admin.action(description="Roll back selected runs (delete with their checkpoints)", permissions=["delete"])
+    @admin.action(
+        description="Roll back selected runs (delete with their checkpoints)",
+        permissions=["delete"],
+    )
     def rollback_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
         self._each(request, queryset, CancelAction.ROLLBACK, "Rolled back")
 
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
         """What the delete confirmation lists. A run's checkpoints are read-only in the
         admin but go with it through run_delete, so they need no permission of their own."""
         runs = list(objs)
@@ -249,11 +293,18 @@ class RunAdmin(admin.ModelAdmin):
                 "Run {} ({}){}",
                 admin_link(Run, run.pk),
                 run.status,
-                ": it is still active and will be rolled back" if run.status in ACTIVE_STATUSES else "",
+                ": it is still active and will be rolled back"
+                if run.status in ACTIVE_STATUSES
+                else "",
             )
             for run in runs
         ]
-        return described, {"runs": len(runs), "checkpoints": checkpoints, "pending writes": writes}, set(), []
+        return (
+            described,
+            {"runs": len(runs), "checkpoints": checkpoints, "pending writes": writes},
+            set(),
+            [],
+        )
 
     def delete_model(self, request: HttpRequest, obj: Run) -> None:
         deleted = services.run_delete(thread_id=obj.thread_id, run_id=obj.run_id)

@@ -11,4 +11,6 @@ class RunsConfig(AppConfig):
     def ready(self) -> None:
         from config.sql import register_sqlite_functions
 
-        connection_created.connect(register_sqlite_functions, dispatch_uid="spindle_sqlite_functions")
+        connection_created.connect(
+            register_sqlite_functions, dispatch_uid="spindle_sqlite_functions"
+        )

@@ -20,7 +20,9 @@ EXECUTE_RUN = "runs.execute_run"
 
 def enqueue(run_id: uuid.UUID, countdown: float | None = None) -> None:
     """Send the run's message (its task id is the run's id, so revoke() finds it)."""
-    send = partial(app.send_task, EXECUTE_RUN, args=[str(run_id)], task_id=str(run_id), countdown=countdown)
+    send = partial(
+        app.send_task, EXECUTE_RUN, args=[str(run_id)], task_id=str(run_id), countdown=countdown
+    )
     try:
         send()
     except outbox.UNREACHABLE as exc:

@@ -144,7 +144,9 @@ class ChunkConverter:
             if "messages-tuple" in self.requested:
                 pairs.append((f"messages{suffix}", to_jsonable(list(chunk))))
             if "messages" in self.requested:
-                pairs.extend((f"{name}{suffix}", data) for name, data in self._legacy_messages(chunk))
+                pairs.extend(
+                    (f"{name}{suffix}", data) for name, data in self._legacy_messages(chunk)
+                )
             return pairs
         if mode not in self.requested:
             return []
@@ -173,7 +175,9 @@ class ChunkConverter:
         else:
             self.messages[key] = message
         whole = message_chunk_to_message(self.messages[key])
-        pairs.append(("messages/partial" if is_chunk else "messages/complete", [to_jsonable(whole)]))
+        pairs.append(
+            ("messages/partial" if is_chunk else "messages/complete", [to_jsonable(whole)])
+        )
         return pairs
 
 

@@ -59,7 +59,9 @@ def claim(run_id: uuid.UUID, *, worker: str) -> Run | None:
     except (OperationalError, InterfaceError) as exc:
         # The kept connection died while idle (the database restarted): once more on a
         # new one. Cheaper than pinging the database before every run.
-        logger.warning("Run %s: claim failed on a stale database connection (%s); retrying", run_id, exc)
+        logger.warning(
+            "Run %s: claim failed on a stale database connection (%s); retrying", run_id, exc
+        )
         connection.close()
         return services.run_claim(run_id=run_id, worker=worker)
 
@@ -240,13 +242,18 @@ class RunExecution:
         if self.cancel_action:  # cancelled before the coroutine started
             return self._cancelled_outcome()
         try:
-            return await asyncio.wait_for(self._stream(), timeout=settings.SPINDLE_RUN_TIMEOUT_SECONDS)
+            return await asyncio.wait_for(
+                self._stream(), timeout=settings.SPINDLE_RUN_TIMEOUT_SECONDS
+            )
         except asyncio.CancelledError:
             return self._cancelled_outcome()
         except TimeoutError:
             if self.cancel_action:
                 return self._cancelled_outcome()
-            error = {"error": "TimeoutError", "message": "The run exceeded SPINDLE_RUN_TIMEOUT_SECONDS"}
+            error = {
+                "error": "TimeoutError",
+                "message": "The run exceeded SPINDLE_RUN_TIMEOUT_SECONDS",
+            }
             self.publish("error", error)
             return Outcome(status=RunStatus.TIMEOUT, error=error)
         except Exception as exc:
@@ -259,7 +266,9 @@ class RunExecution:
             return Outcome(status=RunStatus.ERROR, error=error, traceback=format_exc())
 
     def _cancelled_outcome(self) -> Outcome:
-        return Outcome(status=RunStatus.INTERRUPTED, deleted=self.cancel_action == CancelAction.ROLLBACK)
+        return Outcome(
+            status=RunStatus.INTERRUPTED, deleted=self.cancel_action == CancelAction.ROLLBACK
+        )
 
     async def _stream(self) -> Outcome:
         from langgraph.types import Command
@@ -280,8 +289,12 @@ class RunExecution:
         graph_id = self.run.metadata.get("graph_id") or config["configurable"]["graph_id"]
         saver = DjangoSaver(bind_runs=True, executor=db_executor())
         graph = await aget_graph(
-            graph_id, config=config, checkpointer=saver, store=DjangoStore(executor=db_executor()),
-            access_context="threads.create_run", context=kwargs.get("context") or None,
+            graph_id,
+            config=config,
+            checkpointer=saver,
+            store=DjangoStore(executor=db_executor()),
+            access_context="threads.create_run",
+            context=kwargs.get("context") or None,
         )
         self.graph = graph
 
@@ -333,10 +346,15 @@ class RunExecution:
     def _fill(self, outcome: Outcome, state: Any) -> Outcome:
         values = to_jsonable(state.values)
         interrupts = {
-            task.id: [to_jsonable(i) for i in task.interrupts] for task in state.tasks if task.interrupts
+            task.id: [to_jsonable(i) for i in task.interrupts]
+            for task in state.tasks
+            if task.interrupts
         }
         if interrupts and isinstance(values, dict):
-            values = {**values, "__interrupt__": [i for group in interrupts.values() for i in group]}
+            values = {
+                **values,
+                "__interrupt__": [i for group in interrupts.values() for i in group],
+            }
         outcome.values = values
         outcome.interrupts = interrupts
         outcome.paused = bool(state.next)

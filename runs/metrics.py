@@ -24,7 +24,9 @@ def queue_stats() -> dict[str, Any]:
     """The official `queue` section: pending and running counts and how long pending runs
     have waited (an unblocked one has no running run ahead of it on its thread)."""
     now = timezone.now()
-    running_on_thread = Run.objects.filter(thread_id=OuterRef("thread_id"), status=RunStatus.RUNNING)
+    running_on_thread = Run.objects.filter(
+        thread_id=OuterRef("thread_id"), status=RunStatus.RUNNING
+    )
     pending = list(
         Run.objects.filter(status=RunStatus.PENDING)
         .annotate(blocked=Exists(running_on_thread))
@@ -61,7 +63,9 @@ def worker_stats(n_running: int) -> dict[str, int]:
     except Exception as exc:  # the broker is down: no worker can be counted
         logger.warning("Could not ask the workers for their stats: %s", exc)
         replies = {}
-    slots = sum(int((reply.get("pool") or {}).get("max-concurrency") or 0) for reply in replies.values())
+    slots = sum(
+        int((reply.get("pool") or {}).get("max-concurrency") or 0) for reply in replies.values()
+    )
     return {"max": slots, "active": n_running, "available": max(0, slots - n_running)}
 
 
@@ -85,8 +89,16 @@ def metrics_prometheus(data: dict[str, Any]) -> str:
         for labels, value in samples:
             lines.append(f"{name}{labels} {float(value or 0)}")
 
-    gauge("lg_api_num_pending_runs", "The number of runs currently pending.", [("", queue["n_pending"])])
-    gauge("lg_api_num_running_runs", "The number of runs currently running.", [("", queue["n_running"])])
+    gauge(
+        "lg_api_num_pending_runs",
+        "The number of runs currently pending.",
+        [("", queue["n_pending"])],
+    )
+    gauge(
+        "lg_api_num_running_runs",
+        "The number of runs currently running.",
+        [("", queue["n_running"])],
+    )
     gauge(
         "lg_api_pending_runs_wait_time_max",
         "The longest time a pending run has waited, in seconds.",

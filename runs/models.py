@@ -39,7 +39,9 @@ class Run(models.Model):
     # No index of its own: run_thread_created_idx starts with thread_id and serves every
     # lookup by thread. Each run is written three times, and none of its updates is HOT
     # (status is indexed), so every index costs three insertions per run.
-    thread = models.ForeignKey("threads.Thread", on_delete=models.CASCADE, related_name="runs", db_index=False)
+    thread = models.ForeignKey(
+        "threads.Thread", on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     assistant_id = models.UUIDField()
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
     multitask_strategy = models.CharField(
@@ -50,7 +52,9 @@ class Run(models.Model):
     # stream_mode, interrupt_before/after, ...
     kwargs = models.JSONField(default=dict, blank=True)
     error = models.JSONField(null=True, blank=True)
-    cancel_action = models.CharField(max_length=16, choices=CancelAction.choices, null=True, blank=True)
+    cancel_action = models.CharField(
+        max_length=16, choices=CancelAction.choices, null=True, blank=True
+    )
     attempt = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)

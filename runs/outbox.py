@@ -82,12 +82,16 @@ class Outbox:
         if not essential and self.size + size > self.limit:
             self.dropped += size
             if self.dropped == size or self.dropped % 1000 < size:
-                logger.error("Redis buffer full (%d): %d commands dropped so far", self.limit, self.dropped)
+                logger.error(
+                    "Redis buffer full (%d): %d commands dropped so far", self.limit, self.dropped
+                )
             return
         self.items.append(item)
         self.size += size
         if self.flusher is None or not self.flusher.is_alive():
-            self.flusher = threading.Thread(target=self._flush_forever, name="redis-outbox", daemon=True)
+            self.flusher = threading.Thread(
+                target=self._flush_forever, name="redis-outbox", daemon=True
+            )
             self.flusher.start()
         self.lock.notify()
 
@@ -169,18 +173,27 @@ class RunPublisher:
         self.seq = 0
 
     def start(self, metadata: dict[str, Any]) -> None:
-        self._send(lambda: streams.start_commands(self.thread_id, self.run_id, metadata, entry_id=self._next_id()))
+        self._send(
+            lambda: streams.start_commands(
+                self.thread_id, self.run_id, metadata, entry_id=self._next_id()
+            )
+        )
 
     def _next_id(self) -> str:
         self.seq += 1
         return f"{self.ms}-{self.seq}"
 
     def event(self, event: str, data: Any) -> None:
-        self._send(lambda: [streams.event_command(self.run_id, event, data, entry_id=self._next_id())], essential=False)
+        self._send(
+            lambda: [streams.event_command(self.run_id, event, data, entry_id=self._next_id())],
+            essential=False,
+        )
 
     def end(self, outcome: dict[str, Any], *, stop_watcher: bool = False) -> None:
         self._send(
-            lambda: streams.end_commands(self.run_id, outcome, entry_id=self._next_id(), stop_watcher=stop_watcher)
+            lambda: streams.end_commands(
+                self.run_id, outcome, entry_id=self._next_id(), stop_watcher=stop_watcher
+            )
         )
 
     def _send(self, build: Callable[[], list[Command]], *, essential: bool = True) -> None:

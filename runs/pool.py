@@ -55,4 +55,6 @@ def _end_runs_of(node: str, pid: int, exitcode: int | None) -> None:
         logger.exception("Could not end the runs of pool process %s", pid)
         return
     if ended:
-        logger.warning("Pool process %s exited (%s): %d running runs ended as error", pid, exitcode, ended)
+        logger.warning(
+            "Pool process %s exited (%s): %d running runs ended as error", pid, exitcode, ended
+        )

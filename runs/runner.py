@@ -70,7 +70,9 @@ class Runner:
         self.slots = threading.BoundedSemaphore(slots)
         self.loop = asyncio.new_event_loop()
         # Threads are made lazily; two per slot leaves room for graphs with parallel sync nodes.
-        self.loop.set_default_executor(NodeThreads(max_workers=2 * slots, thread_name_prefix="run-node"))
+        self.loop.set_default_executor(
+            NodeThreads(max_workers=2 * slots, thread_name_prefix="run-node")
+        )
         self.lock = threading.Lock()
         self.active: dict[str, RunExecution] = {}
         # Runs being claimed, with a cancel that arrived before they were registered.
@@ -98,7 +100,9 @@ class Runner:
             self._hold_while_unsafe_to_claim(run_id)
             run = executor.claim(uuid.UUID(run_id), worker=worker_name(node))
             if run is None:
-                logger.info("Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id)
+                logger.info(
+                    "Run %s: not claimed (gone, taken, finished or waiting its turn)", run_id
+                )
                 return None
             execution = RunExecution(run)
             with self.lock:
@@ -128,7 +132,9 @@ class Runner:
         while True:
             with self.lock:
                 stalled = time.monotonic() - self.loop_seen > LOOP_STALLED_SECONDS
-                if not stalled and not any(execution.cancel_action for execution in self.active.values()):
+                if not stalled and not any(
+                    execution.cancel_action for execution in self.active.values()
+                ):
                     self.held.discard(run_id)
                     self.claiming[run_id] = None
                     return
@@ -189,7 +195,9 @@ class Runner:
                     break
             return pubsub
         except Exception as exc:
-            logger.warning("Worker process %s: no cancel channel (%s); relying on heartbeats", os.getpid(), exc)
+            logger.warning(
+                "Worker process %s: no cancel channel (%s); relying on heartbeats", os.getpid(), exc
+            )
             return None
 
     def _monitor(self) -> None:
@@ -217,7 +225,11 @@ class Runner:
         try:
             message = self.pubsub.get_message(timeout=timeout)
         except Exception as exc:
-            logger.warning("Worker process %s: cancel channel failed (%s); relying on heartbeats", self.pid, exc)
+            logger.warning(
+                "Worker process %s: cancel channel failed (%s); relying on heartbeats",
+                self.pid,
+                exc,
+            )
             self._drop_pubsub()
             return
         if not message or message.get("type") != "pmessage":
@@ -286,7 +298,9 @@ class Runner:
             threading.Event().wait()  # another thread is ending the process
         logger.error(
             "Run %s: graph did not stop within %.1fs of a cancel; terminating worker process %s",
-            culprit.run_id, settings.SPINDLE_CANCEL_GRACE_SECONDS, self.pid,
+            culprit.run_id,
+            settings.SPINDLE_CANCEL_GRACE_SECONDS,
+            self.pid,
         )
         culprit.keep_state(outcome)
         culprit.finish(outcome)
@@ -305,7 +319,9 @@ class Runner:
                 other.publish("error", error)
                 other.finish(Outcome(status=RunStatus.ERROR, error=error))
             except Exception:
-                logger.exception("Run %s: could not be ended before the process stops", other.run_id)
+                logger.exception(
+                    "Run %s: could not be ended before the process stops", other.run_id
+                )
         with self.lock:
             held = list(self.held)
         for run_id in held:

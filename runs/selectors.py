@@ -22,7 +22,9 @@ from threads.selectors import json_containment
 
 
 def run_get(*, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
-    run = Run.objects.filter(caller_q("threads", "thread__metadata"), pk=run_id, thread_id=thread_id).first()
+    run = Run.objects.filter(
+        caller_q("threads", "thread__metadata"), pk=run_id, thread_id=thread_id
+    ).first()
     if run is None:
         raise NotFound()
     return run

@@ -89,7 +89,9 @@ def _after_stop(run_id: uuid.UUID, action: str, *, was_running: bool, deleted: b
         dispatch.send_cancel(run_id, action)
     elif deleted or action == CancelAction.INTERRUPT:
         # A pending run never reaches a worker, so nobody else ends its stream.
-        dispatch.publish_end(run_id, RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED})
+        dispatch.publish_end(
+            run_id, RUN_NOT_FOUND_OUTCOME if deleted else {"status": RunStatus.INTERRUPTED}
+        )
         if not deleted:
             _announce_end(run_id, RunStatus.INTERRUPTED, None, None)
 
@@ -125,15 +127,23 @@ def run_create(
         else:
             # thread_id is not None: `temporary` is False.
             thread = _lock_or_create_thread(
-                thread_id, if_not_exists=if_not_exists, metadata=_new_thread_metadata(payload)  # type: ignore[arg-type]
+                thread_id,
+                if_not_exists=if_not_exists,
+                metadata=_new_thread_metadata(payload),  # type: ignore[arg-type]
             )
         active = _active_runs(cursor, db_uuid(thread.pk))
         if active:
             if strategy == MultitaskStrategy.REJECT:
                 raise ThreadBusy()
             if strategy in (MultitaskStrategy.ROLLBACK, MultitaskStrategy.INTERRUPT):
-                action = CancelAction.ROLLBACK if strategy == MultitaskStrategy.ROLLBACK else CancelAction.INTERRUPT
-                _stop_runs([Run(run_id=from_db_uuid(pk), status=status) for pk, status in active], action)
+                action = (
+                    CancelAction.ROLLBACK
+                    if strategy == MultitaskStrategy.ROLLBACK
+                    else CancelAction.INTERRUPT
+                )
+                _stop_runs(
+                    [Run(run_id=from_db_uuid(pk), status=status) for pk, status in active], action
+                )
 
         run = _new_run(thread.pk, assistant, strategy)
         run.kwargs = _run_kwargs(run, thread, assistant, payload, temporary=temporary)
@@ -152,10 +162,16 @@ def _insert_run(
     graph_meta = _graph_meta(assistant)
     tid, rid, now = db_uuid(run.thread_id), db_uuid(run.run_id), db_datetime(run.created_at)
     params = insert_run_params(
-        run_id=rid, assistant_id=db_uuid(run.assistant_id), status=run.status, strategy=run.multitask_strategy,
+        run_id=rid,
+        assistant_id=db_uuid(run.assistant_id),
+        status=run.status,
+        strategy=run.multitask_strategy,
         assistant_metadata=db_json(assistant.metadata or {}),
         request_metadata=db_json({**(payload.get("metadata") or {}), **graph_meta}),
-        kwargs=db_json(run.kwargs), now=now, due_at=run.due_at and db_datetime(run.due_at), thread_id=tid,
+        kwargs=db_json(run.kwargs),
+        now=now,
+        due_at=run.due_at and db_datetime(run.due_at),
+        thread_id=tid,
     )
     return [
         (insert_run(when_idle=when_idle), params),
@@ -173,10 +189,12 @@ def _run_create_at_once(
     run = _new_run(thread_id, assistant, strategy)
     run.kwargs = _run_kwargs(run, Thread(thread_id=thread_id), assistant, payload, temporary=False)
     run.due_at = _due_at(run.created_at, payload)
-    found, inserted, _thread = run_statements([
-        (LOCK_THREAD, [db_uuid(thread_id)]),
-        *_insert_run(run, assistant, payload, when_idle=strategy != MultitaskStrategy.ENQUEUE),
-    ])
+    found, inserted, _thread = run_statements(
+        [
+            (LOCK_THREAD, [db_uuid(thread_id)]),
+            *_insert_run(run, assistant, payload, when_idle=strategy != MultitaskStrategy.ENQUEUE),
+        ]
+    )
     if not inserted:
         if found and strategy == MultitaskStrategy.REJECT:
             raise ThreadBusy()
@@ -216,7 +234,9 @@ def _new_thread_metadata(payload: dict[str, Any]) -> dict[str, Any]:
     return dict(payload.get("metadata") or {}) if current_caller() is not None else {}
 
 
-def _lock_or_create_thread(thread_id: uuid.UUID, *, if_not_exists: str, metadata: dict[str, Any]) -> Thread:
+def _lock_or_create_thread(
+    thread_id: uuid.UUID, *, if_not_exists: str, metadata: dict[str, Any]
+) -> Thread:
     """Lock the thread's row (reading only its id: the run's statements read the rest),
     creating it if asked. A thread the caller's auth filter hides is not found."""
     for attempt in range(2):
@@ -291,7 +311,11 @@ def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
         deleted = _delete_runs([r.pk for r in runs])
         for run in runs:
             _after_commit(
-                _after_stop, run.pk, action, was_running=run.status == RunStatus.RUNNING, deleted=True
+                _after_stop,
+                run.pk,
+                action,
+                was_running=run.status == RunStatus.RUNNING,
+                deleted=True,
             )
         return deleted
     now = timezone.now()
@@ -302,7 +326,9 @@ def _stop_runs(runs: list[Run], action: str) -> DeletedCounts:
             )
             _after_commit(_after_stop, run.pk, action, was_running=False, deleted=False)
         else:
-            Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_action=action, updated_at=now)
+            Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                cancel_action=action, updated_at=now
+            )
             _after_commit(_after_stop, run.pk, action, was_running=True, deleted=False)
     return deleted_counts()
 
@@ -342,7 +368,9 @@ def _thread_status(
     return current
 
 
-def run_cancel(*, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelAction.INTERRUPT) -> Run:
+def run_cancel(
+    *, thread_id: uuid.UUID, run_id: uuid.UUID, action: str = CancelAction.INTERRUPT
+) -> Run:
     """Cancel one run of a thread (interrupt or rollback). Returns the run as it was."""
     with transaction.atomic():
         thread = lock_thread(thread_id)
@@ -410,7 +438,9 @@ def runs_cancel_many(
 def _cancel_locked(thread: Thread, runs: list[Run], action: str) -> None:
     """Stop active runs of one locked thread and move the thread on: what every cancel does."""
     _stop_runs(runs, action)
-    _settle_thread(thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None)
+    _settle_thread(
+        thread, outcome=RunStatus.INTERRUPTED if action == CancelAction.INTERRUPT else None
+    )
     if action == CancelAction.ROLLBACK:
         _after_commit(_resync_thread_values, thread.pk)
     _after_commit(_dispatch_head, thread.pk)
@@ -437,7 +467,9 @@ def runs_purge(*, run_ids: Sequence[uuid.UUID]) -> DeletedCounts:
     """
     with transaction.atomic():
         by_thread: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for run_id, thread_id in Run.objects.filter(pk__in=list(run_ids)).values_list("pk", "thread_id"):
+        for run_id, thread_id in Run.objects.filter(pk__in=list(run_ids)).values_list(
+            "pk", "thread_id"
+        ):
             by_thread.setdefault(thread_id, []).append(run_id)
         deleted = deleted_counts()
         for thread_id in sorted(by_thread):
@@ -479,7 +511,9 @@ def _resync_thread_values(thread_id: uuid.UUID) -> None:
         return
 
     try:
-        thread_sync_state(thread_id=thread_id, graph=get_graph(graph_id, checkpointer=DjangoSaver()))
+        thread_sync_state(
+            thread_id=thread_id, graph=get_graph(graph_id, checkpointer=DjangoSaver())
+        )
     except Exception:
         logger.exception("Could not refresh the cached values of thread %s", thread_id)
 
@@ -497,27 +531,33 @@ def run_claim(*, run_id: uuid.UUID, worker: str) -> Run | None:
     """
     rid = db_uuid(run_id)
     now = timezone.now()
-    _lock, claimed, waiting = run_statements([
-        (LOCK_THREAD_OF_PENDING_RUN, [rid, RunStatus.PENDING]),
-        (
-            f"UPDATE {RUNS} SET status = %s, started_at = %s, heartbeat_at = %s, updated_at = %s,"
-            " attempt = attempt + 1, worker = %s"
-            f" WHERE run_id = %s AND status = %s AND (due_at IS NULL OR due_at <= %s)"
-            f" AND NOT {running_on(RUNS)} AND run_id = ({head_of(RUNS)})"
-            " RETURNING thread_id, assistant_id, kwargs, metadata, attempt, multitask_strategy",
-            [
-                RunStatus.RUNNING, *[db_datetime(now)] * 3, worker, rid, RunStatus.PENDING,
-                db_datetime(now + DUE_LEEWAY),
-            ],
-        ),
-        (
-            # Still pending but not the head, with nothing running: the head must start.
-            f"SELECT head FROM (SELECT ({head_of('r')}) AS head FROM {RUNS} r"
-            f" WHERE r.run_id = %s AND r.status = %s AND NOT {running_on('r')}) AS waiting"
-            " WHERE head <> %s",
-            [rid, RunStatus.PENDING, rid],
-        ),
-    ])
+    _lock, claimed, waiting = run_statements(
+        [
+            (LOCK_THREAD_OF_PENDING_RUN, [rid, RunStatus.PENDING]),
+            (
+                f"UPDATE {RUNS} SET status = %s, started_at = %s, heartbeat_at = %s, updated_at = %s,"
+                " attempt = attempt + 1, worker = %s"
+                f" WHERE run_id = %s AND status = %s AND (due_at IS NULL OR due_at <= %s)"
+                f" AND NOT {running_on(RUNS)} AND run_id = ({head_of(RUNS)})"
+                " RETURNING thread_id, assistant_id, kwargs, metadata, attempt, multitask_strategy",
+                [
+                    RunStatus.RUNNING,
+                    *[db_datetime(now)] * 3,
+                    worker,
+                    rid,
+                    RunStatus.PENDING,
+                    db_datetime(now + DUE_LEEWAY),
+                ],
+            ),
+            (
+                # Still pending but not the head, with nothing running: the head must start.
+                f"SELECT head FROM (SELECT ({head_of('r')}) AS head FROM {RUNS} r"
+                f" WHERE r.run_id = %s AND r.status = %s AND NOT {running_on('r')}) AS waiting"
+                " WHERE head <> %s",
+                [rid, RunStatus.PENDING, rid],
+            ),
+        ]
+    )
     if waiting:
         _after_commit(dispatch.enqueue, from_db_uuid(waiting[0][0]))
     if not claimed:
@@ -559,7 +599,9 @@ def runs_heartbeat(*, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     Run.objects.filter(pk__in=run_ids, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
     rows = {
         pk: (status, action)
-        for pk, status, action in Run.objects.filter(pk__in=run_ids).values_list("pk", "status", "cancel_action")
+        for pk, status, action in Run.objects.filter(pk__in=run_ids).values_list(
+            "pk", "status", "cancel_action"
+        )
     }
     stop: dict[uuid.UUID, str] = {}
     for run_id in run_ids:
@@ -602,18 +644,23 @@ def run_finish(
         db_json(error if status == RunStatus.ERROR else None),
     ]
     if update_values:
-        sets += ", \"values\" = %s, interrupts = %s, state_updated_at = %s"
+        sets += ', "values" = %s, interrupts = %s, state_updated_at = %s'
         params += [db_json(values), db_json(interrupts or {}), now]
-    _lock, ended, _thread, head = run_statements([
-        (LOCK_THREAD_OF_RUN, [rid]),
-        (
-            f"UPDATE {RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
-            " WHERE run_id = %s AND status = %s RETURNING thread_id, kwargs",
-            [status, now, now, db_json(run_error), rid, RunStatus.RUNNING],
-        ),
-        (f"UPDATE {THREADS} SET {sets} WHERE thread_id = (SELECT e.thread_id {ended_now})", [*params, rid, status, now]),
-        (f"SELECT ({head_of('e')}) {ended_now} AND NOT {running_on('e')}", [rid, status, now]),
-    ])
+    _lock, ended, _thread, head = run_statements(
+        [
+            (LOCK_THREAD_OF_RUN, [rid]),
+            (
+                f"UPDATE {RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
+                " WHERE run_id = %s AND status = %s RETURNING thread_id, kwargs",
+                [status, now, now, db_json(run_error), rid, RunStatus.RUNNING],
+            ),
+            (
+                f"UPDATE {THREADS} SET {sets} WHERE thread_id = (SELECT e.thread_id {ended_now})",
+                [*params, rid, status, now],
+            ),
+            (f"SELECT ({head_of('e')}) {ended_now} AND NOT {running_on('e')}", [rid, status, now]),
+        ]
+    )
     if not ended:
         return False
     if head and head[0][0] is not None:
@@ -628,7 +675,9 @@ def run_finish(
     return True
 
 
-def _announce_end(run_id: uuid.UUID, status: str, error: dict[str, Any] | None, values: Any) -> None:
+def _announce_end(
+    run_id: uuid.UUID, status: str, error: dict[str, Any] | None, values: Any
+) -> None:
     run_ended.send(sender=Run, run_id=run_id, status=status, error=error, values=values)
 
 
@@ -659,7 +708,9 @@ def run_redispatch(*, run_id: uuid.UUID) -> bool:
 def run_end_lost(*, run_id: uuid.UUID) -> bool:
     """End a running run whose worker is gone as error (WorkerLost), moving its thread on.
     False if it was no longer running."""
-    if not run_finish(run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False):
+    if not run_finish(
+        run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False
+    ):
         return False
     logger.warning("Run %s: worker lost, run ended as error", run_id)
     dispatch.publish_end(run_id, {"status": RunStatus.ERROR, "error": WORKER_LOST_ERROR})
@@ -730,7 +781,9 @@ def thread_prune(
 
 def _active_runs_of(thread_id: uuid.UUID) -> list[uuid.UUID]:
     with connection.cursor() as cursor:
-        return [from_db_uuid(run_id) for run_id, _status in _active_runs(cursor, db_uuid(thread_id))]
+        return [
+            from_db_uuid(run_id) for run_id, _status in _active_runs(cursor, db_uuid(thread_id))
+        ]
 
 
 def thread_settle(*, thread_id: uuid.UUID) -> str:
@@ -769,7 +822,9 @@ def runs_sweep(*, end_lost: bool = True) -> dict[str, int]:
     )
     for thread_id in thread_ids:
         head_id = run_to_start(thread_id=thread_id)
-        head = Run.objects.filter(pk=head_id).only("due_at", "created_at").first() if head_id else None
+        head = (
+            Run.objects.filter(pk=head_id).only("due_at", "created_at").first() if head_id else None
+        )
         if head is not None and (head.due_at or head.created_at) < waiting_since:
             dispatch.enqueue(head.pk)
             redispatched += 1
@@ -784,4 +839,3 @@ def runs_end_for_worker(*, worker: str) -> int:
 
 def _end_lost_runs(runs: Any) -> int:
     return sum(1 for run_id in runs.values_list("pk", flat=True) if run_end_lost(run_id=run_id))
-

@@ -98,12 +98,18 @@ def _end_error(entry: streams.Entry) -> dict[str, Any] | None:
         outcome = json.loads(entry.data)
     except ValueError:
         return None
-    if isinstance(outcome, dict) and outcome.get("status") in ("error", "timeout") and outcome.get("error"):
+    if (
+        isinstance(outcome, dict)
+        and outcome.get("status") in ("error", "timeout")
+        and outcome.get("error")
+    ):
         return outcome["error"]
     return None
 
 
-async def run_entries(run_id: str, *, after: str, ended: bool = False) -> AsyncIterator[streams.Entry | None]:
+async def run_entries(
+    run_id: str, *, after: str, ended: bool = False
+) -> AsyncIterator[streams.Entry | None]:
     """The entries of the run's stream after `after` (an entry id, or REPLAY_ALL), live,
     through its end marker (yielded last); None each time the stream stayed quiet for a
     while (the caller may send a heartbeat). `ended` says the run is known to be final."""
@@ -263,7 +269,11 @@ async def thread_runs(
             continue
         yield None
         # Also catches a run whose announcement was lost, and a deleted thread.
-        runs = await db(selectors.thread_runs_to_stream, thread_id=thread_id, ended_since=ended_since if not seen else None)
+        runs = await db(
+            selectors.thread_runs_to_stream,
+            thread_id=thread_id,
+            ended_since=ended_since if not seen else None,
+        )
         seen = seen or runs is not None
 
 
@@ -280,5 +290,7 @@ async def follow_thread(thread_id: uuid.UUID, *, after: str | None) -> AsyncIter
                 beat.sent()
             continue
         run_id, active = item
-        async for chunk in follow_run(run_id, after=after or REPLAY_ALL, with_ids=True, heartbeat=beat, ended=not active):
+        async for chunk in follow_run(
+            run_id, after=after or REPLAY_ALL, with_ids=True, heartbeat=beat, ended=not active
+        ):
             yield chunk

@@ -54,11 +54,15 @@ def active_on(alias: str) -> str:
 
 # The run to start on a thread: its queue head, when nothing runs there. One row, the
 # head or NULL; no row when the thread is gone.
-NEXT_RUN_OF_THREAD = f"SELECT ({head_of('t')}) FROM {THREADS} t WHERE t.thread_id = %s AND NOT {running_on('t')}"
+NEXT_RUN_OF_THREAD = (
+    f"SELECT ({head_of('t')}) FROM {THREADS} t WHERE t.thread_id = %s AND NOT {running_on('t')}"
+)
 
 # Every lock the engine takes in its pipelined statements is the thread lock.
 LOCK_THREAD = thread_lock_sql()
-LOCK_THREAD_OF_RUN = thread_lock_sql(join=f"JOIN {RUNS} r ON r.thread_id = t.thread_id", where="r.run_id = %s")
+LOCK_THREAD_OF_RUN = thread_lock_sql(
+    join=f"JOIN {RUNS} r ON r.thread_id = t.thread_id", where="r.run_id = %s"
+)
 LOCK_THREAD_OF_PENDING_RUN = thread_lock_sql(
     join=f"JOIN {RUNS} r ON r.thread_id = t.thread_id", where="r.run_id = %s AND r.status = %s"
 )
@@ -112,8 +116,17 @@ def insert_run_params(
 ) -> list[Any]:
     """The parameters of insert_run(), already adapted for the database."""
     return [
-        run_id, assistant_id, status, strategy, assistant_metadata, request_metadata, kwargs,
-        now, now, due_at, thread_id,
+        run_id,
+        assistant_id,
+        status,
+        strategy,
+        assistant_metadata,
+        request_metadata,
+        kwargs,
+        now,
+        now,
+        due_at,
+        thread_id,
     ]
 
 

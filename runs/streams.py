@@ -72,7 +72,9 @@ class Entry(NamedTuple):
 
 def _redis_url() -> str:
     if not settings.REDIS_URL:
-        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
+        raise ServiceUnavailable(
+            "Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)"
+        )
     return settings.REDIS_URL
 
 
@@ -120,10 +122,16 @@ Command = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 def event_command(run_id: str, event: str, data: Any, *, entry_id: str = "*") -> Command:
     fields = {"event": event, "data": dumps(data)}
-    return ("xadd", (events_key(run_id), fields), {"id": entry_id, "maxlen": STREAM_MAXLEN, "approximate": True})
+    return (
+        "xadd",
+        (events_key(run_id), fields),
+        {"id": entry_id, "maxlen": STREAM_MAXLEN, "approximate": True},
+    )
 
 
-def start_commands(thread_id: str, run_id: str, metadata: dict[str, Any], *, entry_id: str = "*") -> list[Command]:
+def start_commands(
+    thread_id: str, run_id: str, metadata: dict[str, Any], *, entry_id: str = "*"
+) -> list[Command]:
     """Announce a started run to its thread's stream followers and put its `metadata`
     event first on its own stream."""
     key = thread_runs_key(thread_id)
@@ -153,7 +161,9 @@ def end_commands(
     return commands
 
 
-def execute(commands: list[Command], *, raise_on_error: bool = True, client: redis.Redis | None = None) -> list[Any]:
+def execute(
+    commands: list[Command], *, raise_on_error: bool = True, client: redis.Redis | None = None
+) -> list[Any]:
     """Send `commands` in one round trip; their replies."""
     with (client or sync_client()).pipeline(transaction=False) as pipe:
         for method, args, kwargs in commands:
@@ -192,7 +202,9 @@ def send_cancel(run_id: str, action: str) -> None:
 
 async def aread_end(run_id: str) -> dict[str, Any] | None:
     """The run's outcome if it has ended (and its end has not expired yet)."""
-    for _entry_id, fields in cast(StreamEntries, await _cancellable(async_client().xrevrange(end_key(run_id), count=1))):
+    for _entry_id, fields in cast(
+        StreamEntries, await _cancellable(async_client().xrevrange(end_key(run_id), count=1))
+    ):
         return json.loads(fields[b"data"])
     return None
 
@@ -207,7 +219,9 @@ async def await_end(run_id: str, *, block_seconds: float) -> tuple[bool, dict[st
     reply = cast(
         StreamsReply,
         await _cancellable(
-            async_client().xread({end_key(run_id): "0-0"}, block=max(1, int(block_seconds * 1000)), count=1)
+            async_client().xread(
+                {end_key(run_id): "0-0"}, block=max(1, int(block_seconds * 1000)), count=1
+            )
         ),
     )
     for _key, entries in reply or []:
@@ -242,19 +256,25 @@ async def _cancellable(command: Awaitable[T]) -> T:
 
 async def alast_entry(run_id: str) -> Entry | None:
     """The newest entry of the run's stream, if the stream exists."""
-    for entry_id, fields in cast(StreamEntries, await _cancellable(async_client().xrevrange(events_key(run_id), count=1))):
+    for entry_id, fields in cast(
+        StreamEntries, await _cancellable(async_client().xrevrange(events_key(run_id), count=1))
+    ):
         return _entry(entry_id, fields)
     return None
 
 
 async def afirst_entry(run_id: str) -> Entry | None:
     """The oldest entry of the run's stream (its `metadata` event, unless trimmed away)."""
-    for entry_id, fields in cast(StreamEntries, await _cancellable(async_client().xrange(events_key(run_id), count=1))):
+    for entry_id, fields in cast(
+        StreamEntries, await _cancellable(async_client().xrange(events_key(run_id), count=1))
+    ):
         return _entry(entry_id, fields)
     return None
 
 
-async def aread_entries(run_id: str, after: str, *, block_seconds: float | None, count: int = 500) -> list[Entry]:
+async def aread_entries(
+    run_id: str, after: str, *, block_seconds: float | None, count: int = 500
+) -> list[Entry]:
     """Entries of the run's stream with ids after `after` ("0-0": from the start).
 
     With `block_seconds`, waits (XREAD BLOCK, no polling) that long for the first one;
@@ -262,33 +282,46 @@ async def aread_entries(run_id: str, after: str, *, block_seconds: float | None,
     """
     block = None if block_seconds is None else max(1, int(block_seconds * 1000))
     reply = cast(
-        StreamsReply, await _cancellable(async_client().xread({events_key(run_id): after}, block=block, count=count))
+        StreamsReply,
+        await _cancellable(
+            async_client().xread({events_key(run_id): after}, block=block, count=count)
+        ),
     )
-    return [_entry(entry_id, fields) for _key, entries in reply or [] for entry_id, fields in entries]
+    return [
+        _entry(entry_id, fields) for _key, entries in reply or [] for entry_id, fields in entries
+    ]
 
 
 async def alast_announcement(thread_id: str) -> str:
     """The id of the thread's newest run announcement ("0-0" if none)."""
     for entry_id, _fields in cast(
-        StreamEntries, await _cancellable(async_client().xrevrange(thread_runs_key(thread_id), count=1))
+        StreamEntries,
+        await _cancellable(async_client().xrevrange(thread_runs_key(thread_id), count=1)),
     ):
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     return "0-0"
 
 
-async def aread_announcements(thread_id: str, after: str, *, block_seconds: float) -> list[tuple[str, str]]:
+async def aread_announcements(
+    thread_id: str, after: str, *, block_seconds: float
+) -> list[tuple[str, str]]:
     """(announcement id, run id) of the thread's runs announced after `after`; blocks up
     to `block_seconds` for the first one (an empty list: none came)."""
     reply = cast(
         StreamsReply,
         await _cancellable(
             async_client().xread(
-                {thread_runs_key(thread_id): after}, block=max(1, int(block_seconds * 1000)), count=100
+                {thread_runs_key(thread_id): after},
+                block=max(1, int(block_seconds * 1000)),
+                count=100,
             )
         ),
     )
     return [
-        (entry_id.decode() if isinstance(entry_id, bytes) else entry_id, fields.get(b"run_id", b"").decode())
+        (
+            entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
+            fields.get(b"run_id", b"").decode(),
+        )
         for _key, entries in reply or []
         for entry_id, fields in entries
     ]

@@ -33,7 +33,9 @@ def sweep_once(*, end_lost: bool = True) -> dict[str, int]:
     """One sweep; returns the counts of runs_sweep."""
     result = services.runs_sweep(end_lost=end_lost)
     if result["lost"] or result["redispatched"]:
-        logger.info("Sweep: %(lost)d lost runs ended, %(redispatched)d pending runs re-dispatched", result)
+        logger.info(
+            "Sweep: %(lost)d lost runs ended, %(redispatched)d pending runs re-dispatched", result
+        )
     analyze_grown_tables(ENGINE_TABLES)
     return result
 

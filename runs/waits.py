@@ -25,7 +25,7 @@ def _run_row_sync(run_id: uuid.UUID, with_values: bool) -> dict[str, Any] | None
     values once the run is final (what a join answers), in the same query."""
     values = "NULL"
     if with_values:
-        values = f"CASE WHEN r.status IN {ACTIVE_SQL} THEN NULL ELSE t.\"values\" END"
+        values = f'CASE WHEN r.status IN {ACTIVE_SQL} THEN NULL ELSE t."values" END'
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT r.status, r.error, r.thread_id, {values} FROM {Run._meta.db_table} r"
@@ -58,7 +58,9 @@ async def run_wait(
     the final row carries the thread's cached values under "thread__values".
     When the run's thread was temporary and is already gone, the end marker's outcome
     stands in for the row (key "outcome")."""
-    if row is None or (with_values and row["status"] not in ACTIVE_STATUSES and "thread__values" not in row):
+    if row is None or (
+        with_values and row["status"] not in ACTIVE_STATUSES and "thread__values" not in row
+    ):
         row = await _run_row(run_id, with_values=with_values)
     outcome: dict[str, Any] | None = None
     while row is not None and row["status"] in ACTIVE_STATUSES:
@@ -96,7 +98,12 @@ def _row_from_outcome(row: dict[str, Any], outcome: dict[str, Any] | None) -> di
         return {**row, "status": RunStatus.ERROR, "error": outcome["error"], "thread__values": None}
     if "values" not in outcome:
         return None
-    return {**row, "status": outcome["status"], "error": outcome.get("error"), "thread__values": outcome["values"]}
+    return {
+        **row,
+        "status": outcome["status"],
+        "error": outcome.get("error"),
+        "thread__values": outcome["values"],
+    }
 
 
 async def run_join_body(thread_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, Any]:

@@ -43,7 +43,9 @@ class DjangoStore(BaseStore):
 
     supports_ttl = True
 
-    def __init__(self, *, executor: Executor | None = None, config: StoreSettings | None = None) -> None:
+    def __init__(
+        self, *, executor: Executor | None = None, config: StoreSettings | None = None
+    ) -> None:
         self.executor = executor
         self.config = config or store_settings()
         self.ttl_config = self.config.ttl  # type: ignore[assignment]
@@ -76,7 +78,10 @@ class DjangoStore(BaseStore):
         for position, op in enumerate(ops):
             if isinstance(op, PutOp) and op.value is not None and op.index is not False:
                 fields = index.fields if op.index is None else op.index
-                documents.extend((position, path, text) for path, text in vectors.texts_to_embed(op.value, fields))
+                documents.extend(
+                    (position, path, text)
+                    for path, text in vectors.texts_to_embed(op.value, fields)
+                )
             elif isinstance(op, SearchOp) and op.query:
                 queries.append((position, op.query))
         return documents, queries
@@ -106,7 +111,9 @@ class DjangoStore(BaseStore):
         if not documents and not queries:
             return {}
         embeddings = self.config.index.embeddings  # type: ignore[union-attr]
-        doc_vectors = embeddings.embed_documents([text for _, _, text in documents]) if documents else []
+        doc_vectors = (
+            embeddings.embed_documents([text for _, _, text in documents]) if documents else []
+        )
         query_vectors = [embeddings.embed_query(query) for _, query in queries]
         return self._collect(ops, documents, doc_vectors, queries, query_vectors)
 
@@ -115,7 +122,11 @@ class DjangoStore(BaseStore):
         if not documents and not queries:
             return {}
         embeddings = self.config.index.embeddings  # type: ignore[union-attr]
-        doc_vectors = await embeddings.aembed_documents([text for _, _, text in documents]) if documents else []
+        doc_vectors = (
+            await embeddings.aembed_documents([text for _, _, text in documents])
+            if documents
+            else []
+        )
         query_vectors = [await embeddings.aembed_query(query) for _, query in queries]
         return self._collect(ops, documents, doc_vectors, queries, query_vectors)
 
@@ -126,7 +137,9 @@ class DjangoStore(BaseStore):
         for position, op in enumerate(ops):
             if isinstance(op, GetOp):
                 results.append(
-                    selectors.item_get(namespace=op.namespace, key=op.key, refresh_ttl=bool(op.refresh_ttl))
+                    selectors.item_get(
+                        namespace=op.namespace, key=op.key, refresh_ttl=bool(op.refresh_ttl)
+                    )
                 )
             elif isinstance(op, SearchOp):
                 results.append(
@@ -148,7 +161,11 @@ class DjangoStore(BaseStore):
                         suffix = condition.path
                 results.append(
                     selectors.namespaces_list(
-                        prefix=prefix, suffix=suffix, max_depth=op.max_depth, limit=op.limit, offset=op.offset
+                        prefix=prefix,
+                        suffix=suffix,
+                        max_depth=op.max_depth,
+                        limit=op.limit,
+                        offset=op.offset,
                     )
                 )
             elif isinstance(op, PutOp):

@@ -53,7 +53,8 @@ def _load(path: str) -> StoreSettings:
     if not isinstance(section, dict):
         raise StoreConfigError(f'{path}: "store" must be an object')
     return StoreSettings(
-        ttl=_ttl(section.get("ttl"), path), index=_index(section.get("index"), Path(path).parent, path)
+        ttl=_ttl(section.get("ttl"), path),
+        index=_index(section.get("index"), Path(path).parent, path),
     )
 
 
@@ -63,12 +64,20 @@ def _ttl(value: Any, where: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise StoreConfigError(f'{where}: "store.ttl" must be an object')
     default = value.get("default_ttl")
-    if default is not None and (isinstance(default, bool) or not isinstance(default, int | float) or default <= 0):
-        raise StoreConfigError(f'{where}: "store.ttl.default_ttl" must be a positive number of minutes')
+    if default is not None and (
+        isinstance(default, bool) or not isinstance(default, int | float) or default <= 0
+    ):
+        raise StoreConfigError(
+            f'{where}: "store.ttl.default_ttl" must be a positive number of minutes'
+        )
     refresh = value.get("refresh_on_read", True)
     if not isinstance(refresh, bool):
         raise StoreConfigError(f'{where}: "store.ttl.refresh_on_read" must be true or false')
-    return {"refresh_on_read": refresh, "default_ttl": default, "sweep_interval_minutes": value.get("sweep_interval_minutes")}
+    return {
+        "refresh_on_read": refresh,
+        "default_ttl": default,
+        "sweep_interval_minutes": value.get("sweep_interval_minutes"),
+    }
 
 
 def _index(value: Any, base: Path, where: str) -> IndexSpec | None:

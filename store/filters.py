@@ -47,7 +47,9 @@ def _condition(actual: Any, condition: Any) -> bool:
     if isinstance(condition, dict):
         if any(str(k).startswith("$") for k in condition):
             return all(_operator(actual, op, operand) for op, operand in condition.items())
-        return isinstance(actual, dict) and all(_condition(actual.get(k), v) for k, v in condition.items())
+        return isinstance(actual, dict) and all(
+            _condition(actual.get(k), v) for k, v in condition.items()
+        )
     if isinstance(condition, list):
         return (
             isinstance(actual, list)
@@ -71,7 +73,12 @@ def _operator(actual: Any, operator: str, operand: Any) -> bool:
         return not _equal(actual, operand)
     # Ordering compares numbers with numbers and strings with strings; anything else
     # (a missing field included) does not match.
-    if _is_number(actual) and _is_number(operand) or isinstance(actual, str) and isinstance(operand, str):
+    if (
+        _is_number(actual)
+        and _is_number(operand)
+        or isinstance(actual, str)
+        and isinstance(operand, str)
+    ):
         if operator == "$gt":
             return actual > operand
         if operator == "$gte":

@@ -71,7 +71,9 @@ def literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
 
 
-def replace_vectors(item_id: int, dims: int, embeddings: list[tuple[str, Sequence[float]]] | None) -> None:
+def replace_vectors(
+    item_id: int, dims: int, embeddings: list[tuple[str, Sequence[float]]] | None
+) -> None:
     name = table(dims)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {name} WHERE item_id = %s", [item_id])
@@ -82,7 +84,9 @@ def replace_vectors(item_id: int, dims: int, embeddings: list[tuple[str, Sequenc
             )
 
 
-def nearest(item_ids_sql: tuple[str, Sequence[Any]], dims: int, query: Sequence[float], count: int) -> list[tuple[int, float]]:
+def nearest(
+    item_ids_sql: tuple[str, Sequence[Any]], dims: int, query: Sequence[float], count: int
+) -> list[tuple[int, float]]:
     """Up to `count` (item id, cosine similarity) of the candidate items, nearest first,
     by the HNSW index (approximate, as pgvector's index is); an item with several
     embedded fields scores by its best."""
@@ -107,5 +111,7 @@ def has_vectors(item_ids: Sequence[int], dims: int) -> set[int]:
     if not item_ids:
         return set()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT item_id FROM {table(dims)} WHERE item_id = ANY(%s)", [list(item_ids)])
+        cursor.execute(
+            f"SELECT DISTINCT item_id FROM {table(dims)} WHERE item_id = ANY(%s)", [list(item_ids)]
+        )
         return {row[0] for row in cursor.fetchall()}

@@ -34,15 +34,22 @@ def under_prefix(queryset: QuerySet[StoreItem], prefix: Sequence[str]) -> QueryS
 
 def to_item(row: StoreItem) -> Item:
     return Item(
-        namespace=row.namespace_tuple, key=row.key, value=row.value,
-        created_at=row.created_at, updated_at=row.updated_at,
+        namespace=row.namespace_tuple,
+        key=row.key,
+        value=row.value,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
 def to_search_item(row: StoreItem, score: float | None) -> SearchItem:
     return SearchItem(
-        namespace=row.namespace_tuple, key=row.key, value=row.value,
-        created_at=row.created_at, updated_at=row.updated_at, score=score,
+        namespace=row.namespace_tuple,
+        key=row.key,
+        value=row.value,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        score=score,
     )
 
 
@@ -71,7 +78,9 @@ def items_search(
         page = _page(_filtered(candidates.order_by("-updated_at", "-id"), filter), offset, limit)
         results: list[tuple[StoreItem, float | None]] = [(row, None) for row in page]
     elif pgvector.available(len(query_vector)):
-        results = _ranked_by_index(candidates, filter, query_vector, offset + limit)[offset : offset + limit]
+        results = _ranked_by_index(candidates, filter, query_vector, offset + limit)[
+            offset : offset + limit
+        ]
     else:
         results = _ranked(candidates, filter, query_vector)[offset : offset + limit]
     if refresh_ttl:
@@ -101,7 +110,9 @@ def _ranked(
     """An exact scan: every candidate's vectors against the query (the fallback where
     pgvector is not available)."""
     best: dict[int, float] = {}
-    rows = StoreVector.objects.filter(item__in=candidates.values("id")).values_list("item_id", "embedding")
+    rows = StoreVector.objects.filter(item__in=candidates.values("id")).values_list(
+        "item_id", "embedding"
+    )
     for item_id, packed in rows.iterator(chunk_size=SCAN_CHUNK):
         score = vectors.cosine(query_vector, vectors.unpack(packed))
         if item_id not in best or score > best[item_id]:
@@ -118,7 +129,10 @@ def _ranked(
 
 
 def _ranked_by_index(
-    candidates: QuerySet[StoreItem], filter: dict[str, Any] | None, query_vector: Sequence[float], want: int
+    candidates: QuerySet[StoreItem],
+    filter: dict[str, Any] | None,
+    query_vector: Sequence[float],
+    want: int,
 ) -> list[tuple[StoreItem, float | None]]:
     """pgvector: ask the index for the nearest vectors, more of them while the filter
     leaves too few; once every embedded item is ranked, the items without embeddings follow."""
@@ -174,7 +188,12 @@ def namespaces_list(
     if prefix and "*" not in prefix:
         queryset = under_prefix(queryset, prefix)
     found: set[tuple[str, ...]] = set()
-    for text in queryset.order_by().values_list("namespace", flat=True).distinct().iterator(chunk_size=SCAN_CHUNK):
+    for text in (
+        queryset.order_by()
+        .values_list("namespace", flat=True)
+        .distinct()
+        .iterator(chunk_size=SCAN_CHUNK)
+    ):
         namespace = split_namespace(text)
         if prefix and not _matches(namespace, prefix):
             continue

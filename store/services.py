@@ -32,7 +32,12 @@ def item_put(
     vectors; None leaves it without any (not indexed). `dims`: the index's dimensions."""
     now = timezone.now()
     expires_at = now + timedelta(minutes=ttl_minutes) if ttl_minutes is not None else None
-    fields = {"value": value, "updated_at": now, "expires_at": expires_at, "ttl_minutes": ttl_minutes}
+    fields = {
+        "value": value,
+        "updated_at": now,
+        "expires_at": expires_at,
+        "ttl_minutes": ttl_minutes,
+    }
     joined = join_namespace(namespace)
     for attempt in range(2):
         try:
@@ -45,10 +50,16 @@ def item_put(
                     .update(**fields)
                 )
                 if updated:
-                    item_id = StoreItem.objects.filter(namespace=joined, key=key).values_list("id", flat=True).get()
+                    item_id = (
+                        StoreItem.objects.filter(namespace=joined, key=key)
+                        .values_list("id", flat=True)
+                        .get()
+                    )
                 else:
                     StoreItem.objects.filter(namespace=joined, key=key).delete()
-                    item_id = StoreItem.objects.create(namespace=joined, key=key, created_at=now, **fields).pk
+                    item_id = StoreItem.objects.create(
+                        namespace=joined, key=key, created_at=now, **fields
+                    ).pk
                 _replace_vectors(item_id, embeddings, dims)
             return
         except IntegrityError:
@@ -57,7 +68,9 @@ def item_put(
                 raise
 
 
-def _replace_vectors(item_id: int, embeddings: list[tuple[str, Sequence[float]]] | None, dims: int | None) -> None:
+def _replace_vectors(
+    item_id: int, embeddings: list[tuple[str, Sequence[float]]] | None, dims: int | None
+) -> None:
     if dims is not None and pgvector.available(dims):
         pgvector.replace_vectors(item_id, dims, embeddings)
         return
@@ -78,7 +91,9 @@ def items_sweep_expired(*, batch_size: int = SWEEP_BATCH) -> int:
     deleted = 0
     while True:
         ids = list(
-            StoreItem.objects.filter(expires_at__lte=timezone.now()).values_list("id", flat=True)[:batch_size]
+            StoreItem.objects.filter(expires_at__lte=timezone.now()).values_list("id", flat=True)[
+                :batch_size
+            ]
         )
         if not ids:
             return deleted

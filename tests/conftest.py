@@ -27,7 +27,15 @@ def row_counts() -> Callable[[], dict[str, int]]:
     def counts() -> dict[str, int]:
         return {
             model.__name__: model.objects.count()
-            for model in (Assistant, AssistantVersion, Thread, Run, Checkpoint, CheckpointBlob, CheckpointWrite)
+            for model in (
+                Assistant,
+                AssistantVersion,
+                Thread,
+                Run,
+                Checkpoint,
+                CheckpointBlob,
+                CheckpointWrite,
+            )
         }
 
     return counts

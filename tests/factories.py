@@ -24,7 +24,9 @@ def make_thread(**fields: Any) -> Thread:
     return Thread.objects.create(**fields)
 
 
-def make_run(thread: Thread | None = None, *, status: str = RunStatus.SUCCESS, **fields: Any) -> Run:
+def make_run(
+    thread: Thread | None = None, *, status: str = RunStatus.SUCCESS, **fields: Any
+) -> Run:
     """A run of `thread` (a new thread if None) with `status`, of an assistant that need not exist."""
     fields.setdefault("assistant_id", uuid.uuid4())
     if thread is None and "thread_id" not in fields:

@@ -11,8 +11,12 @@ class TTLStrategy(models.TextChoices):
 
 
 class ThreadTTL(models.Model):
-    thread = models.OneToOneField("threads.Thread", on_delete=models.CASCADE, primary_key=True, related_name="ttl")
-    strategy = models.CharField(max_length=16, choices=TTLStrategy.choices, default=TTLStrategy.DELETE)
+    thread = models.OneToOneField(
+        "threads.Thread", on_delete=models.CASCADE, primary_key=True, related_name="ttl"
+    )
+    strategy = models.CharField(
+        max_length=16, choices=TTLStrategy.choices, default=TTLStrategy.DELETE
+    )
     ttl_minutes = models.FloatField()
     expires_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

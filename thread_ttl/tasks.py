@@ -18,6 +18,9 @@ def sweep_expired() -> None:
     try:
         done = services.threads_sweep_expired()
         if any(done.values()):
-            logger.info("Thread TTL sweep: %(deleted)d deleted, %(pruned)d pruned, %(busy)d busy (kept)", done)
+            logger.info(
+                "Thread TTL sweep: %(deleted)d deleted, %(pruned)d pruned, %(busy)d busy (kept)",
+                done,
+            )
     finally:
         close_old_connections()

@@ -116,7 +116,9 @@ class ThreadAdmin(ReadOnlyAdmin):
 
     @admin.display(description="runs (latest first)")
     def runs(self, thread: Thread) -> SafeString:
-        rows = list(Run.objects.filter(thread_id=thread.pk).order_by("-created_at")[:THREAD_PAGE_ROWS])
+        rows = list(
+            Run.objects.filter(thread_id=thread.pk).order_by("-created_at")[:THREAD_PAGE_ROWS]
+        )
         items = [
             (
                 admin_link(Run, run.pk),
@@ -126,14 +128,18 @@ class ThreadAdmin(ReadOnlyAdmin):
             for run in rows
         ]
         more = admin_link(Run, None, "all runs of this thread", thread_id=thread.pk)
-        return format_html("{}{}", link_list(items), more) if items else format_html("None. {}", more)
+        return (
+            format_html("{}{}", link_list(items), more) if items else format_html("None. {}", more)
+        )
 
     @admin.display(description="checkpoints (latest first)")
     def checkpoints(self, thread: Thread) -> SafeString:
         rows = list(
             Checkpoint.objects.filter(thread_id=str(thread.pk))
             .order_by("-checkpoint_id")
-            .values_list("pk", "checkpoint_id", "checkpoint_ns", "run_id", "metadata")[:THREAD_PAGE_ROWS]
+            .values_list("pk", "checkpoint_id", "checkpoint_ns", "run_id", "metadata")[
+                :THREAD_PAGE_ROWS
+            ]
         )
         items = [
             (
@@ -145,7 +151,9 @@ class ThreadAdmin(ReadOnlyAdmin):
             for pk, checkpoint_id, ns, run_id, meta in rows
         ]
         more = admin_link(Checkpoint, None, "all checkpoints of this thread", thread_id=thread.pk)
-        return format_html("{}{}", link_list(items), more) if items else format_html("None. {}", more)
+        return (
+            format_html("{}{}", link_list(items), more) if items else format_html("None. {}", more)
+        )
 
     # --- deletes, through thread_delete ------------------------------------------------
 
@@ -165,11 +173,18 @@ class ThreadAdmin(ReadOnlyAdmin):
         if active:
             described.append(
                 ngettext(
-                    "%d active run will be rolled back.", "%d active runs will be rolled back.", active
+                    "%d active run will be rolled back.",
+                    "%d active runs will be rolled back.",
+                    active,
                 )
                 % active
             )
-        return described, {"threads": len(threads), "runs": runs, "checkpoints": checkpoints}, set(), []
+        return (
+            described,
+            {"threads": len(threads), "runs": runs, "checkpoints": checkpoints},
+            set(),
+            [],
+        )
 
     def delete_model(self, request: HttpRequest, obj: Thread) -> None:
         deleted = thread_delete(thread_id=obj.pk)
@@ -223,7 +238,11 @@ class CheckpointTableAdmin(ReadOnlyAdmin):
 
     @admin.display(description="thread")
     def thread_link(self, row: Any) -> SafeString | str:
-        return admin_link(Thread, row.owner_thread_id, row.thread_id) if row.owner_thread_id else row.thread_id
+        return (
+            admin_link(Thread, row.owner_thread_id, row.thread_id)
+            if row.owner_thread_id
+            else row.thread_id
+        )
 
     @admin.display(description="run")
     def run_link(self, row: Any) -> SafeString | str:
@@ -238,8 +257,19 @@ class CheckpointAdmin(CheckpointTableAdmin):
     search_fields = ("=thread_id", "=checkpoint_id", "=run_id")
     ordering = ("-id",)
     fieldsets = (
-        (None, {"fields": ("checkpoint_id", "parent_checkpoint_id", "thread_link", "checkpoint_ns",
-                           "run_link", "created")}),
+        (
+            None,
+            {
+                "fields": (
+                    "checkpoint_id",
+                    "parent_checkpoint_id",
+                    "thread_link",
+                    "checkpoint_ns",
+                    "run_link",
+                    "created",
+                )
+            },
+        ),
         ("Values", {"fields": ("values_messages", "decoded_values")}),
         ("Metadata", {"fields": ("metadata_json", "channel_versions_json")}),
     )

@@ -15,7 +15,9 @@ from threads.models import Thread
 THREADS = Thread._meta.db_table
 
 
-def thread_lock_sql(*, columns: str = "t.thread_id", join: str = "", where: str = "t.thread_id = %s") -> str:
+def thread_lock_sql(
+    *, columns: str = "t.thread_id", join: str = "", where: str = "t.thread_id = %s"
+) -> str:
     """SQL: select the row of thread `t` (joined with `join`, filtered by `where`) and
     take the thread lock on it. Every raw lock on a thread is this statement; lock_thread()
     is its ORM form (it adds the caller's auth filter).
@@ -41,7 +43,11 @@ def lock_thread(thread_id: uuid.UUID | str, *, fields: tuple[str, ...] | None = 
         raise TransactionManagementError("lock_thread() must be called inside transaction.atomic()")
     # The ORM form of thread_lock_sql(), so that the caller's auth filter applies: outside
     # it, a thread is as missing as one never created.
-    threads = Thread.objects.select_for_update(no_key=True).filter(caller_q("threads"), pk=thread_id).order_by()
+    threads = (
+        Thread.objects.select_for_update(no_key=True)
+        .filter(caller_q("threads"), pk=thread_id)
+        .order_by()
+    )
     if fields:
         # The cached values can be large; callers that only need the lock say so.
         threads = threads.only(*fields)

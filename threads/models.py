@@ -16,7 +16,9 @@ class ThreadStatus(models.TextChoices):
 
 class Thread(models.Model):
     thread_id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    status = models.CharField(max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.IDLE)
+    status = models.CharField(
+        max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.IDLE
+    )
     metadata = models.JSONField(default=dict, blank=True)
     config = models.JSONField(default=dict, blank=True)
     # Cached from the latest checkpoint so GET /threads/{id} needs no checkpoint read.
@@ -76,12 +78,14 @@ class Checkpoint(_CheckpointOwned):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["thread_id", "checkpoint_ns", "checkpoint_id"], name="checkpoint_natural_key"
+                fields=["thread_id", "checkpoint_ns", "checkpoint_id"],
+                name="checkpoint_natural_key",
             ),
         ]
         indexes = [
             models.Index(
-                fields=["thread_id", "checkpoint_ns", "-checkpoint_id"], name="checkpoint_thread_idx"
+                fields=["thread_id", "checkpoint_ns", "-checkpoint_id"],
+                name="checkpoint_thread_idx",
             ),
         ]
 

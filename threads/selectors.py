@@ -45,7 +45,10 @@ def thread_check_access(thread_id: uuid.UUID, *, detail: str) -> None:
     missing thread is left to the caller (a run may create it)."""
     if current_filter("threads") is None:
         return
-    if Thread.objects.filter(pk=thread_id).exists() and not Thread.objects.filter(caller_q("threads"), pk=thread_id).exists():
+    if (
+        Thread.objects.filter(pk=thread_id).exists()
+        and not Thread.objects.filter(caller_q("threads"), pk=thread_id).exists()
+    ):
         raise NotFound(detail)
 
 
@@ -60,7 +63,12 @@ def thread_graph(thread: Thread) -> Pregel | None:
     graph_id = thread_graph_id(thread)
     if graph_id is None:
         return None
-    return get_graph(graph_id, config=_thread_config(thread), checkpointer=DjangoSaver(), access_context="threads.read")
+    return get_graph(
+        graph_id,
+        config=_thread_config(thread),
+        checkpointer=DjangoSaver(),
+        access_context="threads.read",
+    )
 
 
 def _thread_config(thread: Thread) -> dict[str, Any]:
@@ -301,7 +309,8 @@ def thread_storage(*, thread: Thread) -> dict[str, Any]:
     tid = str(thread.pk)
     checkpoints = Checkpoint.objects.filter(thread_id=tid).aggregate(
         count=Count("id"),
-        bytes=Coalesce(Sum(Length("checkpoint")), 0) + Coalesce(Sum(Length(Cast("metadata", TextField()))), 0),
+        bytes=Coalesce(Sum(Length("checkpoint")), 0)
+        + Coalesce(Sum(Length(Cast("metadata", TextField()))), 0),
     )
     by_channel = {
         row["channel"]: {"versions": row["versions"], "bytes": row["bytes"]}

@@ -62,7 +62,9 @@ def thread_create(
                 created_as_updated(thread, "updated_at", "state_updated_at")
         except IntegrityError:
             # Another request created the same id between our read and our insert.
-            existing = Thread.objects.filter(pk=thread_id).first() if thread_id is not None else None
+            existing = (
+                Thread.objects.filter(pk=thread_id).first() if thread_id is not None else None
+            )
             if existing is None:
                 raise
             return _existing_thread(existing, if_exists)
@@ -74,7 +76,10 @@ def thread_create(
 def _existing_thread(existing: Thread, if_exists: str) -> Thread:
     """do_nothing answers with the existing thread, unless the caller's auth filter hides
     it: then, as without do_nothing, the id is taken (Conflict)."""
-    if if_exists == "do_nothing" and Thread.objects.filter(caller_q("threads"), pk=existing.pk).exists():
+    if (
+        if_exists == "do_nothing"
+        and Thread.objects.filter(caller_q("threads"), pk=existing.pk).exists()
+    ):
         return existing
     raise Conflict(f"Thread with ID {existing.pk} already exists")
 

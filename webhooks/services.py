@@ -46,7 +46,9 @@ def webhook_dispatch(delivery_id: uuid.UUID, countdown: float | None = None) -> 
     app.send_task(DELIVER_TASK, args=[str(delivery_id)], countdown=countdown)
 
 
-def webhook_record(*, run_id: uuid.UUID, status: str, error: dict | None, values: Any) -> WebhookDelivery | None:
+def webhook_record(
+    *, run_id: uuid.UUID, status: str, error: dict | None, values: Any
+) -> WebhookDelivery | None:
     """The delivery for an ended run with a webhook (None without one): the official
     payload, the run with its status, times, values and error."""
     run = Run.objects.filter(pk=run_id).first()
@@ -75,7 +77,9 @@ def webhook_deliver(*, delivery_id: uuid.UUID) -> float | None:
         return None
     attempt = delivery.attempts + 1
     # Compare-and-set on the attempt count: a duplicate message of the same attempt stops here.
-    if not claimed.filter(attempts=delivery.attempts).update(attempts=attempt, updated_at=timezone.now()):
+    if not claimed.filter(attempts=delivery.attempts).update(
+        attempts=attempt, updated_at=timezone.now()
+    ):
         return None
     try:
         webhook_url_check(delivery.url)
@@ -86,26 +90,39 @@ def webhook_deliver(*, delivery_id: uuid.UUID) -> float | None:
     body = {**delivery.payload, "webhook_sent_at": datetime.now(UTC).isoformat()}
     try:
         response = httpx.post(
-            delivery.url, json=body, timeout=settings.SPINDLE_WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False
+            delivery.url,
+            json=body,
+            timeout=settings.SPINDLE_WEBHOOK_TIMEOUT_SECONDS,
+            follow_redirects=False,
         )
         failure = None if response.is_success else f"HTTP {response.status_code}"
     except httpx.HTTPError as exc:
         failure = f"{type(exc).__name__}: {exc}"
     if failure is None:
         _settle(delivery, DeliveryStatus.DELIVERED, "")
-        logger.info("Run %s: webhook %s called (attempt %d)", delivery.run_id, delivery.url, attempt)
+        logger.info(
+            "Run %s: webhook %s called (attempt %d)", delivery.run_id, delivery.url, attempt
+        )
         return None
     if attempt >= settings.SPINDLE_WEBHOOK_MAX_ATTEMPTS:
         _settle(delivery, DeliveryStatus.FAILED, failure)
         logger.error(
-            "Run %s: webhook %s failed after %d attempts: %s", delivery.run_id, delivery.url, attempt, failure
+            "Run %s: webhook %s failed after %d attempts: %s",
+            delivery.run_id,
+            delivery.url,
+            attempt,
+            failure,
         )
         return None
     WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=failure)
     delay = settings.SPINDLE_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)
     logger.warning(
-        "Run %s: webhook %s failed (attempt %d: %s); retrying in %.1fs", delivery.run_id, delivery.url, attempt,
-        failure, delay,
+        "Run %s: webhook %s failed (attempt %d: %s); retrying in %.1fs",
+        delivery.run_id,
+        delivery.url,
+        attempt,
+        failure,
+        delay,
     )
     return delay
 
@@ -113,5 +130,8 @@ def webhook_deliver(*, delivery_id: uuid.UUID) -> float | None:
 def _settle(delivery: WebhookDelivery, status: str, error: str) -> None:
     now = timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=status, last_error=error, updated_at=now, delivered_at=now if status == DeliveryStatus.DELIVERED else None
+        status=status,
+        last_error=error,
+        updated_at=now,
+        delivered_at=now if status == DeliveryStatus.DELIVERED else None,
     )

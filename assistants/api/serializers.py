@@ -156,7 +156,8 @@ class GraphSchemaSerializer(GraphSchemaNoIdSerializer):
 
 
 SubgraphsSerializer = raw_component(
-    "Subgraphs", lambda ref: {"type": "object", "additionalProperties": ref(GraphSchemaNoIdSerializer)}
+    "Subgraphs",
+    lambda ref: {"type": "object", "additionalProperties": ref(GraphSchemaNoIdSerializer)},
 )
 GRAPH_DRAWING = {
     "type": "object",

@@ -61,8 +61,10 @@ def _assistant_or_graph(raw: str) -> Assistant:
 
 def _search_value(data: dict[str, Any]) -> dict[str, Any]:
     return {
-        "graph_id": data.get("graph_id"), "metadata": data.get("metadata") or {},
-        "limit": data.get("limit", 10), "offset": data.get("offset", 0),
+        "graph_id": data.get("graph_id"),
+        "metadata": data.get("metadata") or {},
+        "limit": data.get("limit", 10),
+        "offset": data.get("offset", 0),
     }
 
 
@@ -72,15 +74,22 @@ def _render(assistant: Assistant) -> dict[str, Any]:
 
 class AssistantCreateApi(APIView):
     @extend_schema(
-        operation_id="create_assistant_assistants_post", summary="Create Assistant", tags=["Assistants"],
-        request=InputAssistantCreateSerializer, responses={200: OutputAssistantSerializer, **errors(404, 409, 422)},
+        operation_id="create_assistant_assistants_post",
+        summary="Create Assistant",
+        tags=["Assistants"],
+        request=InputAssistantCreateSerializer,
+        responses={200: OutputAssistantSerializer, **errors(404, 409, 422)},
     )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantCreateSerializer, json_body(request))
         value = {
-            "assistant_id": data.get("assistant_id"), "graph_id": data["graph_id"], "config": data.get("config") or {},
-            "context": data.get("context"), "metadata": dict(data.get("metadata") or {}),
-            "if_exists": data.get("if_exists", "raise"), "name": data.get("name"),
+            "assistant_id": data.get("assistant_id"),
+            "graph_id": data["graph_id"],
+            "config": data.get("config") or {},
+            "context": data.get("context"),
+            "metadata": dict(data.get("metadata") or {}),
+            "if_exists": data.get("if_exists", "raise"),
+            "name": data.get("name"),
         }
         authorize_sync("assistants", "create", value)
         data["metadata"] = value["metadata"]
@@ -90,7 +99,9 @@ class AssistantCreateApi(APIView):
 
 class AssistantSearchApi(APIView):
     @extend_schema(
-        operation_id="search_assistants_assistants_search_post", summary="Search Assistants", tags=["Assistants"],
+        operation_id="search_assistants_assistants_search_post",
+        summary="Search Assistants",
+        tags=["Assistants"],
         request=InputAssistantSearchSerializer,
         responses={200: SelectedAssistantSerializer(many=True), **errors(404, 422)},
     )
@@ -111,8 +122,11 @@ class AssistantSearchApi(APIView):
 
 class AssistantCountApi(APIView):
     @extend_schema(
-        operation_id="count_assistants_assistants_count_post", summary="Count Assistants", tags=["Assistants"],
-        request=InputAssistantCountSerializer, responses={200: OpenApiTypes.INT, **errors(404, 422)},
+        operation_id="count_assistants_assistants_count_post",
+        summary="Count Assistants",
+        tags=["Assistants"],
+        request=InputAssistantCountSerializer,
+        responses={200: OpenApiTypes.INT, **errors(404, 422)},
     )
     def post(self, request: Request) -> Response:
         data = validated(InputAssistantCountSerializer, json_body(request))
@@ -122,8 +136,11 @@ class AssistantCountApi(APIView):
 
 class AssistantDetailApi(APIView):
     @extend_schema(
-        operation_id="get_assistant_assistants__assistant_id__get", summary="Get Assistant", tags=["Assistants"],
-        parameters=[ASSISTANT_ID], responses={200: OutputAssistantSerializer, **errors(404, 422)},
+        operation_id="get_assistant_assistants__assistant_id__get",
+        summary="Get Assistant",
+        tags=["Assistants"],
+        parameters=[ASSISTANT_ID],
+        responses={200: OutputAssistantSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, assistant_id: str) -> Response:
         parsed = _assistant_uuid(assistant_id)
@@ -131,8 +148,11 @@ class AssistantDetailApi(APIView):
         return Response(_render(selectors.assistant_get(parsed)))
 
     @extend_schema(
-        operation_id="patch_assistant_assistants__assistant_id__patch", summary="Patch Assistant", tags=["Assistants"],
-        parameters=[ASSISTANT_ID], request=InputAssistantUpdateSerializer,
+        operation_id="patch_assistant_assistants__assistant_id__patch",
+        summary="Patch Assistant",
+        tags=["Assistants"],
+        parameters=[ASSISTANT_ID],
+        request=InputAssistantUpdateSerializer,
         responses={200: OutputAssistantSerializer, **errors(404, 422)},
     )
     def patch(self, request: Request, assistant_id: str) -> Response:
@@ -146,10 +166,14 @@ class AssistantDetailApi(APIView):
         return Response(_render(assistant))
 
     @extend_schema(
-        operation_id="delete_assistant_assistants__assistant_id__delete", summary="Delete Assistant", tags=["Assistants"],
+        operation_id="delete_assistant_assistants__assistant_id__delete",
+        summary="Delete Assistant",
+        tags=["Assistants"],
         parameters=[
             ASSISTANT_ID,
-            OpenApiParameter("delete_threads", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
+            OpenApiParameter(
+                "delete_threads", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False
+            ),
         ],
         responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
@@ -166,11 +190,21 @@ class AssistantDetailApi(APIView):
 
 class AssistantGraphApi(APIView):
     @extend_schema(
-        operation_id="get_assistant_graph_assistants__assistant_id__graph_get", summary="Get Assistant Graph",
+        operation_id="get_assistant_graph_assistants__assistant_id__graph_get",
+        summary="Get Assistant Graph",
         tags=["Assistants"],
         parameters=[
-            OpenApiParameter("assistant_id", str, OpenApiParameter.PATH, description="An assistant ID or a graph name."),
-            OpenApiParameter("xray", {"oneOf": [{"type": "boolean"}, {"type": "integer", "minimum": 0}]}, OpenApiParameter.QUERY),
+            OpenApiParameter(
+                "assistant_id",
+                str,
+                OpenApiParameter.PATH,
+                description="An assistant ID or a graph name.",
+            ),
+            OpenApiParameter(
+                "xray",
+                {"oneOf": [{"type": "boolean"}, {"type": "integer", "minimum": 0}]},
+                OpenApiParameter.QUERY,
+            ),
         ],
         responses={200: GRAPH_DRAWING, **errors(404, 422)},
     )
@@ -182,9 +216,17 @@ class AssistantGraphApi(APIView):
 
 class AssistantSchemasApi(APIView):
     @extend_schema(
-        operation_id="get_assistant_schemas_assistants__assistant_id__schemas_get", summary="Get Assistant Schemas",
+        operation_id="get_assistant_schemas_assistants__assistant_id__schemas_get",
+        summary="Get Assistant Schemas",
         tags=["Assistants"],
-        parameters=[OpenApiParameter("assistant_id", str, OpenApiParameter.PATH, description="An assistant ID or a graph name.")],
+        parameters=[
+            OpenApiParameter(
+                "assistant_id",
+                str,
+                OpenApiParameter.PATH,
+                description="An assistant ID or a graph name.",
+            )
+        ],
         responses={200: GraphSchemaSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, assistant_id: str) -> Response:
@@ -194,9 +236,15 @@ class AssistantSchemasApi(APIView):
 
 class AssistantSubgraphsApi(APIView):
     @extend_schema(
-        summary="Get Assistant Subgraphs", tags=["Assistants"],
+        summary="Get Assistant Subgraphs",
+        tags=["Assistants"],
         parameters=[
-            OpenApiParameter("assistant_id", str, OpenApiParameter.PATH, description="An assistant ID or a graph name."),
+            OpenApiParameter(
+                "assistant_id",
+                str,
+                OpenApiParameter.PATH,
+                description="An assistant ID or a graph name.",
+            ),
             OpenApiParameter("recurse", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
         ],
         responses={200: SubgraphsSerializer, **errors(404, 422)},
@@ -221,7 +269,9 @@ class AssistantSubgraphsByNamespaceApi(AssistantSubgraphsApi):
 
 
 @extend_schema_view(
-    get=extend_schema(operation_id="get_assistant_subgraphs_assistants__assistant_id__subgraphs_get")
+    get=extend_schema(
+        operation_id="get_assistant_subgraphs_assistants__assistant_id__subgraphs_get"
+    )
 )
 class AssistantSubgraphsRootApi(AssistantSubgraphsApi):
     pass
@@ -230,8 +280,10 @@ class AssistantSubgraphsRootApi(AssistantSubgraphsApi):
 class AssistantVersionsApi(APIView):
     @extend_schema(
         operation_id="get_assistant_versions_assistants__assistant_id__versions_get",
-        summary="Get Assistant Versions", tags=["Assistants"],
-        parameters=[ASSISTANT_ID], request=InputAssistantVersionsSerializer,
+        summary="Get Assistant Versions",
+        tags=["Assistants"],
+        parameters=[ASSISTANT_ID],
+        request=InputAssistantVersionsSerializer,
         responses={200: OutputAssistantVersionSerializer(many=True), **errors(404, 422)},
     )
     def post(self, request: Request, assistant_id: str) -> Response:
@@ -245,8 +297,10 @@ class AssistantVersionsApi(APIView):
 class AssistantSetLatestApi(APIView):
     @extend_schema(
         operation_id="set_latest_assistant_version_assistants__assistant_id__versions_post",
-        summary="Set Latest Assistant Version", tags=["Assistants"],
-        parameters=[ASSISTANT_ID], request=InputAssistantSetLatestSerializer,
+        summary="Set Latest Assistant Version",
+        tags=["Assistants"],
+        parameters=[ASSISTANT_ID],
+        request=InputAssistantSetLatestSerializer,
         responses={200: OutputAssistantSerializer, **errors(404, 422)},
     )
     def post(self, request: Request, assistant_id: str) -> Response:

@@ -15,22 +15,42 @@ from runs.api.serializers import ObjectField, StreamModeField
 from runs.models import MultitaskStrategy
 
 CRON_FIELDS = [
-    "cron_id", "assistant_id", "thread_id", "on_run_completed", "end_time", "schedule", "timezone",
-    "created_at", "updated_at", "user_id", "payload", "next_run_date", "metadata", "enabled",
+    "cron_id",
+    "assistant_id",
+    "thread_id",
+    "on_run_completed",
+    "end_time",
+    "schedule",
+    "timezone",
+    "created_at",
+    "updated_at",
+    "user_id",
+    "payload",
+    "next_run_date",
+    "metadata",
+    "enabled",
 ]
 
 
-@extend_schema_field({"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]})
+@extend_schema_field(
+    {"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}
+)
 class _InputField(serializers.JSONField):
     default_error_messages = {"invalid_input": "Must be an object or a list of objects."}
 
     def to_internal_value(self, data: Any) -> Any:
-        if not (isinstance(data, dict) or isinstance(data, list) and all(isinstance(i, dict) for i in data)):
+        if not (
+            isinstance(data, dict)
+            or isinstance(data, list)
+            and all(isinstance(i, dict) for i in data)
+        ):
             self.fail("invalid_input")
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]})
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]}
+)
 class _NodeListField(serializers.Field):
     default_error_messages = {"invalid": 'Must be "*" or a list of node names.'}
 
@@ -56,9 +76,13 @@ class _RunFields(serializers.Serializer):
     stream_mode = StreamModeField(required=False, allow_null=True)
     stream_subgraphs = serializers.BooleanField(required=False, allow_null=True)
     stream_resumable = serializers.BooleanField(required=False, allow_null=True)
-    durability = serializers.ChoiceField(choices=["sync", "async", "exit"], required=False, allow_null=True)
+    durability = serializers.ChoiceField(
+        choices=["sync", "async", "exit"], required=False, allow_null=True
+    )
     checkpoint_during = serializers.BooleanField(required=False, allow_null=True)
-    multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.values, required=False, allow_null=True)
+    multitask_strategy = serializers.ChoiceField(
+        choices=MultitaskStrategy.values, required=False, allow_null=True
+    )
     timezone = serializers.CharField(required=False, allow_null=True)
     enabled = serializers.BooleanField(required=False)
 
@@ -81,7 +105,9 @@ class InputThreadCronCreateSerializer(_RunFields):
 class InputCronCreateSerializer(InputThreadCronCreateSerializer):
     """A stateless cron: each firing runs on a new thread."""
 
-    on_run_completed = serializers.ChoiceField(choices=OnRunCompleted.values, required=False, allow_null=True)
+    on_run_completed = serializers.ChoiceField(
+        choices=OnRunCompleted.values, required=False, allow_null=True
+    )
 
 
 @extend_schema_serializer(component_name="CronPatch")
@@ -99,9 +125,13 @@ class InputCronSearchSerializer(serializers.Serializer):
     metadata = ObjectField(required=False, allow_null=True)
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1000)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
-    sort_by = serializers.ChoiceField(choices=[*SORTABLE, "next_run_date"], required=False, default="created_at")
+    sort_by = serializers.ChoiceField(
+        choices=[*SORTABLE, "next_run_date"], required=False, default="created_at"
+    )
     sort_order = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="desc")
-    select = serializers.ListField(child=serializers.ChoiceField(choices=CRON_FIELDS), required=False, allow_null=True)
+    select = serializers.ListField(
+        child=serializers.ChoiceField(choices=CRON_FIELDS), required=False, allow_null=True
+    )
 
 
 @extend_schema_serializer(component_name="CronCountRequest")

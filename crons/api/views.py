@@ -34,9 +34,12 @@ def _authorize_create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> N
     """The auth handlers' say on a new cron (crons create; reading its thread and its
     assistant); the cron's runs will carry the creator's identity to the graph."""
     value = {
-        "thread_id": thread_id, "assistant_id": payload.get("assistant_id"), "schedule": payload.get("schedule"),
+        "thread_id": thread_id,
+        "assistant_id": payload.get("assistant_id"),
+        "schedule": payload.get("schedule"),
         "payload": {k: v for k, v in payload.items() if k not in ("schedule", "metadata")},
-        "metadata": dict(payload.get("metadata") or {}), "end_time": payload.get("end_time"),
+        "metadata": dict(payload.get("metadata") or {}),
+        "end_time": payload.get("end_time"),
     }
     authorize_sync("crons", "create", value)
     payload["metadata"] = value["metadata"]
@@ -50,8 +53,10 @@ def _authorize_create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> N
 
 def _search_value(params: dict[str, Any]) -> dict[str, Any]:
     return {
-        "assistant_id": params.get("assistant_id"), "thread_id": params.get("thread_id"),
-        "limit": params.get("limit", 10), "offset": params.get("offset", 0),
+        "assistant_id": params.get("assistant_id"),
+        "thread_id": params.get("thread_id"),
+        "limit": params.get("limit", 10),
+        "offset": params.get("offset", 0),
     }
 
 
@@ -65,8 +70,11 @@ CRON_ID = path_id("cron_id", "The ID of the cron.")
 
 class CronCreateApi(APIView):
     @extend_schema(
-        operation_id="create_cron_runs_crons_post", summary="Create Cron", tags=["Crons"],
-        request=InputCronCreateSerializer, responses={200: CronSerializer, **errors(404, 422)},
+        operation_id="create_cron_runs_crons_post",
+        summary="Create Cron",
+        tags=["Crons"],
+        request=InputCronCreateSerializer,
+        responses={200: CronSerializer, **errors(404, 422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputCronCreateSerializer, json_body(request))
@@ -76,8 +84,11 @@ class CronCreateApi(APIView):
 
 class ThreadCronCreateApi(APIView):
     @extend_schema(
-        operation_id="create_thread_cron_threads__thread_id__runs_crons_post", summary="Create Thread Cron",
-        tags=["Crons"], parameters=[THREAD_ID], request=InputThreadCronCreateSerializer,
+        operation_id="create_thread_cron_threads__thread_id__runs_crons_post",
+        summary="Create Thread Cron",
+        tags=["Crons"],
+        parameters=[THREAD_ID],
+        request=InputThreadCronCreateSerializer,
         responses={200: CronSerializer, **errors(404, 422)},
     )
     def post(self, request: Request, thread_id: str) -> Response:
@@ -89,8 +100,11 @@ class ThreadCronCreateApi(APIView):
 
 class CronDetailApi(APIView):
     @extend_schema(
-        operation_id="get_cron_runs_crons__cron_id__get", summary="Get Cron", tags=["Crons"],
-        parameters=[CRON_ID], responses={200: CronSerializer, **errors(404, 422)},
+        operation_id="get_cron_runs_crons__cron_id__get",
+        summary="Get Cron",
+        tags=["Crons"],
+        parameters=[CRON_ID],
+        responses={200: CronSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, cron_id: str) -> Response:
         cid = parse_path_id(cron_id, "cron")
@@ -98,8 +112,11 @@ class CronDetailApi(APIView):
         return Response(cron_to_json(selectors.cron_get(cid)))
 
     @extend_schema(
-        operation_id="patch_cron_runs_crons__cron_id__patch", summary="Update Cron", tags=["Crons"],
-        parameters=[CRON_ID], request=InputCronPatchSerializer,
+        operation_id="patch_cron_runs_crons__cron_id__patch",
+        summary="Update Cron",
+        tags=["Crons"],
+        parameters=[CRON_ID],
+        request=InputCronPatchSerializer,
         responses={200: CronSerializer, **errors(400, 404, 422)},
     )
     def patch(self, request: Request, cron_id: str) -> Response:
@@ -120,8 +137,11 @@ class CronDetailApi(APIView):
         return Response(cron_to_json(selectors.cron_get(cid)))
 
     @extend_schema(
-        operation_id="delete_cron_runs_crons__cron_id__delete", summary="Delete Cron", tags=["Crons"],
-        parameters=[CRON_ID], responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
+        operation_id="delete_cron_runs_crons__cron_id__delete",
+        summary="Delete Cron",
+        tags=["Crons"],
+        parameters=[CRON_ID],
+        responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
     def delete(self, request: Request, cron_id: str) -> Response:
         cid = parse_path_id(cron_id, "cron")
@@ -132,8 +152,11 @@ class CronDetailApi(APIView):
 
 class CronSearchApi(APIView):
     @extend_schema(
-        operation_id="search_crons_runs_crons_post", summary="Search Crons", tags=["Crons"],
-        request=InputCronSearchSerializer, responses={200: SelectedCronSerializer(many=True), **errors(422)},
+        operation_id="search_crons_runs_crons_post",
+        summary="Search Crons",
+        tags=["Crons"],
+        request=InputCronSearchSerializer,
+        responses={200: SelectedCronSerializer(many=True), **errors(422)},
     )
     def post(self, request: Request) -> Response:
         params = validated(InputCronSearchSerializer, json_body(request, required=False))
@@ -148,8 +171,11 @@ class CronSearchApi(APIView):
 
 class CronCountApi(APIView):
     @extend_schema(
-        operation_id="count_crons_runs_crons_count_post", summary="Count Crons", tags=["Crons"],
-        request=InputCronCountSerializer, responses={200: OpenApiTypes.INT, **errors(404, 422)},
+        operation_id="count_crons_runs_crons_count_post",
+        summary="Count Crons",
+        tags=["Crons"],
+        request=InputCronCountSerializer,
+        responses={200: OpenApiTypes.INT, **errors(404, 422)},
     )
     def post(self, request: Request) -> Response:
         params = validated(InputCronCountSerializer, json_body(request, required=False))

@@ -24,10 +24,22 @@ from runs.models import CancelAction, MultitaskStrategy, Run
 # A run may wait this long before it starts (after_seconds): its due time must stay a date
 # (and larger delays overflowed Celery's countdown).
 MAX_AFTER_SECONDS = 365 * 24 * 3600
-STREAM_MODES = ["values", "messages", "messages-tuple", "tasks", "checkpoints", "updates", "events", "debug", "custom"]
+STREAM_MODES = [
+    "values",
+    "messages",
+    "messages-tuple",
+    "tasks",
+    "checkpoints",
+    "updates",
+    "events",
+    "debug",
+    "custom",
+]
 
 
-@extend_schema_field({"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]})
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]}
+)
 class _NodeListField(serializers.Field):
     """`"*"` or a list of node names."""
 
@@ -118,12 +130,24 @@ class RunCreateInputSerializer(BodySerializer):
     stream_mode = StreamModeField(required=False, allow_null=True)
     stream_subgraphs = serializers.BooleanField(required=False, allow_null=True)
     stream_resumable = serializers.BooleanField(required=False, allow_null=True)
-    multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.values, required=False, allow_null=True)
-    if_not_exists = serializers.ChoiceField(choices=["create", "reject"], required=False, allow_null=True)
-    on_disconnect = serializers.ChoiceField(choices=["cancel", "continue"], required=False, allow_null=True)
-    on_completion = serializers.ChoiceField(choices=["delete", "keep"], required=False, allow_null=True)
-    durability = serializers.ChoiceField(choices=["sync", "async", "exit"], required=False, allow_null=True)
-    after_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=MAX_AFTER_SECONDS)
+    multitask_strategy = serializers.ChoiceField(
+        choices=MultitaskStrategy.values, required=False, allow_null=True
+    )
+    if_not_exists = serializers.ChoiceField(
+        choices=["create", "reject"], required=False, allow_null=True
+    )
+    on_disconnect = serializers.ChoiceField(
+        choices=["cancel", "continue"], required=False, allow_null=True
+    )
+    on_completion = serializers.ChoiceField(
+        choices=["delete", "keep"], required=False, allow_null=True
+    )
+    durability = serializers.ChoiceField(
+        choices=["sync", "async", "exit"], required=False, allow_null=True
+    )
+    after_seconds = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_AFTER_SECONDS
+    )
     webhook = serializers.CharField(required=False, allow_null=True, max_length=65536)
     feedback_keys = serializers.ListField(
         child=serializers.CharField(max_length=MAX_ID_LENGTH), required=False, allow_null=True
@@ -162,7 +186,8 @@ class RunCreateStreamingStatelessSerializer(RunCreateInputSerializer):
 
 
 RunBatchCreateSerializer = raw_component(
-    "RunBatchCreate", lambda ref: {"type": "array", "items": ref(RunCreateStatelessSerializer), "minItems": 1}
+    "RunBatchCreate",
+    lambda ref: {"type": "array", "items": ref(RunCreateStatelessSerializer), "minItems": 1},
 )
 
 
@@ -174,7 +199,9 @@ class RunListInputSerializer(serializers.Serializer):
 
 class RunCancelInputSerializer(serializers.Serializer):
     wait = serializers.BooleanField(required=False, default=False)
-    action = serializers.ChoiceField(choices=CancelAction.values, required=False, default=CancelAction.INTERRUPT)
+    action = serializers.ChoiceField(
+        choices=CancelAction.values, required=False, default=CancelAction.INTERRUPT
+    )
 
 
 class RunBatchInputSerializer(serializers.ListSerializer):
@@ -204,13 +231,19 @@ class _IdField(serializers.JSONField):
 class RunsCancelInputSerializer(serializers.Serializer):
     """POST /runs/cancel: thread_id with run_ids, or a status, or an assistant_id."""
 
-    status = serializers.ChoiceField(choices=["pending", "running", "all"], required=False, allow_null=True)
+    status = serializers.ChoiceField(
+        choices=["pending", "running", "all"], required=False, allow_null=True
+    )
     thread_id = _IdField(required=False, allow_null=True)
     run_ids = serializers.ListField(child=_IdField(), required=False, allow_null=True)
     assistant_id = _IdField(required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        status, thread_id, run_ids = attrs.get("status"), attrs.get("thread_id"), attrs.get("run_ids")
+        status, thread_id, run_ids = (
+            attrs.get("status"),
+            attrs.get("thread_id"),
+            attrs.get("run_ids"),
+        )
         assistant_id = attrs.get("assistant_id")
         if assistant_id is not None:
             if thread_id is not None or run_ids is not None or status is not None:
@@ -236,7 +269,9 @@ class RunsCancelInputSerializer(serializers.Serializer):
 
 
 class RunsCancelQuerySerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=CancelAction.values, required=False, default=CancelAction.INTERRUPT)
+    action = serializers.ChoiceField(
+        choices=CancelAction.values, required=False, default=CancelAction.INTERRUPT
+    )
 
 
 @extend_schema_serializer(component_name="Run")
@@ -248,7 +283,9 @@ class RunSerializer(serializers.Serializer):
     assistant_id = serializers.UUIDField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=["pending", "running", "error", "success", "timeout", "interrupted"])
+    status = serializers.ChoiceField(
+        choices=["pending", "running", "error", "success", "timeout", "interrupted"]
+    )
     metadata = ObjectSchemaField()
     multitask_strategy = serializers.ChoiceField(choices=MultitaskStrategy.values)
     kwargs = ObjectSchemaField()

@@ -65,12 +65,19 @@ async def _authorize_create(thread_id: uuid.UUID | None, payload: dict[str, Any]
     before any database work: the metadata they add goes into the run, and the caller into
     its config for the graph."""
     value = {
-        "thread_id": thread_id, "assistant_id": payload["assistant_id"], "run_id": None, "status": "pending",
+        "thread_id": thread_id,
+        "assistant_id": payload["assistant_id"],
+        "run_id": None,
+        "status": "pending",
         "metadata": dict(payload.get("metadata") or {}),
         "prevent_insert_if_inflight": payload.get("multitask_strategy") == "reject",
         "multitask_strategy": payload.get("multitask_strategy") or "enqueue",
-        "if_not_exists": payload.get("if_not_exists") or "reject", "after_seconds": payload.get("after_seconds"),
-        "kwargs": {key: payload.get(key) for key in ("input", "command", "config", "context", "stream_mode")},
+        "if_not_exists": payload.get("if_not_exists") or "reject",
+        "after_seconds": payload.get("after_seconds"),
+        "kwargs": {
+            key: payload.get(key)
+            for key in ("input", "command", "config", "context", "stream_mode")
+        },
     }
     await authorize("threads", "create_run", value)
     payload["metadata"] = value["metadata"]
@@ -87,7 +94,9 @@ async def _authorize_run(thread_id: uuid.UUID, run_id: uuid.UUID | None, action:
 
 def _create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Any:
     if not settings.REDIS_URL:
-        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
+        raise ServiceUnavailable(
+            "Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)"
+        )
     assistant = _resolve_assistant(payload["assistant_id"])
     return services.run_create(
         thread_id=thread_id,
@@ -100,7 +109,9 @@ def _create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Any:
 def _create_batch(payloads: list[dict[str, Any]]) -> list[Any]:
     """Every run of a batch, or none: one transaction, each run dispatched after its commit."""
     if not settings.REDIS_URL:
-        raise ServiceUnavailable("Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)")
+        raise ServiceUnavailable(
+            "Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)"
+        )
     with transaction.atomic():
         return [_create(None, payload) for payload in payloads]
 
@@ -108,16 +119,24 @@ def _create_batch(payloads: list[dict[str, Any]]) -> list[Any]:
 SSE = OpenApiResponse(
     {
         "type": "object",
-        "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+        "properties": {
+            "event": {"type": "string"},
+            "data": {"type": "string"},
+            "id": {"type": "string"},
+        },
     },
     description="Server-sent events, each `event: <name>` and `data: <json>` (and `id:` when resumable).",
 )
 SSE_RESPONSE = {(200, "text/event-stream"): SSE}
 STREAM_MODE_QUERY = OpenApiParameter(
-    "stream_mode", {"type": "array", "items": {"type": "string", "enum": STREAM_MODES}}, OpenApiParameter.QUERY,
+    "stream_mode",
+    {"type": "array", "items": {"type": "string", "enum": STREAM_MODES}},
+    OpenApiParameter.QUERY,
     explode=True,
 )
-LAST_EVENT_ID = OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, description="Resume after this event id")
+LAST_EVENT_ID = OpenApiParameter(
+    "Last-Event-ID", str, OpenApiParameter.HEADER, description="Resume after this event id"
+)
 
 
 def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
@@ -128,11 +147,13 @@ def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
     return headers
 
 
-
 class RunDetailApi(APIView):
     @extend_schema(
-        operation_id="get_run_http_threads__thread_id__runs__run_id__get", summary="Get Run", tags=["Thread Runs"],
-        parameters=[THREAD_ID, RUN_ID], responses={200: RunSerializer, **errors(404, 422)},
+        operation_id="get_run_http_threads__thread_id__runs__run_id__get",
+        summary="Get Run",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID, RUN_ID],
+        responses={200: RunSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, thread_id: str, run_id: str) -> Response:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
@@ -140,8 +161,10 @@ class RunDetailApi(APIView):
         return Response(run_to_json(selectors.run_get(thread_id=tid, run_id=rid)))
 
     @extend_schema(
-        operation_id="delete_run_threads__thread_id__runs__run_id__delete", summary="Delete Run",
-        tags=["Thread Runs"], parameters=[THREAD_ID, RUN_ID],
+        operation_id="delete_run_threads__thread_id__runs__run_id__delete",
+        summary="Delete Run",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID, RUN_ID],
         responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
     def delete(self, request: Request, thread_id: str, run_id: str) -> Response:
@@ -200,16 +223,27 @@ async def _create_response(request: HttpRequest, thread_id: uuid.UUID | None) ->
 
 @api_schema(
     post={
-        "operation_id": "create_run_threads__thread_id__runs_post", "summary": "Create Background Run", "tags": ["Thread Runs"],
-        "parameters": [THREAD_ID], "request": RunCreateStatefulSerializer,
+        "operation_id": "create_run_threads__thread_id__runs_post",
+        "summary": "Create Background Run",
+        "tags": ["Thread Runs"],
+        "parameters": [THREAD_ID],
+        "request": RunCreateStatefulSerializer,
         "responses": {200: RunSerializer, **errors(404, 409, 422)},
     },
     get={
-        "operation_id": "list_runs_http_threads__thread_id__runs_get", "summary": "List Runs", "tags": ["Thread Runs"],
+        "operation_id": "list_runs_http_threads__thread_id__runs_get",
+        "summary": "List Runs",
+        "tags": ["Thread Runs"],
         "parameters": [
             THREAD_ID,
-            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, OpenApiParameter.QUERY),
-            OpenApiParameter("offset", {"type": "integer", "minimum": 0, "default": 0}, OpenApiParameter.QUERY),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
+                OpenApiParameter.QUERY,
+            ),
+            OpenApiParameter(
+                "offset", {"type": "integer", "minimum": 0, "default": 0}, OpenApiParameter.QUERY
+            ),
             OpenApiParameter("status", str, OpenApiParameter.QUERY),
         ],
         "responses": {200: RunSerializer(many=True), **errors(404, 422)},
@@ -230,8 +264,11 @@ async def runs_view(request: HttpRequest, thread_id: str) -> HttpResponse:
 
 @api_schema(
     post={
-        "operation_id": "run_stateless_runs_post", "summary": "Create Background Run", "tags": ["Stateless Runs"],
-        "request": RunCreateStatelessSerializer, "responses": {200: RunSerializer, **errors(404, 409, 422)},
+        "operation_id": "run_stateless_runs_post",
+        "summary": "Create Background Run",
+        "tags": ["Stateless Runs"],
+        "request": RunCreateStatelessSerializer,
+        "responses": {200: RunSerializer, **errors(404, 409, 422)},
     }
 )
 @async_api
@@ -243,8 +280,11 @@ async def stateless_runs_view(request: HttpRequest) -> HttpResponse:
 
 @api_schema(
     post={
-        "operation_id": "run_batch_stateless_runs_post", "summary": "Create Run Batch", "tags": ["Stateless Runs"],
-        "request": RunBatchCreateSerializer, "responses": {200: RunSerializer(many=True), **errors(404, 409, 422)},
+        "operation_id": "run_batch_stateless_runs_post",
+        "summary": "Create Run Batch",
+        "tags": ["Stateless Runs"],
+        "request": RunBatchCreateSerializer,
+        "responses": {200: RunSerializer(many=True), **errors(404, 409, 422)},
     }
 )
 @async_api
@@ -263,10 +303,23 @@ async def runs_batch_view(request: HttpRequest) -> HttpResponse:
 
 @api_schema(
     post={
-        "operation_id": "cancel_runs_post", "summary": "Cancel Runs", "tags": ["Thread Runs"],
-        "parameters": [OpenApiParameter("action", str, OpenApiParameter.QUERY, enum=["interrupt", "rollback"], default="interrupt")],
+        "operation_id": "cancel_runs_post",
+        "summary": "Cancel Runs",
+        "tags": ["Thread Runs"],
+        "parameters": [
+            OpenApiParameter(
+                "action",
+                str,
+                OpenApiParameter.QUERY,
+                enum=["interrupt", "rollback"],
+                default="interrupt",
+            )
+        ],
         "request": RunsCancelInputSerializer,
-        "responses": {204: OpenApiResponse(description="Success - Runs cancelled"), **errors(404, 422)},
+        "responses": {
+            204: OpenApiResponse(description="Success - Runs cancelled"),
+            **errors(404, 422),
+        },
     }
 )
 @async_api
@@ -283,14 +336,31 @@ async def runs_cancel_view(request: HttpRequest) -> HttpResponse:
 
 @api_schema(
     get={
-        "operation_id": "system_metrics_metrics_get", "summary": "System Metrics", "tags": ["System"],
+        "operation_id": "system_metrics_metrics_get",
+        "summary": "System Metrics",
+        "tags": ["System"],
         "parameters": [
-            OpenApiParameter("format", str, OpenApiParameter.QUERY, enum=["prometheus", "json"], default="prometheus")
+            OpenApiParameter(
+                "format",
+                str,
+                OpenApiParameter.QUERY,
+                enum=["prometheus", "json"],
+                default="prometheus",
+            )
         ],
         "responses": {
-            (200, "text/plain"): OpenApiResponse({"type": "string"}, description="Prometheus exposition format"),
+            (200, "text/plain"): OpenApiResponse(
+                {"type": "string"}, description="Prometheus exposition format"
+            ),
             (200, "application/json"): OpenApiResponse(
-                {"type": "object", "properties": {"queue": {"type": "object"}, "runs": {"type": "object"}, "workers": {"type": "object"}}},
+                {
+                    "type": "object",
+                    "properties": {
+                        "queue": {"type": "object"},
+                        "runs": {"type": "object"},
+                        "workers": {"type": "object"},
+                    },
+                },
                 description="queue, runs by status and workers",
             ),
             **errors(422),
@@ -308,7 +378,9 @@ async def metrics_view(request: HttpRequest) -> HttpResponse:
     data = await db(metrics.metrics_json)
     if fmt == "json":
         return json_response(data)
-    return HttpResponse(metrics.metrics_prometheus(data), content_type=metrics.PROMETHEUS_CONTENT_TYPE)
+    return HttpResponse(
+        metrics.metrics_prometheus(data), content_type=metrics.PROMETHEUS_CONTENT_TYPE
+    )
 
 
 def _method_not_allowed() -> JsonResponse:
@@ -339,9 +411,15 @@ def _cancel_quietly(thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
 
 @api_schema(
     post={
-        "operation_id": "wait_run_threads__thread_id__runs_wait_post", "summary": "Create Run, Wait for Output",
-        "tags": ["Thread Runs"], "parameters": [THREAD_ID], "request": RunCreateStreamingStatefulSerializer,
-        "responses": {200: OpenApiResponse(ANY_JSON, description="The final values"), **errors(404, 409, 422)},
+        "operation_id": "wait_run_threads__thread_id__runs_wait_post",
+        "summary": "Create Run, Wait for Output",
+        "tags": ["Thread Runs"],
+        "parameters": [THREAD_ID],
+        "request": RunCreateStreamingStatefulSerializer,
+        "responses": {
+            200: OpenApiResponse(ANY_JSON, description="The final values"),
+            **errors(404, 409, 422),
+        },
     }
 )
 @async_api
@@ -351,9 +429,14 @@ async def run_wait_view(request: HttpRequest, thread_id: str) -> HttpResponse:
 
 @api_schema(
     post={
-        "operation_id": "wait_run_stateless_runs_wait_post", "summary": "Create Run, Wait for Output", "tags": ["Stateless Runs"],
+        "operation_id": "wait_run_stateless_runs_wait_post",
+        "summary": "Create Run, Wait for Output",
+        "tags": ["Stateless Runs"],
         "request": RunCreateStreamingStatelessSerializer,
-        "responses": {200: OpenApiResponse(ANY_JSON, description="The final values"), **errors(404, 409, 422)},
+        "responses": {
+            200: OpenApiResponse(ANY_JSON, description="The final values"),
+            **errors(404, 409, 422),
+        },
     }
 )
 @async_api
@@ -363,9 +446,14 @@ async def stateless_run_wait_view(request: HttpRequest) -> HttpResponse:
 
 @api_schema(
     get={
-        "operation_id": "join_run_http_threads__thread_id__runs__run_id__join_get", "summary": "Join Run", "tags": ["Thread Runs"],
+        "operation_id": "join_run_http_threads__thread_id__runs__run_id__join_get",
+        "summary": "Join Run",
+        "tags": ["Thread Runs"],
         "parameters": [THREAD_ID, RUN_ID],
-        "responses": {200: OpenApiResponse(ANY_JSON, description="The thread's values"), **errors(404, 422)},
+        "responses": {
+            200: OpenApiResponse(ANY_JSON, description="The thread's values"),
+            **errors(404, 422),
+        },
     }
 )
 @async_api
@@ -379,12 +467,20 @@ async def run_join_view(request: HttpRequest, thread_id: str, run_id: str) -> Ht
 
 @api_schema(
     post={
-        "operation_id": "cancel_run_http_threads__thread_id__runs__run_id__cancel_post", "summary": "Cancel Run",
+        "operation_id": "cancel_run_http_threads__thread_id__runs__run_id__cancel_post",
+        "summary": "Cancel Run",
         "tags": ["Thread Runs"],
         "parameters": [
-            THREAD_ID, RUN_ID,
+            THREAD_ID,
+            RUN_ID,
             OpenApiParameter("wait", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
-            OpenApiParameter("action", str, OpenApiParameter.QUERY, enum=["interrupt", "rollback"], default="interrupt"),
+            OpenApiParameter(
+                "action",
+                str,
+                OpenApiParameter.QUERY,
+                enum=["interrupt", "rollback"],
+                default="interrupt",
+            ),
         ],
         "request": None,
         "responses": {
@@ -422,7 +518,9 @@ class _SSEBody:
     a generator without closing it, so its cleanup would wait for garbage collection.
     """
 
-    def __init__(self, frames: AsyncIterator[bytes], on_disconnect: Callable[[], None] | None) -> None:
+    def __init__(
+        self, frames: AsyncIterator[bytes], on_disconnect: Callable[[], None] | None
+    ) -> None:
         self._frames = frames
         self._on_disconnect = on_disconnect
         self._ended = False
@@ -468,9 +566,14 @@ def _sse_response(
     )
 
 
-def _stream_headers(thread_id: uuid.UUID, run_id: uuid.UUID, *, stateless: bool = False) -> dict[str, str]:
+def _stream_headers(
+    thread_id: uuid.UUID, run_id: uuid.UUID, *, stateless: bool = False
+) -> dict[str, str]:
     base = f"/threads/{thread_id}/runs/{run_id}"
-    return {"Location": f"/runs/{run_id}/stream" if stateless else f"{base}/stream", "Content-Location": base}
+    return {
+        "Location": f"/runs/{run_id}/stream" if stateless else f"{base}/stream",
+        "Content-Location": base,
+    }
 
 
 def _cancel_on_disconnect(thread_id: uuid.UUID, run_id: uuid.UUID) -> Callable[[], None]:
@@ -488,7 +591,9 @@ def _query_modes(request: HttpRequest, names: tuple[str, ...], allowed: Any) -> 
             modes.extend(m for m in value.split(",") if m)
     for mode in modes:
         if mode not in allowed:
-            raise InvalidInput(f"Invalid stream_mode {preview(mode)!r}: must be one of {', '.join(allowed)}")
+            raise InvalidInput(
+                f"Invalid stream_mode {preview(mode)!r}: must be one of {', '.join(allowed)}"
+            )
     return list(dict.fromkeys(modes))
 
 
@@ -501,16 +606,22 @@ def _query_bool(request: HttpRequest, name: str) -> bool:
     raise InvalidInput(f"Invalid {name}: must be true or false")
 
 
-async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponseBase:
+async def _stream_create_response(
+    request: HttpRequest, thread_id: uuid.UUID | None
+) -> HttpResponseBase:
     if request.method != "POST":
         return _method_not_allowed()
     payload = validated(RunCreateInputSerializer, json_body(request))
     await _authorize_create(thread_id, payload)
     run = await db(_create, thread_id, payload)
     # From the very start of the run's stream: a run created here misses nothing.
-    frames = sse.follow_run(str(run.run_id), after=sse.REPLAY_ALL, with_ids=bool(payload.get("stream_resumable")))
+    frames = sse.follow_run(
+        str(run.run_id), after=sse.REPLAY_ALL, with_ids=bool(payload.get("stream_resumable"))
+    )
     on_disconnect = (
-        _cancel_on_disconnect(run.thread_id, run.run_id) if payload.get("on_disconnect") == "cancel" else None
+        _cancel_on_disconnect(run.thread_id, run.run_id)
+        if payload.get("on_disconnect") == "cancel"
+        else None
     )
     headers = _stream_headers(run.thread_id, run.run_id, stateless=thread_id is None)
     return _sse_response(frames, headers, on_disconnect)
@@ -518,8 +629,11 @@ async def _stream_create_response(request: HttpRequest, thread_id: uuid.UUID | N
 
 @api_schema(
     post={
-        "operation_id": "stream_run_threads__thread_id__runs_stream_post", "summary": "Create Run, Stream Output",
-        "tags": ["Thread Runs"], "parameters": [THREAD_ID], "request": RunCreateStreamingStatefulSerializer,
+        "operation_id": "stream_run_threads__thread_id__runs_stream_post",
+        "summary": "Create Run, Stream Output",
+        "tags": ["Thread Runs"],
+        "parameters": [THREAD_ID],
+        "request": RunCreateStreamingStatefulSerializer,
         "responses": {**SSE_RESPONSE, **errors(404, 409, 422)},
     }
 )
@@ -530,8 +644,11 @@ async def run_stream_view(request: HttpRequest, thread_id: str) -> HttpResponseB
 
 @api_schema(
     post={
-        "operation_id": "stream_run_stateless_runs_stream_post", "summary": "Create Run, Stream Output", "tags": ["Stateless Runs"],
-        "request": RunCreateStreamingStatelessSerializer, "responses": {**SSE_RESPONSE, **errors(404, 409, 422)},
+        "operation_id": "stream_run_stateless_runs_stream_post",
+        "summary": "Create Run, Stream Output",
+        "tags": ["Stateless Runs"],
+        "request": RunCreateStreamingStatelessSerializer,
+        "responses": {**SSE_RESPONSE, **errors(404, 409, 422)},
     }
 )
 @async_api
@@ -548,7 +665,10 @@ async def _join_stream_response(
     cancel = _query_bool(request, "cancel_on_disconnect")
     await _check_run_access(thread_id, run_id)
     frames = await sse.open_run_join(
-        run_id, thread_id=thread_id, last_event_id=request.headers.get("Last-Event-ID"), modes=modes or None
+        run_id,
+        thread_id=thread_id,
+        last_event_id=request.headers.get("Last-Event-ID"),
+        modes=modes or None,
     )
     on_disconnect = None
     if cancel and thread_id is not None:
@@ -562,17 +682,25 @@ async def _join_stream_response(
 
 @api_schema(
     get={
-        "operation_id": "stream_run_http_threads__thread_id__runs__run_id__join_get", "summary": "Join Run Stream",
+        "operation_id": "stream_run_http_threads__thread_id__runs__run_id__join_get",
+        "summary": "Join Run Stream",
         "tags": ["Thread Runs"],
         "parameters": [
-            THREAD_ID, RUN_ID, STREAM_MODE_QUERY, LAST_EVENT_ID,
-            OpenApiParameter("cancel_on_disconnect", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
+            THREAD_ID,
+            RUN_ID,
+            STREAM_MODE_QUERY,
+            LAST_EVENT_ID,
+            OpenApiParameter(
+                "cancel_on_disconnect", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False
+            ),
         ],
         "responses": {**SSE_RESPONSE, **errors(404, 422)},
     }
 )
 @async_api
-async def run_join_stream_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponseBase:
+async def run_join_stream_view(
+    request: HttpRequest, thread_id: str, run_id: str
+) -> HttpResponseBase:
     tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
     return await _join_stream_response(request, tid, rid)
 
@@ -584,13 +712,17 @@ async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> H
 
 @api_schema(
     get={
-        "operation_id": "join_thread_stream_threads__thread_id__stream_get", "summary": "Join Thread Stream",
+        "operation_id": "join_thread_stream_threads__thread_id__stream_get",
+        "summary": "Join Thread Stream",
         "tags": ["Threads"],
         "parameters": [
-            THREAD_ID, LAST_EVENT_ID,
+            THREAD_ID,
+            LAST_EVENT_ID,
             OpenApiParameter(
-                "stream_mode", {"type": "array", "items": {"type": "string", "enum": list(THREAD_STREAM_MODES)}},
-                OpenApiParameter.QUERY, explode=True,
+                "stream_mode",
+                {"type": "array", "items": {"type": "string", "enum": list(THREAD_STREAM_MODES)}},
+                OpenApiParameter.QUERY,
+                explode=True,
             ),
         ],
         "responses": {**SSE_RESPONSE, **errors(404, 422)},

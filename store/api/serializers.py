@@ -21,7 +21,9 @@ def validate_labels(labels: Any) -> tuple[str, ...]:
         raise serializers.ValidationError("Namespace must be a list of labels")
     for label in labels:
         if not isinstance(label, str) or not label or "." in label or "\x00" in label:
-            raise serializers.ValidationError(f"Namespace label {label!r} must be a non-empty string without periods")
+            raise serializers.ValidationError(
+                f"Namespace label {label!r} must be a non-empty string without periods"
+            )
     return tuple(labels)
 
 
@@ -47,7 +49,14 @@ class _KeyField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"oneOf": [{"type": "boolean", "enum": [False]}, {"type": "array", "items": {"type": "string"}}]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "boolean", "enum": [False]},
+            {"type": "array", "items": {"type": "string"}},
+        ]
+    }
+)
 class _IndexField(serializers.Field):
     default_error_messages = {"invalid": "Must be false, null or a list of field paths."}
 
@@ -85,7 +94,9 @@ class InputStoreDeleteSerializer(serializers.Serializer):
 
 
 class InputStoreGetSerializer(serializers.Serializer):
-    namespace = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    namespace = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
     key = _KeyField()
     refresh_ttl = serializers.BooleanField(required=False, allow_null=True, default=None)
 
@@ -101,7 +112,9 @@ class InputStoreSearchSerializer(serializers.Serializer):
     # 0 means the default, as on the official server.
     limit = serializers.IntegerField(required=False, default=10, min_value=0, max_value=MAX_LIMIT)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
-    query = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    query = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, trim_whitespace=False
+    )
     refresh_ttl = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     def validate_filter(self, value: Any) -> Any:
@@ -144,7 +157,9 @@ class ListNamespaceResponseSerializer(serializers.Serializer):
 
 
 # GET /store/items answers `null` for a missing item.
-ItemOrNull = raw_component("ItemOrNull", lambda ref: {"oneOf": [ref(ItemSerializer), {"type": "null"}]})
+ItemOrNull = raw_component(
+    "ItemOrNull", lambda ref: {"oneOf": [ref(ItemSerializer), {"type": "null"}]}
+)
 
 
 def item_to_json(item: Item) -> dict[str, Any]:

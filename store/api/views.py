@@ -41,13 +41,18 @@ class StoreItemApi(APIView):
     schema = DeleteBodyAutoSchema()
 
     @extend_schema(
-        operation_id="put_item", summary="Store or update an item.", tags=["Store"],
-        request=InputStorePutSerializer, responses={204: DONE, **errors(400, 422)},
+        operation_id="put_item",
+        summary="Store or update an item.",
+        tags=["Store"],
+        request=InputStorePutSerializer,
+        responses={204: DONE, **errors(400, 422)},
     )
     def put(self, request: Request) -> Response:
         payload = validated(InputStorePutSerializer, json_body(request))
         value = {
-            "namespace": tuple(payload["namespace"]), "key": payload["key"], "value": payload["value"],
+            "namespace": tuple(payload["namespace"]),
+            "key": payload["key"],
+            "value": payload["value"],
             "index": payload.get("index"),
         }
         authorize_sync("store", "put", value)
@@ -57,7 +62,9 @@ class StoreItemApi(APIView):
         if not namespace:
             raise StoreRequestError("Namespace cannot be empty.")
         if namespace[0] == "langgraph":
-            raise StoreRequestError(f'Root label for namespace cannot be "langgraph". Got: {namespace!r}')
+            raise StoreRequestError(
+                f'Root label for namespace cannot be "langgraph". Got: {namespace!r}'
+            )
         put = {"index": payload.get("index")}
         if payload.get("ttl") is not None:
             put["ttl"] = payload["ttl"]
@@ -65,11 +72,15 @@ class StoreItemApi(APIView):
         return Response(status=204)
 
     @extend_schema(
-        operation_id="get_item", summary="Retrieve a single item.", tags=["Store"],
+        operation_id="get_item",
+        summary="Retrieve a single item.",
+        tags=["Store"],
         parameters=[
             OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True),
             OpenApiParameter(
-                "namespace", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                "namespace",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
                 description="The namespace's labels joined with periods, as the SDK sends it.",
             ),
             OpenApiParameter("refresh_ttl", OpenApiTypes.BOOL, OpenApiParameter.QUERY),
@@ -90,8 +101,11 @@ class StoreItemApi(APIView):
         return Response(item_to_json(item))
 
     @extend_schema(
-        operation_id="delete_item", summary="Delete an item.", tags=["Store"],
-        request=InputStoreDeleteSerializer, responses={204: DONE, **errors(422)},
+        operation_id="delete_item",
+        summary="Delete an item.",
+        tags=["Store"],
+        request=InputStoreDeleteSerializer,
+        responses={204: DONE, **errors(422)},
     )
     def delete(self, request: Request) -> Response:
         payload = validated(InputStoreDeleteSerializer, json_body(request))
@@ -105,7 +119,9 @@ def _namespace(value: dict[str, Any]) -> tuple[str, ...]:
     """The namespace after the auth handler (which may scope it to its user, as the
     official docs' store handler does)."""
     namespace = value.get("namespace") or ()
-    if not isinstance(namespace, list | tuple) or not all(isinstance(label, str) for label in namespace):
+    if not isinstance(namespace, list | tuple) or not all(
+        isinstance(label, str) for label in namespace
+    ):
         raise StoreRequestError("The auth handler left a namespace that is not a list of strings")
     return tuple(namespace)
 
@@ -119,14 +135,20 @@ class KeyRequired(SpindleError):
 
 class StoreSearchApi(APIView):
     @extend_schema(
-        operation_id="search_items", summary="Search or list items within a namespace prefix.", tags=["Store"],
-        request=InputStoreSearchSerializer, responses={200: SearchItemsResponseSerializer, **errors(400, 422)},
+        operation_id="search_items",
+        summary="Search or list items within a namespace prefix.",
+        tags=["Store"],
+        request=InputStoreSearchSerializer,
+        responses={200: SearchItemsResponseSerializer, **errors(400, 422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreSearchSerializer, json_body(request, required=False))
         value = {
-            "namespace": tuple(payload.get("namespace_prefix") or ()), "filter": payload.get("filter"),
-            "limit": payload["limit"] or 10, "offset": payload["offset"], "query": payload.get("query") or None,
+            "namespace": tuple(payload.get("namespace_prefix") or ()),
+            "filter": payload.get("filter"),
+            "limit": payload["limit"] or 10,
+            "offset": payload["offset"],
+            "query": payload.get("query") or None,
         }
         # The handler may rewrite the namespace, and its filter narrows the items' values.
         restriction = authorize_sync("store", "search", value, remember=False)
@@ -143,14 +165,20 @@ class StoreSearchApi(APIView):
 
 class StoreNamespacesApi(APIView):
     @extend_schema(
-        operation_id="list_namespaces", summary="List namespaces with optional match conditions.", tags=["Store"],
-        request=InputStoreNamespacesSerializer, responses={200: ListNamespaceResponseSerializer, **errors(422)},
+        operation_id="list_namespaces",
+        summary="List namespaces with optional match conditions.",
+        tags=["Store"],
+        request=InputStoreNamespacesSerializer,
+        responses={200: ListNamespaceResponseSerializer, **errors(422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputStoreNamespacesSerializer, json_body(request, required=False))
         value = {
-            "namespace": tuple(payload.get("prefix") or ()), "suffix": payload.get("suffix"),
-            "max_depth": payload.get("max_depth"), "limit": payload["limit"], "offset": payload["offset"],
+            "namespace": tuple(payload.get("prefix") or ()),
+            "suffix": payload.get("suffix"),
+            "max_depth": payload.get("max_depth"),
+            "limit": payload["limit"],
+            "offset": payload["offset"],
         }
         authorize_sync("store", "list_namespaces", value, remember=False)
         namespaces = _store().list_namespaces(

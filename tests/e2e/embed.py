@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import re
 
-VOCABULARY = ["cat", "dog", "fish", "bird", "pizza", "pasta", "soup", "train", "plane", "boat", "rain", "sun"]
+VOCABULARY = [
+    "cat",
+    "dog",
+    "fish",
+    "bird",
+    "pizza",
+    "pasta",
+    "soup",
+    "train",
+    "plane",
+    "boat",
+    "rain",
+    "sun",
+]
 DIMS = len(VOCABULARY)
 
 

@@ -101,7 +101,9 @@ def read_with_parameter(state: MemoryState, store: BaseStore) -> dict[str, list]
 
 async def write_with_get_store(state: MemoryState) -> dict[str, list]:
     # An async node: the store's async batch.
-    await get_store().aput(("memories", state["user"]), "from_graph", {"note": "written by the graph"})
+    await get_store().aput(
+        ("memories", state["user"]), "from_graph", {"note": "written by the graph"}
+    )
     return {"seen": ["wrote"]}
 
 
@@ -142,6 +144,8 @@ def make_store_graph(config: RunnableConfig, runtime: ServerRuntime) -> object:
     builder.add_edge(START, "record")
     builder.add_edge("record", END)
     return builder.compile()
+
+
 async def tick(state: MessagesState, config: RunnableConfig) -> dict[str, list]:
     # A steady stream of numbered custom events, like tokens from a slow model.
     configurable = config.get("configurable") or {}

@@ -22,7 +22,9 @@ def server_url(request: pytest.FixtureRequest) -> str:
     if request.param == "official":
         url = os.environ.get("LANGGRAPH_OFFICIAL_URL")
         if not url:
-            pytest.skip("set LANGGRAPH_OFFICIAL_URL to a `langgraph dev` serving tests/e2e/langgraph.json")
+            pytest.skip(
+                "set LANGGRAPH_OFFICIAL_URL to a `langgraph dev` serving tests/e2e/langgraph.json"
+            )
         return url
     return request.getfixturevalue("stack").url
 
@@ -30,7 +32,10 @@ def server_url(request: pytest.FixtureRequest) -> str:
 async def _sse_events(url: str, thread_id: str, body: dict[str, Any]) -> AsyncGenerator[Event]:
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         async with http.stream(
-            "POST", f"/threads/{thread_id}/stream/events", json=body, headers={"accept": "text/event-stream"}
+            "POST",
+            f"/threads/{thread_id}/stream/events",
+            json=body,
+            headers={"accept": "text/event-stream"},
         ) as response:
             response.raise_for_status()
             data: list[str] = []
@@ -55,7 +60,9 @@ async def _ws_events(url: str, thread_id: str, body: dict[str, Any]) -> AsyncGen
 
 
 @asynccontextmanager
-async def event_stream(url: str, thread_id: str, body: dict[str, Any], transport: str) -> AsyncIterator[AsyncIterator[Event]]:
+async def event_stream(
+    url: str, thread_id: str, body: dict[str, Any], transport: str
+) -> AsyncIterator[AsyncIterator[Event]]:
     """An open event stream of the thread (its iterator closes the connection on exit)."""
     events = (_sse_events if transport == "sse" else _ws_events)(url, thread_id, body)
     try:
@@ -64,7 +71,9 @@ async def event_stream(url: str, thread_id: str, body: dict[str, Any], transport
         await events.aclose()
 
 
-async def read_until(events: AsyncIterator[Event], done: Any, *, timeout: float = 60) -> list[Event]:
+async def read_until(
+    events: AsyncIterator[Event], done: Any, *, timeout: float = 60
+) -> list[Event]:
     """Events until one for which `done(event, so_far)` holds (that one included)."""
     seen: list[Event] = []
 
@@ -87,8 +96,11 @@ def is_root_lifecycle(event: Event, *phases: str) -> bool:
     )
 
 
-async def command(url: str, thread_id: str, method: str, params: dict[str, Any], command_id: int = 1) -> httpx.Response:
+async def command(
+    url: str, thread_id: str, method: str, params: dict[str, Any], command_id: int = 1
+) -> httpx.Response:
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         return await http.post(
-            f"/threads/{thread_id}/commands", json={"id": command_id, "method": method, "params": params}
+            f"/threads/{thread_id}/commands",
+            json={"id": command_id, "method": method, "params": params},
         )

@@ -32,18 +32,43 @@ class FuzzResult:
     output: str
 
     def summary(self) -> str:
-        return f"{self.operations} operations, {self.examples} examples, {len(self.failures)} failures"
+        return (
+            f"{self.operations} operations, {self.examples} examples, {len(self.failures)} failures"
+        )
 
 
 def run_schemathesis(
-    stack: Stack, *, examples: int, report_dir: Path, phases: str = "examples,coverage,fuzzing", seed: int | None = None
+    stack: Stack,
+    *,
+    examples: int,
+    report_dir: Path,
+    phases: str = "examples,coverage,fuzzing",
+    seed: int | None = None,
 ) -> FuzzResult:
     report = report_dir / "schemathesis.json"
     cmd = [
-        str(Path(sys.executable).parent / "schemathesis"), "run", f"{stack.url}/openapi.json",
-        "--checks", CHECKS, "--max-examples", str(examples), "--phases", phases,
-        "--exclude-path", EXCLUDE_PATH, "--request-timeout", "30", "--workers", "2",
-        "--generation-database", "none", "--no-color", "--report", "json", "--report-json-path", str(report),
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{stack.url}/openapi.json",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(examples),
+        "--phases",
+        phases,
+        "--exclude-path",
+        EXCLUDE_PATH,
+        "--request-timeout",
+        "30",
+        "--workers",
+        "2",
+        "--generation-database",
+        "none",
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
     ]
     if seed is not None:
         cmd += ["--seed", str(seed)]

@@ -62,7 +62,10 @@ def _admin_url(url: str) -> str:
 def _migrate(url: str) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        timeout=300,
     )
 
 
@@ -107,15 +110,29 @@ class Stack:
         """A Celery worker; `concurrency` None leaves Celery's default (one pool process per CPU)."""
         log = self.log_dir / f"{name}.log"
         cmd = [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--loglevel", "INFO", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
         ]
         if concurrency is not None:
             cmd += ["--concurrency", str(concurrency)]
         if beat:
             cmd += ["-B", "--schedule", str(self.log_dir / f"{name}-beat-schedule")]
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.processes[name] = proc
@@ -127,7 +144,10 @@ class Stack:
         log = self.log_dir / f"{name}.log"
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "sweep_runs", "--loop"],
-            cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.processes[name] = proc
@@ -140,14 +160,33 @@ class Stack:
         url = url or self.url
         subprocess.run(
             [sys.executable, "manage.py", "ensure_assistants"],
-            cwd=ROOT, env=self.env, check=True, timeout=120, stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            timeout=120,
+            stdout=subprocess.DEVNULL,
         )
         port = int(url.rsplit(":", 1)[1])
         log = self.log_dir / f"{name}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--lifespan", "off", "--no-access-log", "--no-server-header"],
-            cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--no-server-header",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.processes[name] = proc
@@ -190,7 +229,9 @@ class Stack:
             return conn.execute(query, params).fetchall()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log"))
+        )
 
 
 def _wait_for_line(log: Path, needle: str, proc: subprocess.Popen, *, timeout: float) -> None:
@@ -247,10 +288,24 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--dir", str(self.log_dir),
-             *(["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"])],
-            stdout=(self.log_dir / "redis.log").open("a"), stderr=subprocess.STDOUT,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(self.log_dir),
+                *(
+                    ["--appendonly", "yes", "--appendfsync", "always"]
+                    if self.persistent
+                    else ["--appendonly", "no"]
+                ),
+            ],
+            stdout=(self.log_dir / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -279,7 +334,9 @@ class PostgresServer:
         self.dir = Path(tempfile.mkdtemp(prefix="spindle-pg-"))
         shutil.chown(self.dir, "postgres", "postgres")
         self.data = self.dir / "data"
-        self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self._as_postgres(
+            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
+        )
 
     @property
     def url(self) -> str:
@@ -287,14 +344,30 @@ class PostgresServer:
 
     def _as_postgres(self, *cmd: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *cmd], check=True, timeout=120, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        subprocess.run(
+            [*prefix, *cmd],
+            check=True,
+            timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
 
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c max_connections=60 -c shared_buffers=32MB"
         )
-        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+        self._as_postgres(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._as_postgres("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")

@@ -40,7 +40,9 @@ B = {"Authorization": "Bearer token-b"}
 API_KEY = "e2e-key-0123456789abcdef"
 
 
-def _private_stack(tmp_path_factory: pytest.TempPathFactory, name: str, **env: str) -> Iterator[Stack]:
+def _private_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, **env: str
+) -> Iterator[Stack]:
     """A stack with its own database and its own Redis: its worker must not take the runs
     of another stack alive at the same time."""
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
@@ -50,8 +52,10 @@ def _private_stack(tmp_path_factory: pytest.TempPathFactory, name: str, **env: s
     redis_server.start()
     db_url = fresh_database(f"spindle_e2e_{name}_{os.getpid()}")
     stack = Stack(
-        url=f"http://127.0.0.1:{free_port()}", db_url=db_url,
-        env={**stack_env(redis_url=redis_server.url, db_url=db_url), **env}, log_dir=log_dir,
+        url=f"http://127.0.0.1:{free_port()}",
+        db_url=db_url,
+        env={**stack_env(redis_url=redis_server.url, db_url=db_url), **env},
+        log_dir=log_dir,
     )
     try:
         stack.start_web()
@@ -69,14 +73,18 @@ def _private_stack(tmp_path_factory: pytest.TempPathFactory, name: str, **env: s
 @pytest.fixture(scope="module")
 def keys_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from _private_stack(
-        tmp_path_factory, "keys", SPINDLE_API_KEYS=f"other-key, {API_KEY}",
+        tmp_path_factory,
+        "keys",
+        SPINDLE_API_KEYS=f"other-key, {API_KEY}",
         LANGGRAPH_CONFIG=str(ACCESS / "cors.json"),
     )
 
 
 @pytest.fixture(scope="module")
 def auth_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _private_stack(tmp_path_factory, "auth", LANGGRAPH_CONFIG=str(ACCESS / "langgraph.json"))
+    yield from _private_stack(
+        tmp_path_factory, "auth", LANGGRAPH_CONFIG=str(ACCESS / "langgraph.json")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +100,27 @@ def official_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name in ("langgraph.json", "auth.py", "graphs.py"):
         shutil.copy(ACCESS / name, folder / name)
     log = folder / "langgraph-dev.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DATABASE_URL", "REDIS_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST", "DATABASE_URL", "REDIS_URL"))
+    }
     proc = subprocess.Popen(
-        [str(binary), "dev", "--no-browser", "--no-reload", "--port", str(port), "--config", str(folder / "langgraph.json")],
-        cwd=folder, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(binary),
+            "dev",
+            "--no-browser",
+            "--no-reload",
+            "--port",
+            str(port),
+            "--config",
+            str(folder / "langgraph.json"),
+        ],
+        cwd=folder,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -140,8 +165,12 @@ FAMILIES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), FAMILIES, ids=[f"{m} {p}" for m, p, _ in FAMILIES])
-@pytest.mark.parametrize("key", [None, "wrong-key", API_KEY[:-1]], ids=["no-key", "wrong-key", "prefix-of-key"])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), FAMILIES, ids=[f"{m} {p}" for m, p, _ in FAMILIES]
+)
+@pytest.mark.parametrize(
+    "key", [None, "wrong-key", API_KEY[:-1]], ids=["no-key", "wrong-key", "prefix-of-key"]
+)
 def test_api_keys_refuse_every_path_family_without_the_right_key(
     keys_stack: Stack, method: str, path: str, body: Any, key: str | None
 ) -> None:
@@ -156,7 +185,9 @@ def test_api_keys_nothing_is_written_by_a_refused_request(keys_stack: Stack) -> 
     thread_id = str(uuid.uuid4())
     refused = httpx.post(f"{keys_stack.url}/threads", json={"thread_id": thread_id}, timeout=30)
     assert refused.status_code == 401
-    found = httpx.get(f"{keys_stack.url}/threads/{thread_id}", headers={"x-api-key": API_KEY}, timeout=30)
+    found = httpx.get(
+        f"{keys_stack.url}/threads/{thread_id}", headers={"x-api-key": API_KEY}, timeout=30
+    )
     assert found.status_code == 404
 
 
@@ -191,16 +222,25 @@ def test_api_keys_leave_the_admin_to_django_login(keys_stack: Stack) -> None:
     assert "/admin/login/" in response.headers["location"]
 
 
-def test_cors_preflight_from_an_allowed_origin_succeeds_and_from_another_does_not(keys_stack: Stack) -> None:
-    asked = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-api-key, content-type"}
+def test_cors_preflight_from_an_allowed_origin_succeeds_and_from_another_does_not(
+    keys_stack: Stack,
+) -> None:
+    asked = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-api-key, content-type",
+    }
     allowed = httpx.options(
-        f"{keys_stack.url}/threads/search", headers={"Origin": "https://app.example.com", **asked}, timeout=30
+        f"{keys_stack.url}/threads/search",
+        headers={"Origin": "https://app.example.com", **asked},
+        timeout=30,
     )
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "x-api-key" in allowed.headers["access-control-allow-headers"]
     other = httpx.options(
-        f"{keys_stack.url}/threads/search", headers={"Origin": "https://evil.example.com", **asked}, timeout=30
+        f"{keys_stack.url}/threads/search",
+        headers={"Origin": "https://evil.example.com", **asked},
+        timeout=30,
     )
     assert other.status_code == 400
     assert "access-control-allow-origin" not in other.headers
@@ -219,17 +259,27 @@ class Owned:
         self.assistant = _ok("POST", url, "/assistants", A, {"graph_id": "whoami", "name": "mine"})
         self.assistant_id = self.assistant["assistant_id"]
         self.run = _ok(
-            "POST", url, f"/threads/{self.thread_id}/runs", A, {"assistant_id": self.assistant_id, "input": {}}
+            "POST",
+            url,
+            f"/threads/{self.thread_id}/runs",
+            A,
+            {"assistant_id": self.assistant_id, "input": {}},
         )
         self.run_id = self.run["run_id"]
         self.values = _ok("GET", url, f"/threads/{self.thread_id}/runs/{self.run_id}/join", A)
         self.cron = _ok(
-            "POST", url, "/runs/crons", A, {"assistant_id": "whoami", "schedule": "0 0 1 1 *", "input": {}}
+            "POST",
+            url,
+            "/runs/crons",
+            A,
+            {"assistant_id": "whoami", "schedule": "0 0 1 1 *", "input": {}},
         )
         self.cron_id = self.cron["cron_id"]
         assert self.cron["user_id"] == "user-a"
         httpx.put(
-            f"{url}/store/items", headers=A, json={"namespace": ["notes"], "key": "k1", "value": {"text": "a's"}},
+            f"{url}/store/items",
+            headers=A,
+            json={"namespace": ["notes"], "key": "k1", "value": {"text": "a's"}},
             timeout=30,
         ).raise_for_status()
 
@@ -258,8 +308,20 @@ CASES: list[tuple[str, str, str, Any, int]] = [
     ("thread history post", "POST", "/threads/{thread}/history", {"limit": 5}, 404),
     ("list runs", "GET", "/threads/{thread}/runs", None, 404),
     ("create run", "POST", "/threads/{thread}/runs", {"assistant_id": "whoami", "input": {}}, 404),
-    ("wait run", "POST", "/threads/{thread}/runs/wait", {"assistant_id": "whoami", "input": {}}, 404),
-    ("stream run", "POST", "/threads/{thread}/runs/stream", {"assistant_id": "whoami", "input": {}}, 404),
+    (
+        "wait run",
+        "POST",
+        "/threads/{thread}/runs/wait",
+        {"assistant_id": "whoami", "input": {}},
+        404,
+    ),
+    (
+        "stream run",
+        "POST",
+        "/threads/{thread}/runs/stream",
+        {"assistant_id": "whoami", "input": {}},
+        404,
+    ),
     ("get run", "GET", "/threads/{thread}/runs/{run}", None, 404),
     ("join run", "GET", "/threads/{thread}/runs/{run}/join", None, 404),
     ("join run stream", "GET", "/threads/{thread}/runs/{run}/stream", None, 404),
@@ -284,7 +346,10 @@ OFFICIAL_DIFFERS = {"join run stream": 200}
 
 def _fill(template: Any, owned: Owned) -> Any:
     names = {
-        "{thread}": owned.thread_id, "{run}": owned.run_id, "{assistant}": owned.assistant_id, "{cron}": owned.cron_id,
+        "{thread}": owned.thread_id,
+        "{run}": owned.run_id,
+        "{assistant}": owned.assistant_id,
+        "{cron}": owned.cron_id,
     }
     if isinstance(template, str):
         for name, value in names.items():
@@ -295,11 +360,22 @@ def _fill(template: Any, owned: Owned) -> Any:
     return template
 
 
-@pytest.mark.parametrize(("name", "method", "path", "body", "status"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "status"), CASES, ids=[c[0] for c in CASES]
+)
 def test_custom_auth_user_b_cannot_reach_user_a_resources(
-    request: pytest.FixtureRequest, server: str, owned: Owned, name: str, method: str, path: str, body: Any, status: int
+    request: pytest.FixtureRequest,
+    server: str,
+    owned: Owned,
+    name: str,
+    method: str,
+    path: str,
+    body: Any,
+    status: int,
 ) -> None:
-    response = httpx.request(method, server + _fill(path, owned), headers=B, json=_fill(body, owned), timeout=60)
+    response = httpx.request(
+        method, server + _fill(path, owned), headers=B, json=_fill(body, owned), timeout=60
+    )
     if request.node.callspec.params["server"] == "official":
         status = OFFICIAL_DIFFERS.get(name, status)
     assert response.status_code == status, f"{name}: {response.status_code} {response.text}"
@@ -307,9 +383,14 @@ def test_custom_auth_user_b_cannot_reach_user_a_resources(
         assert "event: error" in response.text
     # And user A still has everything, unchanged.
     assert _ok("GET", server, f"/threads/{owned.thread_id}", A)["metadata"]["topic"] == "secret"
-    assert _ok("GET", server, f"/threads/{owned.thread_id}/runs/{owned.run_id}", A)["run_id"] == owned.run_id
+    assert (
+        _ok("GET", server, f"/threads/{owned.thread_id}/runs/{owned.run_id}", A)["run_id"]
+        == owned.run_id
+    )
     assert _ok("GET", server, f"/assistants/{owned.assistant_id}", A)["name"] == "mine"
-    assert [c["cron_id"] for c in _ok("POST", server, "/runs/crons/search", A, {})] == [owned.cron_id]
+    assert [c["cron_id"] for c in _ok("POST", server, "/runs/crons/search", A, {})] == [
+        owned.cron_id
+    ]
 
 
 def test_custom_auth_create_with_do_nothing_does_not_hand_out_another_users_resource(
@@ -317,40 +398,60 @@ def test_custom_auth_create_with_do_nothing_does_not_hand_out_another_users_reso
 ) -> None:
     for path, body in [
         ("/threads", {"thread_id": owned.thread_id, "if_exists": "do_nothing"}),
-        ("/assistants", {"assistant_id": owned.assistant_id, "graph_id": "whoami", "if_exists": "do_nothing"}),
+        (
+            "/assistants",
+            {"assistant_id": owned.assistant_id, "graph_id": "whoami", "if_exists": "do_nothing"},
+        ),
     ]:
         response = httpx.post(server + path, headers=B, json=body, timeout=30)
         assert response.status_code == 409, f"{path}: {response.status_code} {response.text}"
         assert _ok("POST", server, path, A, body)["metadata"]["owner"] == "user-a"
 
 
-def test_custom_auth_lists_and_counts_show_each_user_only_its_own(server: str, owned: Owned) -> None:
+def test_custom_auth_lists_and_counts_show_each_user_only_its_own(
+    server: str, owned: Owned
+) -> None:
     mine = _ok("POST", server, "/threads", B, {})
     threads_b = _ok("POST", server, "/threads/search", B, {"limit": 100})
     assert [t["thread_id"] for t in threads_b] == [mine["thread_id"]]
     assert _ok("POST", server, "/threads/count", B, {}) == 1
-    assert owned.thread_id in {t["thread_id"] for t in _ok("POST", server, "/threads/search", A, {"limit": 100})}
+    assert owned.thread_id in {
+        t["thread_id"] for t in _ok("POST", server, "/threads/search", A, {"limit": 100})
+    }
     assert _ok("POST", server, "/threads/search", B, {"metadata": {"topic": "secret"}}) == []
     assert _ok("POST", server, "/assistants/search", B, {"limit": 100}) == []
     assert _ok("POST", server, "/assistants/count", B, {}) == 0
-    assert [a["assistant_id"] for a in _ok("POST", server, "/assistants/search", A, {"limit": 100})] == [
-        owned.assistant_id
-    ]
+    assert [
+        a["assistant_id"] for a in _ok("POST", server, "/assistants/search", A, {"limit": 100})
+    ] == [owned.assistant_id]
     assert _ok("POST", server, "/runs/crons/search", B, {}) == []
     assert _ok("POST", server, "/runs/crons/count", B, {}) == 0
     assert _ok("GET", server, f"/threads/{mine['thread_id']}/runs", B) == []
 
 
-def test_custom_auth_store_items_live_in_each_users_own_namespace(server: str, owned: Owned) -> None:
+def test_custom_auth_store_items_live_in_each_users_own_namespace(
+    server: str, owned: Owned
+) -> None:
     params = {"namespace": "notes", "key": "k1"}
     got_a = httpx.get(f"{server}/store/items", params=params, headers=A, timeout=30).json()
     assert got_a["value"] == {"text": "a's"}
     assert got_a["namespace"] == ["user-a", "notes"]
     assert httpx.get(f"{server}/store/items", params=params, headers=B, timeout=30).json() is None
-    assert _ok("POST", server, "/store/items/search", B, {"namespace_prefix": ["notes"]})["items"] == []
-    deleted = httpx.request("DELETE", f"{server}/store/items", headers=B, json={"namespace": ["notes"], "key": "k1"}, timeout=30)
+    assert (
+        _ok("POST", server, "/store/items/search", B, {"namespace_prefix": ["notes"]})["items"]
+        == []
+    )
+    deleted = httpx.request(
+        "DELETE",
+        f"{server}/store/items",
+        headers=B,
+        json={"namespace": ["notes"], "key": "k1"},
+        timeout=30,
+    )
     assert deleted.status_code == 204
-    assert httpx.get(f"{server}/store/items", params=params, headers=A, timeout=30).json()["value"] == {"text": "a's"}
+    assert httpx.get(f"{server}/store/items", params=params, headers=A, timeout=30).json()[
+        "value"
+    ] == {"text": "a's"}
 
 
 C = {"Authorization": "Bearer token-c"}
@@ -366,42 +467,75 @@ C = {"Authorization": "Bearer token-c"}
         ("POST", "/runs/crons", {"assistant_id": "whoami", "schedule": "0 0 1 1 *"}),
     ],
 )
-def test_custom_auth_a_handler_returning_false_forbids(server: str, method: str, path: str, body: Any) -> None:
+def test_custom_auth_a_handler_returning_false_forbids(
+    server: str, method: str, path: str, body: Any
+) -> None:
     response = httpx.request(method, server + path, headers=C, json=body, timeout=30)
     assert response.status_code == 403, response.text
     assert _ok("POST", server, "/threads/search", C, {}) == []
 
 
 def test_custom_auth_the_graph_sees_the_user_in_its_config(server: str, owned: Owned) -> None:
-    assert owned.values == {"user_id": "user-a", "display_name": "User-A", "permissions": ["runs:write"]}
+    assert owned.values == {
+        "user_id": "user-a",
+        "display_name": "User-A",
+        "permissions": ["runs:write"],
+    }
     stateless = _ok("POST", server, "/runs/wait", B, {"assistant_id": "whoami", "input": {}})
     assert stateless["user_id"] == "user-b"
 
 
-def test_custom_auth_a_client_cannot_pose_as_another_user_through_its_config(server: str, owned: Owned) -> None:
-    forged = {"configurable": {"langgraph_auth_user_id": "user-a", "langgraph_auth_permissions": ["admin"]}}
-    values = _ok("POST", server, "/runs/wait", B, {"assistant_id": "whoami", "input": {}, "config": forged})
+def test_custom_auth_a_client_cannot_pose_as_another_user_through_its_config(
+    server: str, owned: Owned
+) -> None:
+    forged = {
+        "configurable": {
+            "langgraph_auth_user_id": "user-a",
+            "langgraph_auth_permissions": ["admin"],
+        }
+    }
+    values = _ok(
+        "POST", server, "/runs/wait", B, {"assistant_id": "whoami", "input": {}, "config": forged}
+    )
     assert values["user_id"] == "user-b"
     assert values["permissions"] == ["runs:write"]
 
 
 @pytest.mark.parametrize(
-    "headers", [{}, {"Authorization": "Bearer nobody"}, {"Authorization": "token-a"}], ids=["none", "unknown", "no-scheme"]
+    "headers",
+    [{}, {"Authorization": "Bearer nobody"}, {"Authorization": "token-a"}],
+    ids=["none", "unknown", "no-scheme"],
 )
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/threads/search"), ("POST", "/assistants/search"), ("POST", "/runs/wait"),
-     ("POST", "/store/items/search"), ("POST", "/runs/crons/search")],
+    [
+        ("POST", "/threads/search"),
+        ("POST", "/assistants/search"),
+        ("POST", "/runs/wait"),
+        ("POST", "/store/items/search"),
+        ("POST", "/runs/crons/search"),
+    ],
 )
-def test_custom_auth_anonymous_requests_are_401(server: str, headers: dict[str, str], method: str, path: str) -> None:
-    response = httpx.request(method, server + path, headers=headers, json={"assistant_id": "whoami"}, timeout=30)
+def test_custom_auth_anonymous_requests_are_401(
+    server: str, headers: dict[str, str], method: str, path: str
+) -> None:
+    response = httpx.request(
+        method, server + path, headers=headers, json={"assistant_id": "whoami"}, timeout=30
+    )
     assert response.status_code == 401, response.text
     assert response.json()["detail"] == "Invalid or missing token"
 
 
-def test_custom_auth_a_crashing_authenticate_handler_answers_401_and_says_nothing_of_why(auth_stack: Stack) -> None:
+def test_custom_auth_a_crashing_authenticate_handler_answers_401_and_says_nothing_of_why(
+    auth_stack: Stack,
+) -> None:
     """Spindle only: the official server answers 500 there."""
-    response = httpx.post(f"{auth_stack.url}/threads/search", headers={"Authorization": "Bearer crash"}, json={}, timeout=30)
+    response = httpx.post(
+        f"{auth_stack.url}/threads/search",
+        headers={"Authorization": "Bearer crash"},
+        json={},
+        timeout=30,
+    )
     assert response.status_code == 401
     assert response.json() == {"detail": "Unauthorized"}
 
@@ -413,7 +547,13 @@ def test_custom_auth_leaves_health_open(server: str) -> None:
 def test_custom_auth_runs_a_cron_starts_keep_its_creators_identity(auth_stack: Stack) -> None:
     url = auth_stack.url
     thread_id = _ok("POST", url, "/threads", A, {})["thread_id"]
-    cron = _ok("POST", url, f"/threads/{thread_id}/runs/crons", A, {"assistant_id": "whoami", "schedule": "* * * * *", "input": {}})
+    cron = _ok(
+        "POST",
+        url,
+        f"/threads/{thread_id}/runs/crons",
+        A,
+        {"assistant_id": "whoami", "schedule": "* * * * *", "input": {}},
+    )
     try:
         deadline = time.monotonic() + 90  # the next minute boundary, and beat's 5 s look
         runs: list[dict[str, Any]] = []
@@ -430,8 +570,13 @@ def test_custom_auth_runs_a_cron_starts_keep_its_creators_identity(auth_stack: S
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/mcp"), ("GET", "/a2a/whoami"), ("GET", "/.well-known/agent-card.json"),
-     ("GET", "/threads/{thread}/stream/events"), ("POST", "/threads/{thread}/commands")],
+    [
+        ("POST", "/mcp"),
+        ("GET", "/a2a/whoami"),
+        ("GET", "/.well-known/agent-card.json"),
+        ("GET", "/threads/{thread}/stream/events"),
+        ("POST", "/threads/{thread}/commands"),
+    ],
 )
 def test_custom_auth_refuses_the_agent_protocols_it_does_not_filter_yet(
     auth_stack: Stack, method: str, path: str
@@ -443,5 +588,7 @@ def test_custom_auth_refuses_the_agent_protocols_it_does_not_filter_yet(
     )
     assert response.status_code == 403
     assert response.json() == {"detail": "The agent protocols are not served with custom auth yet"}
-    anonymous = httpx.request(method, auth_stack.url + path.replace("{thread}", thread_id), json={}, timeout=30)
+    anonymous = httpx.request(
+        method, auth_stack.url + path.replace("{thread}", thread_id), json={}, timeout=30
+    )
     assert anonymous.status_code == 401

@@ -34,10 +34,21 @@ def browser_page(stack: Stack) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     subprocess.run(
-        [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "admin",
-         "--email", "admin@example.com"],
-        cwd=ROOT, env={**stack.env, "DJANGO_SUPERUSER_PASSWORD": "pw"}, check=True,
-        capture_output=True, timeout=60,
+        [
+            sys.executable,
+            "manage.py",
+            "createsuperuser",
+            "--no-input",
+            "--username",
+            "admin",
+            "--email",
+            "admin@example.com",
+        ],
+        cwd=ROOT,
+        env={**stack.env, "DJANGO_SUPERUSER_PASSWORD": "pw"},
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
@@ -76,7 +87,8 @@ def _messages(page) -> list[str]:
 def _finished_run(sdk, delay: float = 0.05) -> tuple[str, str]:
     thread = sdk.threads.create()
     run = sdk.runs.create(
-        thread["thread_id"], "agent",
+        thread["thread_id"],
+        "agent",
         input={"messages": [{"role": "human", "content": QUESTION}]},
         config={"configurable": {"delay": delay}},
     )
@@ -85,7 +97,9 @@ def _finished_run(sdk, delay: float = 0.05) -> tuple[str, str]:
 
 
 def _checkpoints_of_run(stack: Stack, run_id: str) -> int:
-    return stack.sql("select count(*) from threads_checkpoint where owner_run_id = %s", run_id)[0][0]
+    return stack.sql("select count(*) from threads_checkpoint where owner_run_id = %s", run_id)[0][
+        0
+    ]
 
 
 def test_admin_pages_are_styled(browser_page, stack: Stack) -> None:
@@ -102,14 +116,16 @@ def test_a_running_run_is_rolled_back_from_its_page(browser_page, stack: Stack, 
     page = browser_page
     thread = sdk.threads.create()
     run = sdk.runs.create(
-        thread["thread_id"], "agent",
+        thread["thread_id"],
+        "agent",
         input={"messages": [{"role": "human", "content": QUESTION}]},
         config={"configurable": {"delay": 30}},
     )
     run_id = run["run_id"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (
-        sdk.runs.get(thread["thread_id"], run_id)["status"] != "running" or not _checkpoints_of_run(stack, run_id)
+        sdk.runs.get(thread["thread_id"], run_id)["status"] != "running"
+        or not _checkpoints_of_run(stack, run_id)
     ):
         time.sleep(0.1)
     assert sdk.runs.get(thread["thread_id"], run_id)["status"] == "running"
@@ -118,7 +134,9 @@ def test_a_running_run_is_rolled_back_from_its_page(browser_page, stack: Stack, 
 
     page.goto(f"{stack.url}/admin/runs/run/{run_id}/change/")
     assert "Running" in page.inner_text("div.field-status")
-    assert "step -1 (input)" in page.inner_text("div.field-checkpoints"), "the run's first checkpoint is linked"
+    assert "step -1 (input)" in page.inner_text("div.field-checkpoints"), (
+        "the run's first checkpoint is linked"
+    )
     _shot(page, "02-running-run")
     page.click("a.deletelink")
     assert "will be rolled back" in page.inner_text("#content")
@@ -126,14 +144,18 @@ def test_a_running_run_is_rolled_back_from_its_page(browser_page, stack: Stack, 
     page.click("input[type=submit]")
     page.wait_for_selector("ul.messagelist")
     _shot(page, "04-rolled-back")
-    assert any(m.startswith("Rolled back and deleted 1 run,") and f"{written} checkpoint" in m
-               for m in _messages(page)), _messages(page)
+    assert any(
+        m.startswith("Rolled back and deleted 1 run,") and f"{written} checkpoint" in m
+        for m in _messages(page)
+    ), _messages(page)
 
     assert stack.sql("select count(*) from runs_run where run_id = %s", run_id) == [(0,)]
     for table in ("threads_checkpoint", "threads_checkpointwrite", "threads_checkpointblob"):
         assert stack.sql(f"select count(*) from {table} where run_id = %s", run_id) == [(0,)], table
     page.goto(f"{stack.url}/admin/runs/run/?q={run_id}")
-    assert "0 runs" in page.inner_text("#changelist-form") or not page.query_selector("#result_list")
+    assert "0 runs" in page.inner_text("#changelist-form") or not page.query_selector(
+        "#result_list"
+    )
     # The worker was told to stop and the thread moves on.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and sdk.threads.get(thread["thread_id"])["status"] != "idle":
@@ -160,7 +182,9 @@ def test_a_finished_run_is_deleted_from_the_list(browser_page, stack: Stack, sdk
     page.click("input[type=submit]")
     page.wait_for_selector("ul.messagelist")
     _shot(page, "07-deleted")
-    assert any(f"Deleted 1 run, {written} checkpoints" in m for m in _messages(page)), _messages(page)
+    assert any(f"Deleted 1 run, {written} checkpoints" in m for m in _messages(page)), _messages(
+        page
+    )
     assert stack.sql("select count(*) from runs_run where run_id = %s", run_id) == [(0,)]
     assert stack.sql("select count(*) from threads_checkpoint where run_id = %s", run_id) == [(0,)]
 
@@ -171,8 +195,13 @@ def test_a_thread_shows_its_messages_and_is_deleted(browser_page, stack: Stack, 
     page.goto(f"{stack.url}/admin/threads/thread/{thread_id}/change/")
     _shot(page, "08-thread")
     rows = page.query_selector_all("tr.spindle-message")
-    conversation = [(r.query_selector(".spindle-role").inner_text(), r.query_selector(".spindle-text").inner_text())
-                    for r in rows]
+    conversation = [
+        (
+            r.query_selector(".spindle-role").inner_text(),
+            r.query_selector(".spindle-text").inner_text(),
+        )
+        for r in rows
+    ]
     assert conversation[0] == ("human", QUESTION)
     assert conversation[-1] == ("ai", "The weather in sf is sunny and 72 degrees.")
     assert ("tool", "Search result for 'weather in sf': sunny, 72F.") in conversation
@@ -183,9 +212,13 @@ def test_a_thread_shows_its_messages_and_is_deleted(browser_page, stack: Stack, 
     page.wait_for_selector("ul.messagelist")
     _shot(page, "09-thread-deleted")
     assert any("Deleted the thread with 1 run," in m for m in _messages(page)), _messages(page)
-    assert stack.sql("select count(*) from threads_thread where thread_id = %s", thread_id) == [(0,)]
+    assert stack.sql("select count(*) from threads_thread where thread_id = %s", thread_id) == [
+        (0,)
+    ]
     assert stack.sql("select count(*) from runs_run where thread_id = %s", thread_id) == [(0,)]
-    assert stack.sql("select count(*) from threads_checkpoint where thread_id = %s", thread_id) == [(0,)]
+    assert stack.sql("select count(*) from threads_checkpoint where thread_id = %s", thread_id) == [
+        (0,)
+    ]
 
 
 def test_a_checkpoint_shows_its_decoded_values(browser_page, stack: Stack, sdk) -> None:

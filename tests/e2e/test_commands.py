@@ -44,8 +44,13 @@ SPINDLE_COMMANDS = {
 def manage(stack: Stack, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`manage.py <args>` as cron or a script runs it: no terminal, stdin closed."""
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=stack.env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=stack.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -61,11 +66,16 @@ def sdk(stack: Stack):
     return get_sync_client(url=stack.url, timeout=60)
 
 
-def finished_run(sdk, *, metadata: dict | None = None, thread_id: str | None = None) -> tuple[str, str]:
+def finished_run(
+    sdk, *, metadata: dict | None = None, thread_id: str | None = None
+) -> tuple[str, str]:
     thread_id = thread_id or sdk.threads.create(metadata=metadata)["thread_id"]
     run = sdk.runs.create(
-        thread_id, "agent", input={"messages": [{"role": "human", "content": QUESTION}]},
-        config={"configurable": {"delay": 0.01}}, metadata=metadata,
+        thread_id,
+        "agent",
+        input={"messages": [{"role": "human", "content": QUESTION}]},
+        config={"configurable": {"delay": 0.01}},
+        metadata=metadata,
     )
     sdk.runs.join(thread_id, run["run_id"])
     assert sdk.runs.get(thread_id, run["run_id"])["status"] == "success"
@@ -83,9 +93,22 @@ def test_every_argument_has_help_and_destructive_commands_take_no_input() -> Non
     commands = get_commands()
     for name, destructive in SPINDLE_COMMANDS.items():
         parser = load_command_class(commands[name], name).create_parser("manage.py", name)
-        ours = [a for a in parser._actions if a.dest not in {"help", "version", "verbosity", "settings",
-                                                                "pythonpath", "traceback", "no_color",
-                                                                "force_color", "skip_checks"}]
+        ours = [
+            a
+            for a in parser._actions
+            if a.dest
+            not in {
+                "help",
+                "version",
+                "verbosity",
+                "settings",
+                "pythonpath",
+                "traceback",
+                "no_color",
+                "force_color",
+                "skip_checks",
+            }
+        ]
         for action in ours:
             assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
         flags = {flag for action in ours for flag in action.option_strings}
@@ -95,7 +118,14 @@ def test_every_argument_has_help_and_destructive_commands_take_no_input() -> Non
 def test_help_is_printed_for_a_subprocess(stack: Stack) -> None:
     result = manage(stack, "purge_runs", "--help")
     assert result.returncode == 0
-    for option in ("--older-than", "--status", "--metadata", "--batch-size", "--no-input", "--dry-run"):
+    for option in (
+        "--older-than",
+        "--status",
+        "--metadata",
+        "--batch-size",
+        "--no-input",
+        "--dry-run",
+    ):
         assert option in result.stdout
 
 
@@ -134,8 +164,11 @@ def test_wrong_ids_are_a_clear_error(stack: Stack, sdk) -> None:
     assert_clean_failure(malformed, code=2)
     assert "invalid" in malformed.stderr and "not-a-uuid" in malformed.stderr
     unknown = str(uuid.uuid4())
-    for args in (("delete_thread", unknown, "--no-input"), ("show_thread", unknown),
-                 ("cancel_run", unknown, str(uuid.uuid4()))):
+    for args in (
+        ("delete_thread", unknown, "--no-input"),
+        ("show_thread", unknown),
+        ("cancel_run", unknown, str(uuid.uuid4())),
+    ):
         result = manage(stack, *args)
         assert_clean_failure(result)
         assert "not found" in result.stderr.lower(), result.stderr
@@ -158,10 +191,17 @@ def test_delete_thread_counts_and_partial_failure(stack: Stack, sdk) -> None:
 
 
 def running_run(sdk, thread_id: str) -> str:
-    run = sdk.runs.create(thread_id, "agent", input={"messages": [{"role": "human", "content": QUESTION}]},
-                          config={"configurable": {"delay": 30}})
+    run = sdk.runs.create(
+        thread_id,
+        "agent",
+        input={"messages": [{"role": "human", "content": QUESTION}]},
+        config={"configurable": {"delay": 30}},
+    )
     deadline = time.monotonic() + 30
-    while sdk.runs.get(thread_id, run["run_id"])["status"] != "running" and time.monotonic() < deadline:
+    while (
+        sdk.runs.get(thread_id, run["run_id"])["status"] != "running"
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     assert sdk.runs.get(thread_id, run["run_id"])["status"] == "running"
     return run["run_id"]
@@ -184,7 +224,9 @@ def test_cancel_run_interrupts_and_rolls_back_a_running_run(stack: Stack, sdk) -
     assert result.returncode == 0, result.stderr
     assert rows(stack, "runs_run", "run_id", second) == 0
     assert rows(stack, "threads_checkpoint", "run_id", second) == 0
-    assert rows(stack, "threads_checkpoint", "run_id", first) >= 1, "the interrupted run keeps its checkpoints"
+    assert rows(stack, "threads_checkpoint", "run_id", first) >= 1, (
+        "the interrupted run keeps its checkpoints"
+    )
 
 
 # --- purge_runs -----------------------------------------------------------------------
@@ -194,17 +236,30 @@ def test_purge_runs_selects_by_metadata_and_status_in_batches(stack: Stack, sdk)
     tag = uuid.uuid4().hex
     made = [finished_run(sdk, metadata={"purge": tag}) for _ in range(3)]
     kept = finished_run(sdk, metadata={"purge": "other"})
-    checkpoints = sum(rows(stack, "threads_checkpoint", "owner_run_id", run_id) for _, run_id in made)
+    checkpoints = sum(
+        rows(stack, "threads_checkpoint", "owner_run_id", run_id) for _, run_id in made
+    )
 
     dry = manage(stack, "purge_runs", "--metadata", f"purge={tag}", "--dry-run")
     assert dry.returncode == 0 and "3 runs match; nothing done." in dry.stdout
-    none = manage(stack, "purge_runs", "--metadata", f"purge={tag}", "--status", "error", "--no-input")
+    none = manage(
+        stack, "purge_runs", "--metadata", f"purge={tag}", "--status", "error", "--no-input"
+    )
     assert none.returncode == 0 and "0 runs match" in none.stdout
     refused = manage(stack, "purge_runs", "--metadata", f"purge={tag}")
     assert_clean_failure(refused)
 
-    result = manage(stack, "purge_runs", "--metadata", f"purge={tag}", "--older-than", "0s",
-                    "--batch-size", "2", "--no-input")
+    result = manage(
+        stack,
+        "purge_runs",
+        "--metadata",
+        f"purge={tag}",
+        "--older-than",
+        "0s",
+        "--batch-size",
+        "2",
+        "--no-input",
+    )
     assert result.returncode == 0, result.stderr
     assert f"Deleted 3 runs, {checkpoints} checkpoints" in result.stdout
     for thread_id, run_id in made:
@@ -220,15 +275,28 @@ def test_purge_runs_goes_on_past_a_locked_thread_and_counts(stack: Stack, sdk) -
     locked_thread, locked_run = made[1]
     with psycopg.connect(stack.db_url) as other:
         # Another writer holds the thread (as a long request would): its batch times out.
-        other.execute("select 1 from threads_thread where thread_id = %s for update", (locked_thread,))
-        result = manage(stack, "purge_runs", "--metadata", f"purge={tag}", "--batch-size", "1",
-                        "--lock-timeout", "1", "--no-input")
+        other.execute(
+            "select 1 from threads_thread where thread_id = %s for update", (locked_thread,)
+        )
+        result = manage(
+            stack,
+            "purge_runs",
+            "--metadata",
+            f"purge={tag}",
+            "--batch-size",
+            "1",
+            "--lock-timeout",
+            "1",
+            "--no-input",
+        )
         other.rollback()
     assert_clean_failure(result)
     assert "Deleted 2 runs," in result.stdout and "(3 matched)" in result.stdout
     assert "lock timeout" in result.stderr
     assert rows(stack, "runs_run", "run_id", locked_run) == 1
-    assert rows(stack, "threads_checkpoint", "run_id", locked_run) >= 1, "the failed batch rolled back whole"
+    assert rows(stack, "threads_checkpoint", "run_id", locked_run) >= 1, (
+        "the failed batch rolled back whole"
+    )
     for _, run_id in (made[0], made[2]):
         assert rows(stack, "runs_run", "run_id", run_id) == 0
 
@@ -241,9 +309,21 @@ def test_purge_runs_shows_a_progress_bar_on_a_terminal(stack: Stack, sdk) -> Non
     # A terminal 120 columns wide (a fresh pty reports 0, where tqdm draws nothing).
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "purge_runs", "--metadata", f"purge={tag}", "--batch-size", "1",
-         "--no-input"],
-        cwd=ROOT, env=stack.env, stdin=secondary, stdout=secondary, stderr=secondary,
+        [
+            sys.executable,
+            "manage.py",
+            "purge_runs",
+            "--metadata",
+            f"purge={tag}",
+            "--batch-size",
+            "1",
+            "--no-input",
+        ],
+        cwd=ROOT,
+        env=stack.env,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
     )
     os.close(secondary)
     output = b""
@@ -281,8 +361,19 @@ def test_prune_threads_by_metadata_status_and_age(stack: Stack, sdk) -> None:
             ([uuid.UUID(t) for t in old],),
         )
 
-    result = manage(stack, "prune_threads", "--metadata", f"prune={tag}", "--status", "idle",
-                    "--idle-for", "1h", "--batch-size", "1", "--no-input")
+    result = manage(
+        stack,
+        "prune_threads",
+        "--metadata",
+        f"prune={tag}",
+        "--status",
+        "idle",
+        "--idle-for",
+        "1h",
+        "--batch-size",
+        "1",
+        "--no-input",
+    )
     assert result.returncode == 0, result.stderr
     assert "Pruned 2 threads of 2 (delete): deleted 2 runs," in result.stdout
     for thread_id in old:
@@ -336,22 +427,37 @@ def test_stuck_runs_reports_and_fixes(stalled: Stack) -> None:
     sdk = get_sync_client(url=stalled.url, timeout=60)
     # A run whose worker died in the middle of it (killed: no heartbeat, no end).
     blocked = sdk.threads.create()
-    lost = sdk.runs.create(blocked["thread_id"], "sleeper", input={"messages": []},
-                           config={"configurable": {"sleep": 60}})
+    lost = sdk.runs.create(
+        blocked["thread_id"],
+        "sleeper",
+        input={"messages": []},
+        config={"configurable": {"sleep": 60}},
+    )
     stalled.start_worker("doomed", beat=False, concurrency=1)
     deadline = time.monotonic() + 30
-    while sdk.runs.get(blocked["thread_id"], lost["run_id"])["status"] != "running" and time.monotonic() < deadline:
+    while (
+        sdk.runs.get(blocked["thread_id"], lost["run_id"])["status"] != "running"
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     stalled.kill("doomed")
     # Runs created while no worker was up: their messages were consumed by nobody, then lost.
     waiting = sdk.threads.create()
-    pending = sdk.runs.create(waiting["thread_id"], "agent", input={"messages": [{"role": "human", "content": QUESTION}]},
-                              config={"configurable": {"delay": 0.01}})
-    redis.Redis.from_url(stalled.env["REDIS_URL"]).flushall()  # the private server's, not the shared one
+    pending = sdk.runs.create(
+        waiting["thread_id"],
+        "agent",
+        input={"messages": [{"role": "human", "content": QUESTION}]},
+        config={"configurable": {"delay": 0.01}},
+    )
+    redis.Redis.from_url(
+        stalled.env["REDIS_URL"]
+    ).flushall()  # the private server's, not the shared one
     # A thread left busy with no run (what a crash between two writes would leave).
     idle = sdk.threads.create()
     with psycopg.connect(stalled.db_url, autocommit=True) as conn:
-        conn.execute("update threads_thread set status = 'busy' where thread_id = %s", (idle["thread_id"],))
+        conn.execute(
+            "update threads_thread set status = 'busy' where thread_id = %s", (idle["thread_id"],)
+        )
     time.sleep(2.5)
 
     report = manage(stalled, "stuck_runs", "--pending-for", "1s", "--silent-for", "2s")
@@ -363,18 +469,30 @@ def test_stuck_runs_reports_and_fixes(stalled: Stack) -> None:
 
     refused = manage(stalled, "stuck_runs", "--pending-for", "1s", "--silent-for", "2s", "--fix")
     assert_clean_failure(refused)
-    assert sdk.threads.get(idle["thread_id"])["status"] == "busy", "nothing fixed without confirmation"
+    assert sdk.threads.get(idle["thread_id"])["status"] == "busy", (
+        "nothing fixed without confirmation"
+    )
 
     stalled.start_worker("worker", beat=False, concurrency=1)
-    fixed = manage(stalled, "stuck_runs", "--pending-for", "1s", "--silent-for", "2s", "--fix", "--no-input")
+    fixed = manage(
+        stalled, "stuck_runs", "--pending-for", "1s", "--silent-for", "2s", "--fix", "--no-input"
+    )
     assert fixed.returncode == 0, fixed.stderr
-    assert "Fixed: 1 run dispatched again (0 still waiting their turn), 1 run ended as error, 1 thread settled." in fixed.stdout
+    assert (
+        "Fixed: 1 run dispatched again (0 still waiting their turn), 1 run ended as error, 1 thread settled."
+        in fixed.stdout
+    )
     sdk.runs.join(waiting["thread_id"], pending["run_id"])
     assert sdk.runs.get(waiting["thread_id"], pending["run_id"])["status"] == "success"
     assert sdk.runs.get(blocked["thread_id"], lost["run_id"])["status"] == "error"
     assert sdk.threads.get(idle["thread_id"])["status"] == "idle"
 
     clean = manage(stalled, "stuck_runs", "--pending-for", "1s")
-    assert "0 pending runs older than 0:00:01, 0 silent running runs, 0 busy threads" in clean.stdout
+    assert (
+        "0 pending runs older than 0:00:01, 0 silent running runs, 0 busy threads" in clean.stdout
+    )
     swept = manage(stalled, "sweep_runs")
-    assert swept.returncode == 0 and swept.stdout.strip() == "0 lost runs ended, 0 pending runs re-dispatched"
+    assert (
+        swept.returncode == 0
+        and swept.stdout.strip() == "0 lost runs ended, 0 pending runs re-dispatched"
+    )

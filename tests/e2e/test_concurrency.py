@@ -33,7 +33,10 @@ async def test_twenty_agent_runs_started_at_once_execute_together(stack) -> None
 
     async def one(index: int) -> dict:
         return await clients[index].runs.wait(
-            threads[index], "agent", input=human(f"weather in c{index}?"), config={"configurable": {"delay": 1}}
+            threads[index],
+            "agent",
+            input=human(f"weather in c{index}?"),
+            config={"configurable": {"delay": 1}},
         )
 
     started = time.monotonic()
@@ -43,28 +46,39 @@ async def test_twenty_agent_runs_started_at_once_execute_together(stack) -> None
     for index, values in enumerate(results):
         assert contents(values) == answer(f"c{index}")
     assert elapsed < 8, "runs did not overlap"
-    statuses = stack.sql("select status, count(*) from runs_run where thread_id = any(%s::uuid[]) group by status",
-                         threads)
+    statuses = stack.sql(
+        "select status, count(*) from runs_run where thread_id = any(%s::uuid[]) group by status",
+        threads,
+    )
     assert statuses == [("success", 20)]
 
 
-async def _runs_sharing_a_process(client, stack, n: int = 6) -> tuple[list[tuple[str, str]], dict[str, str]]:
+async def _runs_sharing_a_process(
+    client, stack, n: int = 6
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """n agent runs on n threads, all running; and the process (worker column) of each."""
     runs = []
     for i in range(n):
         tid = (await client.threads.create())["thread_id"]
-        run = await client.runs.create(tid, "agent", input=human(f"weather in c{i}?"),
-                                       config={"configurable": {"delay": 1}})
+        run = await client.runs.create(
+            tid, "agent", input=human(f"weather in c{i}?"), config={"configurable": {"delay": 1}}
+        )
         runs.append((tid, run["run_id"]))
     for tid, rid in runs:
         await until_running(client, tid, rid)
-    workers = dict(stack.sql("select run_id::text, worker from runs_run where run_id = any(%s::uuid[])",
-                             [rid for _, rid in runs]))
+    workers = dict(
+        stack.sql(
+            "select run_id::text, worker from runs_run where run_id = any(%s::uuid[])",
+            [rid for _, rid in runs],
+        )
+    )
     return runs, workers
 
 
 @pytest.mark.parametrize("action", ["interrupt", "rollback"])
-async def test_a_cancel_stops_one_run_and_the_others_in_its_process_go_on(client, stack, action: str) -> None:
+async def test_a_cancel_stops_one_run_and_the_others_in_its_process_go_on(
+    client, stack, action: str
+) -> None:
     runs, workers = await _runs_sharing_a_process(client, stack)
     by_process: dict[str, list[int]] = defaultdict(list)
     for index, (_tid, rid) in enumerate(runs):

@@ -31,13 +31,21 @@ async def test_every_minute_crons_fire_and_their_runs_are_ordinary_runs(client, 
     thread = await client.threads.create()
     tid = thread["thread_id"]
     thread_cron = await client.crons.create_for_thread(
-        tid, "agent", schedule="* * * * *", input=human("weather in sf?"), config={"configurable": {"delay": 1.5}}
+        tid,
+        "agent",
+        schedule="* * * * *",
+        input=human("weather in sf?"),
+        config={"configurable": {"delay": 1.5}},
     )
     user = f"cron-{uuid.uuid4().hex[:8]}"
-    stateless = await client.crons.create("memory", schedule="* * * * *", input={"user": user}, on_run_completed="delete")
+    stateless = await client.crons.create(
+        "memory", schedule="* * * * *", input={"user": user}, on_run_completed="delete"
+    )
     assert stateless["on_run_completed"] == "delete"
     doomed_thread = (await client.threads.create())["thread_id"]
-    doomed = await client.crons.create_for_thread(doomed_thread, "echo", schedule="* * * * *", input=human("never"))
+    doomed = await client.crons.create_for_thread(
+        doomed_thread, "echo", schedule="* * * * *", input=human("never")
+    )
     assert (await client.crons.count()) >= 3
     # Beat looks for changed schedules every 5 s: it has loaded the doomed cron, which is then
     # deleted before the boundary, where the others fire and it must not.
@@ -51,18 +59,23 @@ async def test_every_minute_crons_fire_and_their_runs_are_ordinary_runs(client, 
     assert run["kwargs"]["config"]["configurable"]["cron_id"] == thread_cron["cron_id"]
     # Deleting the cron stops the schedule, not the run in flight.
     await client.crons.delete(thread_cron["cron_id"])
-    assert (await client.runs.join(tid, run["run_id"])) and (await client.runs.get(tid, run["run_id"]))["status"] == "success"
+    assert (await client.runs.join(tid, run["run_id"])) and (
+        await client.runs.get(tid, run["run_id"])
+    )["status"] == "success"
     assert contents((await client.threads.get_state(tid))["values"])[-1][0] == "ai"
 
     # The stateless cron's run wrote to the store, then its thread went (on_run_completed=delete).
     await _wait_for(
-        lambda: client.store.get_item(["memories", user], "from_graph"), timeout=30, what="the stateless run wrote"
+        lambda: client.store.get_item(["memories", user], "from_graph"),
+        timeout=30,
+        what="the stateless run wrote",
     )
     cron_id = stateless["cron_id"]
 
     def leftovers() -> list[tuple]:
         return stack.sql(
-            "SELECT count(*) FROM runs_run WHERE kwargs->'config'->'configurable'->>'cron_id' = %s", cron_id
+            "SELECT count(*) FROM runs_run WHERE kwargs->'config'->'configurable'->>'cron_id' = %s",
+            cron_id,
         )
 
     async def no_leftovers() -> bool:

@@ -10,7 +10,9 @@ from tests.e2e.test_multitask_strategies import human
 pytestmark = pytest.mark.e2e
 
 
-async def test_a_delayed_run_starts_when_it_is_due_not_when_the_sweeper_looks(client, stack) -> None:
+async def test_a_delayed_run_starts_when_it_is_due_not_when_the_sweeper_looks(
+    client, stack
+) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
     run = await client.runs.create(tid, "echo", input=human("later"), after_seconds=6)

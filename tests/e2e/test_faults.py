@@ -43,8 +43,12 @@ async def test_a_worker_killed_mid_run_ends_the_run_and_the_thread_moves_on(priv
     client = get_client(url=stack.url, timeout=60)
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    first = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 2}})
-    second = await client.runs.create(tid, "agent", input=human("weather in nyc?"), config={"configurable": {"delay": 0}})
+    first = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 2}}
+    )
+    second = await client.runs.create(
+        tid, "agent", input=human("weather in nyc?"), config={"configurable": {"delay": 0}}
+    )
     await until_running(client, tid, first["run_id"])
     stack.kill("worker")  # SIGKILL to the worker and its pool children
     stack.start_worker("worker2")
@@ -54,15 +58,21 @@ async def test_a_worker_killed_mid_run_ends_the_run_and_the_thread_moves_on(priv
     assert await wait_status(client, tid, second["run_id"], {"success", "error"}) == "success"
     assert contents((await client.threads.get_state(tid))["values"])[-4:] == NYC
     assert (await client.threads.get(tid))["status"] == "idle"
-    assert stack.sql("select count(*) from runs_run where status in ('running', 'pending')") == [(0,)]
+    assert stack.sql("select count(*) from runs_run where status in ('running', 'pending')") == [
+        (0,)
+    ]
 
 
-async def test_a_killed_master_s_runs_are_ended_by_the_sweeper_with_no_worker_alive(private) -> None:
+async def test_a_killed_master_s_runs_are_ended_by_the_sweeper_with_no_worker_alive(
+    private,
+) -> None:
     stack, _ = private
     stack.start_worker()
     client = get_client(url=stack.url, timeout=60)
     tid = (await client.threads.create())["thread_id"]
-    first = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 5}})
+    first = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 5}}
+    )
     second = await client.runs.create(tid, "echo", input=human("next"))
     await until_running(client, tid, first["run_id"])
     killed = time.monotonic()
@@ -84,29 +94,49 @@ async def start_stuck_run(stack: Stack, graph: str) -> tuple[Any, str, dict]:
     stack.start_worker()
     client = get_client(url=stack.url, timeout=60)
     tid = (await client.threads.create())["thread_id"]
-    stuck = await client.runs.create(tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}})
+    stuck = await client.runs.create(
+        tid, graph, input=human("sleep"), config={"configurable": {"sleep": 120}}
+    )
     await until_running(client, tid, stuck["run_id"])
     # The input's checkpoint: the graph has loaded (which can take a second on a loaded
     # machine) and started.
     deadline = asyncio.get_running_loop().time() + 30
-    while stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"]) == [(0,)]:
-        assert asyncio.get_running_loop().time() < deadline, "the stuck run never wrote a checkpoint"
+    while stack.sql(
+        "select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"]
+    ) == [(0,)]:
+        assert asyncio.get_running_loop().time() < deadline, (
+            "the stuck run never wrote a checkpoint"
+        )
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # past the first node
     return client, tid, stuck
 
 
-@pytest.mark.parametrize("graph", ["sleeper", "blocker"], ids=["sync-node-thread", "blocked-event-loop"])
-async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(private, graph: str) -> None:
+@pytest.mark.parametrize(
+    "graph", ["sleeper", "blocker"], ids=["sync-node-thread", "blocked-event-loop"]
+)
+async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(
+    private, graph: str
+) -> None:
     stack, _ = private
     client, tid, stuck = await start_stuck_run(stack, graph)
-    assert stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"])[0][0] > 0
+    assert (
+        stack.sql("select count(*) from threads_checkpoint where run_id = %s", stuck["run_id"])[0][
+            0
+        ]
+        > 0
+    )
     new = await client.runs.create(tid, "echo", input=human("hello"), multitask_strategy="rollback")
     await client.runs.join(tid, new["run_id"])
-    assert contents((await client.threads.get_state(tid))["values"]) == [("human", "hello"), ("ai", "hello")]
+    assert contents((await client.threads.get_state(tid))["values"]) == [
+        ("human", "hello"),
+        ("ai", "hello"),
+    ]
     await asyncio.sleep(3)  # past the 2 s grace period
     for table in ("threads_checkpoint", "threads_checkpointwrite", "threads_checkpointblob"):
-        assert stack.sql(f"select count(*) from {table} where run_id = %s", stuck["run_id"]) == [(0,)]
+        assert stack.sql(f"select count(*) from {table} where run_id = %s", stuck["run_id"]) == [
+            (0,)
+        ]
     assert "did not stop within" in (stack.log_dir / "worker.log").read_text()
     # The pool replaced the terminated process: the worker still executes runs.
     again = await client.runs.wait(tid, "echo", input=human("still there?"))
@@ -115,14 +145,19 @@ async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(p
         await client.runs.get(tid, stuck["run_id"])
 
 
-@pytest.mark.parametrize("graph", ["sleeper", "blocker"], ids=["sync-node-thread", "blocked-event-loop"])
+@pytest.mark.parametrize(
+    "graph", ["sleeper", "blocker"], ids=["sync-node-thread", "blocked-event-loop"]
+)
 async def test_an_interrupted_graph_stuck_in_sync_code_leaves_the_thread_the_state_it_wrote(
     private, graph: str
 ) -> None:
     stack, _ = private
     client, tid, stuck = await start_stuck_run(stack, graph)
     await client.runs.cancel(tid, stuck["run_id"])  # interrupt: the worker is terminated after 2 s
-    assert await wait_status(client, tid, stuck["run_id"], {"interrupted", "error", "success"}) == "interrupted"
+    assert (
+        await wait_status(client, tid, stuck["run_id"], {"interrupted", "error", "success"})
+        == "interrupted"
+    )
     after = await client.threads.get(tid)
     state = await client.threads.get_state(tid)
     assert contents(after["values"]) == contents(state["values"])
@@ -137,7 +172,10 @@ async def test_runs_queued_across_a_redis_restart_all_complete(private) -> None:
     client = get_client(url=stack.url, timeout=60)
     threads = [await client.threads.create() for _ in range(3)]
     runs = [
-        (t["thread_id"], (await client.runs.create(t["thread_id"], "echo", input=human(f"m{i}")))["run_id"])
+        (
+            t["thread_id"],
+            (await client.runs.create(t["thread_id"], "echo", input=human(f"m{i}")))["run_id"],
+        )
         for i, t in enumerate(threads)
         for _ in range(2)
     ]
@@ -154,12 +192,18 @@ async def test_a_redis_restart_under_a_running_worker_loses_no_run(private) -> N
     stack.start_worker()
     client = get_client(url=stack.url, timeout=60)
     tid = (await client.threads.create())["thread_id"]
-    assert contents(await client.runs.wait(tid, "echo", input=human("before")))[-1] == ("ai", "before")
+    assert contents(await client.runs.wait(tid, "echo", input=human("before")))[-1] == (
+        "ai",
+        "before",
+    )
     redis_server.stop()
     redis_server.start()
     # The worker and the web process reconnect; queued messages lost with Redis are
     # dispatched again by the sweeper.
-    runs = [(await client.runs.create(tid, "echo", input=human(f"after {i}")))["run_id"] for i in range(3)]
+    runs = [
+        (await client.runs.create(tid, "echo", input=human(f"after {i}")))["run_id"]
+        for i in range(3)
+    ]
     for rid in runs:
         assert await wait_status(client, tid, rid, {"success", "error"}, timeout=60) == "success"
     assert contents((await client.threads.get_state(tid))["values"])[-1] == ("ai", "after 2")
@@ -176,9 +220,14 @@ async def test_a_redis_restart_during_a_run_keeps_the_worker_alive(private) -> N
     await wait_status(client, tid, run["run_id"], {"running"})
     redis_server.stop()
     redis_server.start()
-    assert await wait_status(client, tid, run["run_id"], {"success", "error"}, timeout=60) == "success"
+    assert (
+        await wait_status(client, tid, run["run_id"], {"success", "error"}, timeout=60) == "success"
+    )
     after = await client.runs.create(tid, "echo", input=human("after"))
-    assert await wait_status(client, tid, after["run_id"], {"success", "error"}, timeout=60) == "success"
+    assert (
+        await wait_status(client, tid, after["run_id"], {"success", "error"}, timeout=60)
+        == "success"
+    )
     assert worker.poll() is None, stack.logs()
     assert "Unrecoverable error" not in (stack.log_dir / "worker.log").read_text()
 
@@ -188,7 +237,9 @@ def _pid_of(worker: str) -> int:
     return int(worker.rsplit(":", 1)[1])
 
 
-async def test_a_pool_process_killed_mid_run_ends_its_runs_at_once_and_the_thread_moves_on(private) -> None:
+async def test_a_pool_process_killed_mid_run_ends_its_runs_at_once_and_the_thread_moves_on(
+    private,
+) -> None:
     stack, _ = private
     # The sweep would end the runs only after a minute: whatever ends them sooner is the
     # pool's notice of the dead process.
@@ -208,8 +259,9 @@ async def test_a_pool_process_killed_mid_run_ends_its_runs_at_once_and_the_threa
     assert workers[runs[0][1]].startswith("worker@") and victim != master.pid
     on_victim = [(tid, rid) for tid, rid in runs if _pid_of(workers[rid]) == victim]
     survivors = [(tid, rid) for tid, rid in runs if _pid_of(workers[rid]) != victim]
-    next_on_thread = await client.runs.create(runs[0][0], "agent", input=human("weather in nyc?"), config={
-        "configurable": {"delay": 0}})
+    next_on_thread = await client.runs.create(
+        runs[0][0], "agent", input=human("weather in nyc?"), config={"configurable": {"delay": 0}}
+    )
 
     killed_at = asyncio.get_running_loop().time()
     os.kill(victim, 9)
@@ -221,31 +273,44 @@ async def test_a_pool_process_killed_mid_run_ends_its_runs_at_once_and_the_threa
 
     joined = await client.http.get(f"/threads/{runs[0][0]}/runs/{runs[0][1]}/join")
     assert joined["__error__"]["error"] == "WorkerLost"
-    assert await wait_status(client, runs[0][0], next_on_thread["run_id"], {"success", "error"}) == "success"
+    assert (
+        await wait_status(client, runs[0][0], next_on_thread["run_id"], {"success", "error"})
+        == "success"
+    )
     assert contents((await client.threads.get_state(runs[0][0]))["values"])[-4:] == NYC
     for tid, rid in survivors:  # the other pool process's runs go on
         assert await wait_status(client, tid, rid, {"success", "error"}) == "success"
     assert "running runs ended as error" in (stack.log_dir / "worker.log").read_text()
 
 
-async def test_runs_sharing_a_process_with_a_stuck_run_end_as_error_with_the_reason(private) -> None:
+async def test_runs_sharing_a_process_with_a_stuck_run_end_as_error_with_the_reason(
+    private,
+) -> None:
     stack, _ = private
     stack.start_worker(concurrency=1)  # one pool process: every run shares it
     client = get_client(url=stack.url, timeout=60)
     stuck_tid = (await client.threads.create())["thread_id"]
-    stuck = await client.runs.create(stuck_tid, "sleeper", input=human("sleep"), config={"configurable": {"sleep": 120}})
+    stuck = await client.runs.create(
+        stuck_tid, "sleeper", input=human("sleep"), config={"configurable": {"sleep": 120}}
+    )
     others = []
     for i in range(3):
         tid = (await client.threads.create())["thread_id"]
-        run = await client.runs.create(tid, "agent", input=human(f"weather in c{i}?"), config={
-            "configurable": {"delay": 3}})
+        run = await client.runs.create(
+            tid, "agent", input=human(f"weather in c{i}?"), config={"configurable": {"delay": 3}}
+        )
         others.append((tid, run["run_id"]))
     for tid, rid in [(stuck_tid, stuck["run_id"]), *others]:
         await until_running(client, tid, rid)
 
-    await client.runs.cancel(stuck_tid, stuck["run_id"])  # stuck in time.sleep: the process goes after 2 s
+    await client.runs.cancel(
+        stuck_tid, stuck["run_id"]
+    )  # stuck in time.sleep: the process goes after 2 s
 
-    assert await wait_status(client, stuck_tid, stuck["run_id"], {"interrupted", "error", "success"}) == "interrupted"
+    assert (
+        await wait_status(client, stuck_tid, stuck["run_id"], {"interrupted", "error", "success"})
+        == "interrupted"
+    )
     for tid, rid in others:
         assert await wait_status(client, tid, rid, {"error", "success"}) == "error"
         joined = await client.http.get(f"/threads/{tid}/runs/{rid}/join")

@@ -35,7 +35,11 @@ FUZZ = settings(
     deadline=None,
     derandomize=not LONG_RUN,
     database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -64,19 +68,31 @@ def _real_ids(stack: Stack) -> tuple[str, str, str, str]:
 
     with httpx.Client(base_url=stack.url, timeout=60) as http:
         thread_id = http.post("/threads", json={}).json()["thread_id"]
-        run = http.post(f"/threads/{thread_id}/runs", json={"assistant_id": "echo", "input": human("hi")}).json()
+        run = http.post(
+            f"/threads/{thread_id}/runs", json={"assistant_id": "echo", "input": human("hi")}
+        ).json()
         http.get(f"/threads/{thread_id}/runs/{run['run_id']}/join")
-        assistant_id = http.post("/assistants", json={"graph_id": "echo", "name": "fuzzed"}).json()["assistant_id"]
-        checkpoint_id = http.get(f"/threads/{thread_id}/state").json()["checkpoint"]["checkpoint_id"]
+        assistant_id = http.post("/assistants", json={"graph_id": "echo", "name": "fuzzed"}).json()[
+            "assistant_id"
+        ]
+        checkpoint_id = http.get(f"/threads/{thread_id}/state").json()["checkpoint"][
+            "checkpoint_id"
+        ]
     return thread_id, run["run_id"], assistant_id, checkpoint_id
 
 
 # --- sending ------------------------------------------------------------------------
 
 
-def send(port: int, method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
+def send(
+    port: int, method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+) -> int:
     """The status of one raw HTTP/1.1 request (read from the status line only: streams stay open)."""
-    head = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close"]
+    head = [
+        method.encode() + b" " + target + b" HTTP/1.1",
+        b"Host: 127.0.0.1",
+        b"Connection: close",
+    ]
     head += [name + b": " + value for name, value in headers]
     head.append(b"Content-Length: " + str(len(body)).encode())
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
@@ -87,13 +103,19 @@ def send(port: int, method: str, target: bytes, headers: list[tuple[bytes, bytes
             if not chunk:
                 break
             received += chunk
-    assert received.startswith(b"HTTP/1.1 "), f"no answer to {method} {target[:200]!r}: {received[:200]!r}"
+    assert received.startswith(b"HTTP/1.1 "), (
+        f"no answer to {method} {target[:200]!r}: {received[:200]!r}"
+    )
     return int(received.split(b" ", 2)[1])
 
 
-def check(target: Target, method: str, path: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+def check(
+    target: Target, method: str, path: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
     status = send(target.port, method, path, headers, body)
-    assert status < 500, f"{status} for {method} {path[:300]!r} body {body[:300]!r} headers {headers!r}"
+    assert status < 500, (
+        f"{status} for {method} {path[:300]!r} body {body[:300]!r} headers {headers!r}"
+    )
 
 
 def encode_text(value: str) -> bytes:
@@ -105,22 +127,35 @@ def encode_text(value: str) -> bytes:
 
 nul_text = st.builds(lambda a, b: f"{a}\x00{b}", st.text(max_size=6), st.text(max_size=6))
 surrogate_text = st.builds(
-    lambda a, s: a + s, st.text(max_size=6), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+    lambda a, s: a + s,
+    st.text(max_size=6),
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
 )
 long_text = st.integers(min_value=257, max_value=120_000).map(lambda n: "x" * n)
 hostile_text = st.one_of(st.text(max_size=24), nul_text, surrogate_text, long_text)
 huge_int = st.one_of(
-    st.integers(min_value=2**63 - 2, max_value=2**200), st.integers(min_value=-(2**200), max_value=-(2**63) + 1)
+    st.integers(min_value=2**63 - 2, max_value=2**200),
+    st.integers(min_value=-(2**200), max_value=-(2**63) + 1),
 )
-number = st.one_of(st.integers(-5, 2000), huge_int, st.floats(allow_nan=False, allow_infinity=False))
+number = st.one_of(
+    st.integers(-5, 2000), huge_int, st.floats(allow_nan=False, allow_infinity=False)
+)
 leaf = st.one_of(st.none(), st.booleans(), number, hostile_text)
 json_value = st.recursive(
-    leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4), max_leaves=10
+    leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4),
+    max_leaves=10,
 )
 
 
 def deep_json(depth: int) -> str:
-    return '{"a": ' * (depth // 2) + "[" * (depth - depth // 2) + "1" + "]" * (depth - depth // 2) + "}" * (depth // 2)
+    return (
+        '{"a": ' * (depth // 2)
+        + "[" * (depth - depth // 2)
+        + "1"
+        + "]" * (depth - depth // 2)
+        + "}" * (depth // 2)
+    )
 
 
 deep = st.integers(min_value=95, max_value=12_000).map(deep_json)
@@ -138,7 +173,9 @@ RUN_FIELDS = {
     "interrupt_before": st.one_of(json_value, st.just("*")),
     "stream_mode": st.one_of(json_value, st.sampled_from(["values", "updates", "debug"])),
     "stream_resumable": json_value,
-    "multitask_strategy": st.one_of(st.sampled_from(["reject", "enqueue", "interrupt", "rollback"]), hostile_text),
+    "multitask_strategy": st.one_of(
+        st.sampled_from(["reject", "enqueue", "interrupt", "rollback"]), hostile_text
+    ),
     "if_not_exists": st.one_of(st.sampled_from(["create", "reject"]), hostile_text),
     "on_disconnect": st.one_of(st.sampled_from(["cancel", "continue"]), hostile_text),
     # Out of range, malformed or short: a valid long delay would hold the fuzzed threads'
@@ -148,10 +185,34 @@ RUN_FIELDS = {
     "feedback_keys": json_value,
     "durability": hostile_text,
 }
-OTHER_FIELDS = ["metadata", "values", "limit", "offset", "ids", "status", "sort_by", "select", "extract",
-                "thread_id", "if_exists", "supersteps", "checkpoint", "checkpoint_id", "as_node", "before",
-                "graph_id", "name", "description", "config", "context", "version", "thread_ids", "strategy",
-                "subgraphs", "ttl"]
+OTHER_FIELDS = [
+    "metadata",
+    "values",
+    "limit",
+    "offset",
+    "ids",
+    "status",
+    "sort_by",
+    "select",
+    "extract",
+    "thread_id",
+    "if_exists",
+    "supersteps",
+    "checkpoint",
+    "checkpoint_id",
+    "as_node",
+    "before",
+    "graph_id",
+    "name",
+    "description",
+    "config",
+    "context",
+    "version",
+    "thread_ids",
+    "strategy",
+    "subgraphs",
+    "ttl",
+]
 
 
 @st.composite
@@ -177,22 +238,45 @@ def body(draw: st.DrawFn, fields: dict[str, st.SearchStrategy] | None = None) ->
 
 content_type = st.one_of(
     st.just([(b"Content-Type", b"application/json")]),
-    st.sampled_from([[], [(b"Content-Type", b"text/plain")], [(b"Content-Type", b"application/x-www-form-urlencoded")]]),
+    st.sampled_from(
+        [
+            [],
+            [(b"Content-Type", b"text/plain")],
+            [(b"Content-Type", b"application/x-www-form-urlencoded")],
+        ]
+    ),
 )
 
-QUERY_NAMES = ["limit", "offset", "status", "action", "wait", "stream_mode", "cancel_on_disconnect", "subgraphs",
-               "xray", "recurse", "before", "delete_threads", "version", "stream_modes"]
+QUERY_NAMES = [
+    "limit",
+    "offset",
+    "status",
+    "action",
+    "wait",
+    "stream_mode",
+    "cancel_on_disconnect",
+    "subgraphs",
+    "xray",
+    "recurse",
+    "before",
+    "delete_threads",
+    "version",
+    "stream_modes",
+]
 query_value = st.one_of(
     st.sampled_from(["1", "true", "interrupt", "rollback", "values", "-1"]),
     hostile_text,
     huge_int.map(str),
 )
-query = st.dictionaries(st.one_of(st.sampled_from(QUERY_NAMES), hostile_text), query_value, max_size=4).map(
-    lambda params: b"&".join(encode_text(k) + b"=" + encode_text(v) for k, v in params.items())
-)
+query = st.dictionaries(
+    st.one_of(st.sampled_from(QUERY_NAMES), hostile_text), query_value, max_size=4
+).map(lambda params: b"&".join(encode_text(k) + b"=" + encode_text(v) for k, v in params.items()))
 header_value = st.one_of(
     st.sampled_from(["-1", "0-0", "1732970000000-1", "99999999999999999999-0"]),
-    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=255, exclude_characters="\r\n"), max_size=40),
+    st.text(
+        alphabet=st.characters(min_codepoint=0, max_codepoint=255, exclude_characters="\r\n"),
+        max_size=40,
+    ),
     st.integers(min_value=9000, max_value=70_000).map(lambda n: "9" * n),
 )
 
@@ -232,8 +316,14 @@ ROUTES = {
     "/ok": ["GET"],
     "/info": ["GET"],
 }
-RUN_CREATING = ["/threads/{t}/runs", "/threads/{t}/runs/wait", "/threads/{t}/runs/stream", "/runs", "/runs/wait",
-                "/runs/stream"]
+RUN_CREATING = [
+    "/threads/{t}/runs",
+    "/threads/{t}/runs/wait",
+    "/threads/{t}/runs/stream",
+    "/runs",
+    "/runs/wait",
+    "/runs/stream",
+]
 path_segment = st.one_of(
     hostile_text.map(encode_text),
     st.binary(min_size=1, max_size=40).map(lambda raw: quote(raw, safe="").encode()),
@@ -244,12 +334,19 @@ path_segment = st.one_of(
 
 @st.composite
 def path(draw: st.DrawFn, target: Target, template: str, *, hostile_ids: bool = True) -> bytes:
-    real = {"t": target.thread_id, "r": target.run_id, "a": target.assistant_id, "c": target.checkpoint_id}
+    real = {
+        "t": target.thread_id,
+        "r": target.run_id,
+        "a": target.assistant_id,
+        "c": target.checkpoint_id,
+    }
     out = template.encode()
     for key, value in real.items():
         token = ("{" + key + "}").encode()
         if token in out:
-            replacement = draw(path_segment) if hostile_ids and draw(st.booleans()) else value.encode()
+            replacement = (
+                draw(path_segment) if hostile_ids and draw(st.booleans()) else value.encode()
+            )
             out = out.replace(token, replacement)
     return out
 
@@ -272,11 +369,15 @@ def test_hostile_run_bodies_never_get_a_5xx(target: Target, data: st.DataObject)
 
 @FUZZ
 @given(data=st.data())
-def test_hostile_bodies_on_every_endpoint_never_get_a_5xx(target: Target, data: st.DataObject) -> None:
+def test_hostile_bodies_on_every_endpoint_never_get_a_5xx(
+    target: Target, data: st.DataObject
+) -> None:
     template = data.draw(st.sampled_from(sorted(ROUTES)))
     method = data.draw(st.sampled_from(ROUTES[template]))
     if method == "DELETE":  # keep the real thread, run and assistant for the other examples
-        target_path = data.draw(path(target, template)).replace(target.thread_id.encode(), str(uuid.uuid4()).encode())
+        target_path = data.draw(path(target, template)).replace(
+            target.thread_id.encode(), str(uuid.uuid4()).encode()
+        )
     else:
         target_path = data.draw(path(target, template, hostile_ids=False))
     check(target, method, target_path, data.draw(content_type), data.draw(body()))
@@ -284,7 +385,9 @@ def test_hostile_bodies_on_every_endpoint_never_get_a_5xx(target: Target, data: 
 
 @FUZZ
 @given(data=st.data())
-def test_hostile_path_ids_and_query_strings_never_get_a_5xx(target: Target, data: st.DataObject) -> None:
+def test_hostile_path_ids_and_query_strings_never_get_a_5xx(
+    target: Target, data: st.DataObject
+) -> None:
     template = data.draw(st.sampled_from(sorted(ROUTES)))
     method = data.draw(st.sampled_from([m for m in ROUTES[template] if m != "DELETE"] or ["GET"]))
     target_path = data.draw(path(target, template)) + b"?" + data.draw(query)
@@ -295,10 +398,19 @@ def test_hostile_path_ids_and_query_strings_never_get_a_5xx(target: Target, data
 @given(data=st.data())
 def test_hostile_header_values_never_get_a_5xx(target: Target, data: st.DataObject) -> None:
     template = data.draw(
-        st.sampled_from(["/threads/{t}/stream", "/threads/{t}/runs/{r}/stream", "/runs/{r}/stream", "/threads/{t}"])
+        st.sampled_from(
+            [
+                "/threads/{t}/stream",
+                "/threads/{t}/runs/{r}/stream",
+                "/runs/{r}/stream",
+                "/threads/{t}",
+            ]
+        )
     )
     value = data.draw(header_value).encode("latin-1")
-    name = data.draw(st.sampled_from([b"Last-Event-ID", b"X-Anything", b"Accept", b"Authorization"]))
+    name = data.draw(
+        st.sampled_from([b"Last-Event-ID", b"X-Anything", b"Accept", b"Authorization"])
+    )
     check(target, "GET", data.draw(path(target, template, hostile_ids=False)), [(name, value)], b"")
 
 
@@ -310,7 +422,8 @@ def test_after_the_fuzzing_the_server_still_creates_and_completes_runs(target: T
         # More runs than psycopg's prepare threshold, on one thread and on new ones.
         for index in range(8):
             run = http.post(
-                f"/threads/{thread_id}/runs", json={"assistant_id": "echo", "input": human(f"hi {index}")}
+                f"/threads/{thread_id}/runs",
+                json={"assistant_id": "echo", "input": human(f"hi {index}")},
             )
             assert run.status_code == 200, run.text
             joined = http.get(f"/threads/{thread_id}/runs/{run.json()['run_id']}/join")

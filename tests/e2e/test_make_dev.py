@@ -64,7 +64,8 @@ class DevServer:
 def embedded_env(**extra: str) -> dict[str, str]:
     """The test's environment without any service: no DATABASE_URL, no REDIS_URL."""
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "LANGGRAPH_CONFIG", "MAKEFLAGS", "MAKELEVEL"}
         and not k.startswith("PYTEST")
     }
@@ -76,19 +77,35 @@ def embedded_env(**extra: str) -> dict[str, str]:
 def dev(tmp_path_factory) -> Iterator[DevServer]:
     project = tmp_path_factory.mktemp("project")
     (project / "edited.py").write_text(EDITED_GRAPH.format(reply="before the edit"))
-    (project / "langgraph.json").write_text(json.dumps({
-        "dependencies": ["."],
-        "graphs": {"agent": str(ROOT / "examples" / "weather.py") + ":graph", "edited": "./edited.py:graph"},
-        "http": {"cors": {"allow_origins": [STUDIO], "allow_methods": ["*"], "allow_headers": ["*"],
-                          "allow_credentials": True}},
-        "ui": {"agent": "./ui.tsx"},
-    }))
+    (project / "langgraph.json").write_text(
+        json.dumps(
+            {
+                "dependencies": ["."],
+                "graphs": {
+                    "agent": str(ROOT / "examples" / "weather.py") + ":graph",
+                    "edited": "./edited.py:graph",
+                },
+                "http": {
+                    "cors": {
+                        "allow_origins": [STUDIO],
+                        "allow_methods": ["*"],
+                        "allow_headers": ["*"],
+                        "allow_credentials": True,
+                    }
+                },
+                "ui": {"agent": "./ui.tsx"},
+            }
+        )
+    )
     port = free_port()
     log = project / "make-dev.log"
     proc = subprocess.Popen(
         ["make", "-f", str(ROOT / "Makefile"), "dev", f"PORT={port}"],
-        cwd=project, env=embedded_env(SPINDLE_HEARTBEAT_SECONDS="0.5", SPINDLE_STALE_AFTER_SECONDS="5"),
-        stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=project,
+        env=embedded_env(SPINDLE_HEARTBEAT_SECONDS="0.5", SPINDLE_STALE_AFTER_SECONDS="5"),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     server = DevServer(url=f"http://127.0.0.1:{port}", project=project, log=log, proc=proc)
     try:
@@ -124,13 +141,19 @@ def test_startup_says_embedded_mode_and_warns_about_unsupported_keys(dev: DevSer
     assert Path(socket_path).is_socket()
     assert "worker    Celery worker and beat" in out
     assert "graphs    agent, edited from langgraph.json" in out
-    assert 'WARNING spindle: langgraph.json: "ui" is not supported by Spindle yet and is ignored' in out
+    assert (
+        'WARNING spindle: langgraph.json: "ui" is not supported by Spindle yet and is ignored'
+        in out
+    )
     assert "WARNING spindle: Access: OPEN, the API needs no credentials" in out
     assert "Traceback" not in out
     assert (dev.project / "spindle.sqlite3").exists()
     with sqlite3.connect(dev.project / "spindle.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert httpx.get(f"{dev.url}/ok").json() == {"ok": True, "services": {"sqlite": "ok", "redis": "ok"}}
+    assert httpx.get(f"{dev.url}/ok").json() == {
+        "ok": True,
+        "services": {"sqlite": "ok", "redis": "ok"},
+    }
 
 
 async def test_the_rollback_scenario_with_streaming(client, dev: DevServer) -> None:
@@ -173,19 +196,33 @@ async def test_the_rollback_scenario_with_streaming(client, dev: DevServer) -> N
 
     # A new run streamed from its creation: every step of the agent arrives.
     parts = [
-        part async for part in client.runs.stream(
-            thread["thread_id"], "agent", stream_mode="updates",
+        part
+        async for part in client.runs.stream(
+            thread["thread_id"],
+            "agent",
+            stream_mode="updates",
             input={"messages": [{"role": "human", "content": "and in sf?"}]},
         )
     ]
     assert [p.event for p in parts][0] == "metadata"
-    assert [next(iter(p.data)) for p in parts if p.event == "updates"] == ["agent", "tools", "agent"]
+    assert [next(iter(p.data)) for p in parts if p.event == "updates"] == [
+        "agent",
+        "tools",
+        "agent",
+    ]
 
     # Behind the API: no row of the first run is left in the SQLite file.
     with sqlite3.connect(dev.project / "spindle.sqlite3") as db:
         first_hex = first["run_id"].replace("-", "")
-        for table in ("runs_run", "threads_checkpoint", "threads_checkpointwrite", "threads_checkpointblob"):
-            assert db.execute(f"select count(*) from {table} where run_id = ?", (first_hex,)).fetchone() == (0,)
+        for table in (
+            "runs_run",
+            "threads_checkpoint",
+            "threads_checkpointwrite",
+            "threads_checkpointblob",
+        ):
+            assert db.execute(
+                f"select count(*) from {table} where run_id = ?", (first_hex,)
+            ).fetchone() == (0,)
 
 
 def _readme_snippets() -> list[str]:
@@ -200,12 +237,20 @@ def test_the_readme_snippets_run_as_written(dev: DevServer, tmp_path: Path) -> N
         assert 'url="http://127.0.0.1:2024"' in code
         (tmp_path / name).write_text(code.replace("http://127.0.0.1:2024", dev.url))
     result = subprocess.run(
-        [sys.executable, "quickstart.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "quickstart.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "The weather in sf is sunny" in result.stdout
     result = subprocess.run(
-        [sys.executable, "rollback.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "rollback.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -218,7 +263,10 @@ def test_the_readme_snippets_run_as_written(dev: DevServer, tmp_path: Path) -> N
 
 
 def test_cors_preflight_allows_the_configured_origin_only(dev: DevServer) -> None:
-    asked = {"access-control-request-method": "POST", "access-control-request-headers": "content-type, x-api-key"}
+    asked = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, x-api-key",
+    }
     allowed = httpx.options(f"{dev.url}/threads/search", headers={"origin": STUDIO, **asked})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == STUDIO
@@ -226,7 +274,9 @@ def test_cors_preflight_allows_the_configured_origin_only(dev: DevServer) -> Non
     assert allowed.headers["access-control-allow-headers"] == "content-type, x-api-key"
     assert "POST" in allowed.headers["access-control-allow-methods"]
 
-    refused = httpx.options(f"{dev.url}/threads/search", headers={"origin": "https://evil.example", **asked})
+    refused = httpx.options(
+        f"{dev.url}/threads/search", headers={"origin": "https://evil.example", **asked}
+    )
     assert refused.status_code == 400
     assert "access-control-allow-origin" not in refused.headers
 
@@ -243,7 +293,9 @@ async def test_many_runs_at_once_on_sqlite(client, dev: DevServer) -> None:
     async def one(i: int) -> tuple[str, str]:
         thread = await client.threads.create(metadata={"n": i})
         run = await client.runs.create(
-            thread["thread_id"], "agent", config={"configurable": {"delay": 0.05}},
+            thread["thread_id"],
+            "agent",
+            config={"configurable": {"delay": 0.05}},
             input={"messages": [{"role": "human", "content": f"whats the weather in sf? {i}"}]},
         )
         await client.runs.join(thread["thread_id"], run["run_id"])

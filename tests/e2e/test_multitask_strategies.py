@@ -53,7 +53,9 @@ async def test_reject_refuses_and_writes_nothing(client, stack) -> None:
     first = await client.runs.create(tid, "agent", input=human("weather in sf?"), config=FAST)
     await until_running(client, tid, first["run_id"])
     with pytest.raises(httpx.HTTPStatusError) as excinfo:
-        await client.runs.create(tid, "agent", input=human("weather in nyc?"), multitask_strategy="reject")
+        await client.runs.create(
+            tid, "agent", input=human("weather in nyc?"), multitask_strategy="reject"
+        )
     assert excinfo.value.response.status_code == 409
     assert excinfo.value.response.json() == {
         "detail": "Thread is already running a task. Wait for it to finish or choose a different multitask strategy."
@@ -94,14 +96,20 @@ async def test_interrupt_stops_the_active_run_and_keeps_its_checkpoints(client) 
         (second["run_id"], "success"),
         (first["run_id"], "interrupted"),
     ]
-    assert contents((await client.threads.get_state(tid))["values"]) == [("human", "weather in sf?"), *NYC]
+    assert contents((await client.threads.get_state(tid))["values"]) == [
+        ("human", "weather in sf?"),
+        *NYC,
+    ]
     history = await client.threads.get_history(tid, limit=100)
     assert {h["metadata"]["run_id"] for h in history} == {first["run_id"], second["run_id"]}
     assert (await client.threads.get(tid))["status"] == "idle"
 
 
 async def test_interrupt_and_rollback_act_on_every_in_flight_run(client) -> None:
-    for strategy, expected in (("interrupt", ["interrupted", "interrupted"]), ("rollback", [404, 404])):
+    for strategy, expected in (
+        ("interrupt", ["interrupted", "interrupted"]),
+        ("rollback", [404, 404]),
+    ):
         thread = await client.threads.create()
         tid = thread["thread_id"]
         r1 = await client.runs.create(tid, "agent", input=human("weather in sf?"), config=FAST)

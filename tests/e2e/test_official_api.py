@@ -23,13 +23,18 @@ SLOW = {"configurable": {"delay": 2.0}}
 
 async def _agent_run(client, *, config: dict = FAST) -> tuple[str, str]:
     thread = await client.threads.create()
-    run = await client.runs.create(thread["thread_id"], "agent", input=human("weather in sf?"), config=config)
+    run = await client.runs.create(
+        thread["thread_id"], "agent", input=human("weather in sf?"), config=config
+    )
     return thread["thread_id"], run["run_id"]
 
 
 async def _until_final(client, thread_id: str, run_id: str, timeout: float = 15) -> str:
     deadline = asyncio.get_running_loop().time() + timeout
-    while (status := (await client.runs.get(thread_id, run_id))["status"]) in ("pending", "running"):
+    while (status := (await client.runs.get(thread_id, run_id))["status"]) in (
+        "pending",
+        "running",
+    ):
         assert asyncio.get_running_loop().time() < deadline, "the run never ended"
         await asyncio.sleep(0.05)
     return status
@@ -49,17 +54,24 @@ async def test_cancel_many_by_thread_and_ids_interrupts_them(client) -> None:
     assert await _until_final(client, tid, rid) == "interrupted"
     assert (await client.threads.get(tid))["status"] == "interrupted"
     # The finished checkpoints stay, as with the single cancel.
-    assert contents((await client.threads.get_state(tid))["values"]) == [("human", "weather in sf?")]
+    assert contents((await client.threads.get_state(tid))["values"]) == [
+        ("human", "weather in sf?")
+    ]
 
 
 async def test_cancel_many_by_status_rolls_back_every_active_run(client, stack) -> None:
-    (t1, r1), (t2, r2) = await _agent_run(client, config=SLOW), await _agent_run(client, config=SLOW)
+    (t1, r1), (t2, r2) = (
+        await _agent_run(client, config=SLOW),
+        await _agent_run(client, config=SLOW),
+    )
     await until_running(client, t1, r1)
     await until_running(client, t2, r2)
     queued = await client.runs.create(t2, "agent", input=human("again"), config=FAST)
 
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
-        response = await http.post("/runs/cancel", params={"action": "rollback"}, json={"status": "all"})
+        response = await http.post(
+            "/runs/cancel", params={"action": "rollback"}, json={"status": "all"}
+        )
     assert (response.status_code, response.content) == (204, b"")
 
     for tid, rid in ((t1, r1), (t2, r2), (t2, queued["run_id"])):
@@ -68,7 +80,9 @@ async def test_cancel_many_by_status_rolls_back_every_active_run(client, stack) 
         assert gone.value.response.status_code == 404
     assert [(await client.threads.get(t))["status"] for t in (t1, t2)] == ["idle", "idle"]
     assert await client.threads.get_history(t1) == []
-    assert stack.sql("select count(*) from runs_run where status in ('pending', 'running')") == [(0,)]
+    assert stack.sql("select count(*) from runs_run where status in ('pending', 'running')") == [
+        (0,)
+    ]
 
 
 async def test_cancel_many_by_status_pending_leaves_the_running_run(client) -> None:
@@ -83,7 +97,9 @@ async def test_cancel_many_by_status_pending_leaves_the_running_run(client) -> N
     await client.runs.cancel(tid, running, wait=True)
 
 
-async def test_cancel_many_by_assistant_stops_its_runs_and_answers_204_without_any(client, stack) -> None:
+async def test_cancel_many_by_assistant_stops_its_runs_and_answers_204_without_any(
+    client, stack
+) -> None:
     assistant = await client.assistants.create(graph_id="agent")
     thread = await client.threads.create()
     run = await client.runs.create(
@@ -115,7 +131,9 @@ async def test_cancel_many_by_assistant_stops_its_runs_and_answers_204_without_a
         ({"status": "done"}, 'status: "done" is not a valid choice.'),
     ],
 )
-async def test_cancel_many_refuses_a_bad_selection_with_the_official_text(stack, body, detail) -> None:
+async def test_cancel_many_refuses_a_bad_selection_with_the_official_text(
+    stack, body, detail
+) -> None:
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post("/runs/cancel", json=body)
     assert response.status_code == 422
@@ -127,8 +145,12 @@ async def test_cancel_many_answers_404_when_nothing_matches(client, stack) -> No
     done = await client.runs.create(thread["thread_id"], "echo", input=human("hi"))
     await client.runs.join(thread["thread_id"], done["run_id"])
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
-        unknown = await http.post("/runs/cancel", json={"thread_id": thread["thread_id"], "run_ids": [str(uuid.uuid4())]})
-        finished = await http.post("/runs/cancel", json={"thread_id": thread["thread_id"], "run_ids": [done["run_id"]]})
+        unknown = await http.post(
+            "/runs/cancel", json={"thread_id": thread["thread_id"], "run_ids": [str(uuid.uuid4())]}
+        )
+        finished = await http.post(
+            "/runs/cancel", json={"thread_id": thread["thread_id"], "run_ids": [done["run_id"]]}
+        )
     assert (unknown.status_code, unknown.json()) == (404, {"detail": "No runs found to cancel."})
     assert (finished.status_code, finished.json()) == (404, {"detail": NO_MATCHING})
 
@@ -149,7 +171,10 @@ async def test_create_batch_starts_stateless_runs_that_all_finish(client, stack)
     assert len({r["thread_id"] for r in runs}) == 2
     kept = runs[1]
     assert await _until_final(client, kept["thread_id"], kept["run_id"]) == "success"
-    assert contents((await client.threads.get_state(kept["thread_id"]))["values"]) == [("human", "two"), ("ai", "two")]
+    assert contents((await client.threads.get_state(kept["thread_id"]))["values"]) == [
+        ("human", "two"),
+        ("ai", "two"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -158,11 +183,15 @@ async def test_create_batch_starts_stateless_runs_that_all_finish(client, stack)
         ([], 422, "This list may not be empty."),
         ({"assistant_id": "echo"}, 422, 'Expected a list of items but got type "dict".'),
         ([{"assistant_id": "echo"}, {"input": {}}], 422, "1.assistant_id: This field is required."),
-        ([{"assistant_id": "echo"}, {"assistant_id": str(uuid.uuid4())}], 404, "Thread or assistant not found."),
+        (
+            [{"assistant_id": "echo"}, {"assistant_id": str(uuid.uuid4())}],
+            404,
+            "Thread or assistant not found.",
+        ),
     ],
 )
 async def test_a_bad_batch_creates_no_run(stack, body, status, detail) -> None:
-    (started,), = stack.sql("select now()")
+    ((started,),) = stack.sql("select now()")
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post("/runs/batch", json=body)
     assert (response.status_code, response.json()["detail"]) == (status, detail)
@@ -190,8 +219,9 @@ async def test_storage_counts_what_the_threads_checkpoints_occupy(client, stack)
     }
     assert response.status_code == 200
     storage = response.json()
-    (checkpoints, checkpoint_bytes), = stack.sql(
-        "select count(*), sum(length(checkpoint) + length(metadata::text)) from threads_checkpoint where thread_id = %s", tid
+    ((checkpoints, checkpoint_bytes),) = stack.sql(
+        "select count(*), sum(length(checkpoint) + length(metadata::text)) from threads_checkpoint where thread_id = %s",
+        tid,
     )
     assert storage["checkpoints"] == {"count": checkpoints, "bytes": checkpoint_bytes}
     assert checkpoints == len(await client.threads.get_history(tid)) == 3
@@ -200,7 +230,9 @@ async def test_storage_counts_what_the_threads_checkpoints_occupy(client, stack)
     assert by_channel["messages"]["versions"] >= 2 and by_channel["messages"]["bytes"] > 0
     assert storage["channel_values"]["count"] == sum(c["versions"] for c in by_channel.values())
     assert storage["total_bytes"] == (
-        storage["checkpoints"]["bytes"] + storage["channel_values"]["bytes"] + storage["pending_writes"]["bytes"]
+        storage["checkpoints"]["bytes"]
+        + storage["channel_values"]["bytes"]
+        + storage["pending_writes"]["bytes"]
     )
     assert missing.status_code == 404 and missing.json()["detail"].startswith("Thread with ID")
     assert (bad.status_code, bad.json()) == (422, {"detail": "Invalid thread ID: must be a UUID"})
@@ -214,7 +246,8 @@ async def test_state_at_a_checkpoint_given_in_the_body(client, stack) -> None:
     older = (await client.threads.get_history(tid))[3]
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post(
-            f"/threads/{tid}/state/checkpoint", json={"checkpoint": older["checkpoint"], "subgraphs": True}
+            f"/threads/{tid}/state/checkpoint",
+            json={"checkpoint": older["checkpoint"], "subgraphs": True},
         )
         missing = await http.post(f"/threads/{tid}/state/checkpoint", json={})
     assert response.status_code == 200
@@ -223,7 +256,10 @@ async def test_state_at_a_checkpoint_given_in_the_body(client, stack) -> None:
     assert state["values"] == older["values"]
     assert contents(state["values"]) == [("human", "first"), ("ai", "first")]
     assert set(state) == set(older)
-    assert (missing.status_code, missing.json()["detail"]) == (422, "checkpoint: This field is required.")
+    assert (missing.status_code, missing.json()["detail"]) == (
+        422,
+        "checkpoint: This field is required.",
+    )
 
 
 async def test_state_at_a_checkpoint_of_a_subgraph(client, stack) -> None:
@@ -233,7 +269,8 @@ async def test_state_at_a_checkpoint_of_a_subgraph(client, stack) -> None:
     state = await client.threads.get_state(tid, subgraphs=True)
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post(
-            f"/threads/{tid}/state/checkpoint", json={"checkpoint": state["checkpoint"], "subgraphs": True}
+            f"/threads/{tid}/state/checkpoint",
+            json={"checkpoint": state["checkpoint"], "subgraphs": True},
         )
     assert response.status_code == 200
     assert response.json()["values"] == state["values"]
@@ -258,14 +295,24 @@ async def test_metrics_count_the_queue_runs_and_workers(client, stack) -> None:
     assert queue["pending_runs_wait_time_max_secs"] >= queue["pending_runs_wait_time_med_secs"] >= 0
     # The pending run waits behind the running one on its thread: it is not unblocked.
     assert set(queue) == {
-        "n_pending", "n_running", "pending_runs_wait_time_max_secs", "pending_runs_wait_time_med_secs",
+        "n_pending",
+        "n_running",
+        "pending_runs_wait_time_max_secs",
+        "pending_runs_wait_time_med_secs",
         "pending_unblocked_runs_wait_time_max_secs",
     }
     # The stack's worker runs two processes.
     assert as_json["workers"]["max"] == 2
     assert as_json["workers"]["active"] == queue["n_running"]
     assert as_json["workers"]["available"] == 2 - queue["n_running"]
-    assert set(as_json["runs"]) == {"pending", "running", "success", "error", "timeout", "interrupted"}
+    assert set(as_json["runs"]) == {
+        "pending",
+        "running",
+        "success",
+        "error",
+        "timeout",
+        "interrupted",
+    }
     assert as_json["runs"]["running"] == queue["n_running"]
 
     assert text.status_code == 200
@@ -294,16 +341,32 @@ async def test_a_join_stream_opened_while_the_run_runs_starts_with_metadata(clie
 async def test_checkpoint_metadata_carries_what_the_official_server_writes(client) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    await client.runs.wait(tid, "echo", input=human("hi"), metadata={"team": "blue"}, config={"configurable": {"foo": "bar"}})
+    await client.runs.wait(
+        tid,
+        "echo",
+        input=human("hi"),
+        metadata={"team": "blue"},
+        config={"configurable": {"foo": "bar"}},
+    )
     history = await client.threads.get_history(tid)
     meta = history[0]["metadata"]
     run_id = meta["run_id"]
     assert {
-        "thread_id": tid, "graph_id": "echo", "run_id": run_id, "run_attempt": 1, "team": "blue", "foo": "bar",
+        "thread_id": tid,
+        "graph_id": "echo",
+        "run_id": run_id,
+        "run_attempt": 1,
+        "team": "blue",
+        "foo": "bar",
         "source": "loop",
     }.items() <= meta.items()
     assert uuid.UUID(meta["assistant_id"])
-    for key, value in (("thread_id", tid), ("run_id", run_id), ("team", "blue"), ("run_attempt", 1)):
+    for key, value in (
+        ("thread_id", tid),
+        ("run_id", run_id),
+        ("team", "blue"),
+        ("run_attempt", 1),
+    ):
         assert len(await client.threads.get_history(tid, metadata={key: value})) == len(history)
     assert await client.threads.get_history(tid, metadata={"team": "red"}) == []
 
@@ -318,7 +381,15 @@ async def test_new_assistants_and_threads_have_one_timestamp_and_the_official_ke
     ran = await client.threads.get(thread["thread_id"])
     assert (ran["error"], ran["interrupts"]) == (None, {})
     copy = await client.threads.copy(thread["thread_id"])
-    assert set(copy) == {"thread_id", "created_at", "updated_at", "state_updated_at", "metadata", "status", "config"}
+    assert set(copy) == {
+        "thread_id",
+        "created_at",
+        "updated_at",
+        "state_updated_at",
+        "metadata",
+        "status",
+        "config",
+    }
 
 
 async def test_official_error_texts(client, stack) -> None:
@@ -329,5 +400,10 @@ async def test_official_error_texts(client, stack) -> None:
         version = await http.post(f"/assistants/{aid}/latest", json={"version": 7})
         bad_thread = await http.post("/threads/bad/runs", json={"assistant_id": "echo"})
     assert (dup.status_code, dup.json()) == (409, {"detail": f"Assistant {aid} already exists"})
-    assert (version.status_code, version.json()) == (404, {"detail": f"Version 7 not found for assistant {aid}"})
-    assert bad_thread.status_code == 422 and bad_thread.json()["detail"].startswith("Invalid thread ID")
+    assert (version.status_code, version.json()) == (
+        404,
+        {"detail": f"Version 7 not found for assistant {aid}"},
+    )
+    assert bad_thread.status_code == 422 and bad_thread.json()["detail"].startswith(
+        "Invalid thread ID"
+    )

@@ -37,7 +37,9 @@ def pg_stack(tmp_path) -> Iterator[tuple[Stack, PostgresServer]]:
         redis_server.start()
         db_url = fresh_database("spindle_pg_restart", base=postgres.url)
         env = stack_env(redis_url=redis_server.url, db_url=db_url)
-        stack = Stack(url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=env, log_dir=tmp_path)
+        stack = Stack(
+            url=f"http://127.0.0.1:{free_port()}", db_url=db_url, env=env, log_dir=tmp_path
+        )
         stack.start_web()
         stack.start_worker()
         stack.start_sweeper()
@@ -60,7 +62,12 @@ async def test_a_postgres_restart_loses_nothing_and_the_api_recovers(pg_stack) -
     runs: list[tuple[str, str]] = []
     for tid in threads:
         for delay in (1, 0):  # one in flight across the restart, one queued behind it
-            run = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": delay}})
+            run = await client.runs.create(
+                tid,
+                "agent",
+                input=human("weather in sf?"),
+                config={"configurable": {"delay": delay}},
+            )
             runs.append((tid, run["run_id"]))
     for tid, rid in runs[::2]:
         await wait_status(client, tid, rid, {"running", "success", "error"})
@@ -70,7 +77,9 @@ async def test_a_postgres_restart_loses_nothing_and_the_api_recovers(pg_stack) -
         down = await http.get(f"/threads/{threads[0]}")
         assert down.status_code == 503, down.text
         assert "detail" in down.json()
-        refused = await http.post(f"/threads/{threads[0]}/runs", json={"assistant_id": "echo", "input": human("x")})
+        refused = await http.post(
+            f"/threads/{threads[0]}/runs", json={"assistant_id": "echo", "input": human("x")}
+        )
         assert refused.status_code == 503, refused.text
         await asyncio.sleep(1)
         postgres.start()
@@ -83,11 +92,17 @@ async def test_a_postgres_restart_loses_nothing_and_the_api_recovers(pg_stack) -
         for _ in range(20):
             assert (await http.get(f"/threads/{threads[1]}")).status_code == 200
 
-    statuses = [await wait_status(client, tid, rid, {"success", "error"}, timeout=60) for tid, rid in runs]
+    statuses = [
+        await wait_status(client, tid, rid, {"success", "error"}, timeout=60) for tid, rid in runs
+    ]
     runs_recovery = time.monotonic() - back
-    print(f"API answered {api_recovery:.1f}s after PostgreSQL was back; every run final after {runs_recovery:.1f}s;"
-          f" statuses {statuses}")
-    assert stack.sql("select count(*) from runs_run where status in ('pending', 'running')") == [(0,)]
+    print(
+        f"API answered {api_recovery:.1f}s after PostgreSQL was back; every run final after {runs_recovery:.1f}s;"
+        f" statuses {statuses}"
+    )
+    assert stack.sql("select count(*) from runs_run where status in ('pending', 'running')") == [
+        (0,)
+    ]
     assert stack.sql(
         "select count(*) from threads_thread t where (t.status = 'busy') <> exists"
         " (select 1 from runs_run r where r.thread_id = t.thread_id and r.status in ('pending', 'running'))"

@@ -35,14 +35,19 @@ class A2AClient:
 
     @staticmethod
     def message(text: str, context_id: str | None = None) -> dict[str, Any]:
-        message = {"role": "user", "parts": [{"kind": "text", "text": text}], "messageId": str(uuid.uuid4())}
+        message = {
+            "role": "user",
+            "parts": [{"kind": "text", "text": text}],
+            "messageId": str(uuid.uuid4()),
+        }
         if context_id:
             message["contextId"] = context_id
         return {"message": message}
 
     async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post(
-            self.path, json={"jsonrpc": "2.0", "id": str(uuid.uuid4()), "method": method, "params": params},
+            self.path,
+            json={"jsonrpc": "2.0", "id": str(uuid.uuid4()), "method": method, "params": params},
             headers={"Accept": "application/json"},
         )
         assert response.status_code == 200, response.text
@@ -50,7 +55,9 @@ class A2AClient:
 
     async def stream(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         body = {"jsonrpc": "2.0", "id": "s", "method": "message/stream", "params": params}
-        async with self.http.stream("POST", self.path, json=body, headers={"Accept": "text/event-stream"}) as response:
+        async with self.http.stream(
+            "POST", self.path, json=body, headers={"Accept": "text/event-stream"}
+        ) as response:
             assert response.status_code == 200
             async for line in response.aiter_lines():
                 if line.startswith("data:"):
@@ -60,7 +67,9 @@ class A2AClient:
 async def _client(http: httpx.AsyncClient, graph: str) -> A2AClient:
     # The graph's system assistant: other tests create assistants of the same graph.
     assistants = (
-        await http.post("/assistants/search", json={"graph_id": graph, "metadata": {"created_by": "system"}})
+        await http.post(
+            "/assistants/search", json={"graph_id": graph, "metadata": {"created_by": "system"}}
+        )
     ).json()
     return A2AClient(http, assistants[0]["assistant_id"])
 
@@ -86,9 +95,13 @@ async def test_an_a2a_client_sends_a_message_streams_another_and_reads_the_task(
         first, *working, artifact, final = updates
         assert first["kind"] == "task" and first["status"]["state"] == "submitted"
         assert first["contextId"] == context_id
-        tokens = [texts(u["status"]["message"]["parts"]) for u in working if u["kind"] == "status-update"]
+        tokens = [
+            texts(u["status"]["message"]["parts"]) for u in working if u["kind"] == "status-update"
+        ]
         assert len(tokens) > 2 and ANSWER in tokens  # the answer grows token by token
-        assert artifact["kind"] == "artifact-update" and texts(artifact["artifact"]["parts"]) == ANSWER
+        assert (
+            artifact["kind"] == "artifact-update" and texts(artifact["artifact"]["parts"]) == ANSWER
+        )
         assert final["kind"] == "status-update" and final["final"] is True
         assert final["status"]["state"] == "completed"
 
@@ -109,14 +122,18 @@ async def test_a_running_task_is_cancelled_and_an_ended_one_is_not(stack: Any) -
         a2a = await _client(http, "agent")
         updates = a2a.stream(a2a.message("weather in sf?"))
         submitted = await anext(updates)
-        cancelled = await a2a.call("tasks/cancel", {"id": submitted["id"], "contextId": submitted["contextId"]})
+        cancelled = await a2a.call(
+            "tasks/cancel", {"id": submitted["id"], "contextId": submitted["contextId"]}
+        )
         assert cancelled["result"]["status"]["state"] == "canceled"
         rest = [u async for u in updates]
         assert rest[-1]["final"] is True and rest[-1]["status"]["state"] == "canceled"
         run_id = submitted["id"].split(":")[1]
         run = (await http.get(f"/threads/{submitted['contextId']}/runs/{run_id}")).json()
         assert run["status"] == "interrupted"
-        again = await a2a.call("tasks/cancel", {"id": submitted["id"], "contextId": submitted["contextId"]})
+        again = await a2a.call(
+            "tasks/cancel", {"id": submitted["id"], "contextId": submitted["contextId"]}
+        )
         assert again["error"]["code"] == -32002
 
 
@@ -124,8 +141,12 @@ async def test_bad_a2a_requests_are_json_rpc_errors(url: str) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=True) as http:
         a2a = await _client(http, "echo")
         assert (await a2a.call("tasks/frobnicate", {}))["error"]["code"] == -32601
-        missing = await a2a.call("tasks/get", {"id": f"{uuid.uuid4()}:{uuid.uuid4()}", "contextId": str(uuid.uuid4())})
+        missing = await a2a.call(
+            "tasks/get", {"id": f"{uuid.uuid4()}:{uuid.uuid4()}", "contextId": str(uuid.uuid4())}
+        )
         assert missing["error"]["code"] == -32001
         stranger = A2AClient(http, str(uuid.uuid4()))
-        assert (await stranger.call("message/send", stranger.message("hi")))["error"]["code"] == -32602
+        assert (await stranger.call("message/send", stranger.message("hi")))["error"][
+            "code"
+        ] == -32602
         await asyncio.sleep(0)

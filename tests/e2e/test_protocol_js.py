@@ -26,9 +26,16 @@ def url(request: pytest.FixtureRequest) -> str:
 async def test_use_stream_drives_a_run_to_the_end_with_its_tokens(url: str) -> None:
     node = shutil.which("node")
     if node is None or not (JS / "node_modules" / "@langchain" / "react").exists():
-        pytest.skip("needs Node and tests/e2e/js/node_modules (make test installs them with npm ci)")
+        pytest.skip(
+            "needs Node and tests/e2e/js/node_modules (make test installs them with npm ci)"
+        )
     process = await asyncio.create_subprocess_exec(
-        node, "use_stream.mjs", url, cwd=JS, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        node,
+        "use_stream.mjs",
+        url,
+        cwd=JS,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, stderr.decode()

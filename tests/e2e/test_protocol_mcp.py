@@ -34,7 +34,9 @@ async def _session_call(url: str, fn: Any) -> Any:
 async def test_an_mcp_client_lists_the_assistants_as_tools_and_calls_one(url: str) -> None:
     async def list_and_call(session: ClientSession) -> tuple[Any, Any]:
         tools = await session.list_tools()
-        result = await session.call_tool("echo", {"messages": [{"role": "human", "content": "hello mcp"}]})
+        result = await session.call_tool(
+            "echo", {"messages": [{"role": "human", "content": "hello mcp"}]}
+        )
         return tools, result
 
     tools, result = await _session_call(url, list_and_call)
@@ -46,8 +48,13 @@ async def test_an_mcp_client_lists_the_assistants_as_tools_and_calls_one(url: st
     assert not result.isError
     text = result.content[0].text
     assert "hello mcp" in text
-    if result.structuredContent is not None:  # Spindle also answers the values as structured content
-        assert [m["content"] for m in result.structuredContent["messages"]] == ["hello mcp", "hello mcp"]
+    if (
+        result.structuredContent is not None
+    ):  # Spindle also answers the values as structured content
+        assert [m["content"] for m in result.structuredContent["messages"]] == [
+            "hello mcp",
+            "hello mcp",
+        ]
 
 
 async def test_a_graph_error_is_an_mcp_tool_error_not_a_transport_failure(url: str) -> None:
@@ -66,7 +73,12 @@ async def test_an_unknown_tool_is_a_json_rpc_error(url: str) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=30, follow_redirects=True) as http:
         response = await http.post(
             "/mcp/",
-            json={"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "nope", "arguments": {}}},
+            json={
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "tools/call",
+                "params": {"name": "nope", "arguments": {}},
+            },
             headers={"Accept": "application/json, text/event-stream"},
         )
         assert response.status_code == 200
@@ -76,7 +88,9 @@ async def test_an_unknown_tool_is_a_json_rpc_error(url: str) -> None:
         # Malformed JSON is refused by the input gate as on every endpoint (422; the official
         # MCP endpoint answers 400).
         bad = await http.post(
-            "/mcp/", content=b"{", headers={"Accept": "application/json", "Content-Type": "application/json"}
+            "/mcp/",
+            content=b"{",
+            headers={"Accept": "application/json", "Content-Type": "application/json"},
         )
         assert bad.status_code == 422
         # A body not declared JSON is refused by the input gate, as on every endpoint.
@@ -90,8 +104,16 @@ async def test_a_tool_call_naming_a_thread_runs_on_it(stack: Any) -> None:
     thread_id = str(uuid.uuid4())
 
     async def call(session: ClientSession) -> Any:
-        first = await session.call_tool("echo", {"messages": [{"role": "human", "content": "one"}]}, meta={"thread_id": thread_id})
-        second = await session.call_tool("echo", {"messages": [{"role": "human", "content": "two"}]}, meta={"thread_id": thread_id})
+        first = await session.call_tool(
+            "echo",
+            {"messages": [{"role": "human", "content": "one"}]},
+            meta={"thread_id": thread_id},
+        )
+        second = await session.call_tool(
+            "echo",
+            {"messages": [{"role": "human", "content": "two"}]},
+            meta={"thread_id": thread_id},
+        )
         return first, second
 
     first, second = await _session_call(stack.url, call)

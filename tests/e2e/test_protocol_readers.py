@@ -31,11 +31,15 @@ async def test_waiting_readers_hold_no_thread_and_no_database_connection(stack: 
     streams = 2 * pool_size
 
     async def reader(transport: str) -> list[dict[str, Any]]:
-        async with event_stream(stack.url, thread_id, {"channels": ["lifecycle", "values"]}, transport) as events:
+        async with event_stream(
+            stack.url, thread_id, {"channels": ["lifecycle", "values"]}, transport
+        ) as events:
             ready.append(None)
             if len(ready) == streams:
                 opened.set()
-            return await read_until(events, lambda e, seen: is_root_lifecycle(e, "completed", "failed"), timeout=120)
+            return await read_until(
+                events, lambda e, seen: is_root_lifecycle(e, "completed", "failed"), timeout=120
+            )
 
     before = threads_of(web)
     readers = [asyncio.create_task(reader("sse" if i % 4 else "websocket")) for i in range(streams)]
@@ -45,11 +49,22 @@ async def test_waiting_readers_hold_no_thread_and_no_database_connection(stack: 
 
     async with httpx.AsyncClient(base_url=stack.url, timeout=10) as http:
         # More requests than the pool has connections: none waits for one a reader holds.
-        answers = await asyncio.gather(*(http.post("/assistants/search", json={}) for _ in range(pool_size + 5)))
+        answers = await asyncio.gather(
+            *(http.post("/assistants/search", json={}) for _ in range(pool_size + 5))
+        )
     assert {a.status_code for a in answers} == {200}
 
-    started = await command(stack.url, thread_id, "run.start", {"assistant_id": "echo", "input": {"messages": [{"role": "human", "content": "hi"}]}})
+    started = await command(
+        stack.url,
+        thread_id,
+        "run.start",
+        {"assistant_id": "echo", "input": {"messages": [{"role": "human", "content": "hi"}]}},
+    )
     assert started.json()["type"] == "success"
     received = await asyncio.wait_for(asyncio.gather(*readers), 120)
-    assert all([e["method"] for e in events][0] == "lifecycle" and is_root_lifecycle(events[-1], "completed") for events in received)
+    assert all(
+        [e["method"] for e in events][0] == "lifecycle"
+        and is_root_lifecycle(events[-1], "completed")
+        for events in received
+    )
     assert len({tuple(e["seq"] for e in events) for events in received}) == 1  # numbered alike

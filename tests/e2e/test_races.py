@@ -39,7 +39,9 @@ ENQUEUE_ORDER = """
 """
 
 
-async def double_text(clients: list, stack, threads: list[str], *, seed: int) -> tuple[list[tuple[str, str]], int]:
+async def double_text(
+    clients: list, stack, threads: list[str], *, seed: int
+) -> tuple[list[tuple[str, str]], int]:
     """Four texters per thread, six runs each, random strategies and graphs, each request
     through a random client; waits for every surviving run to end, checking meanwhile that
     no thread ever has two running runs. Returns the runs created and the count refused."""
@@ -54,7 +56,10 @@ async def double_text(clients: list, stack, threads: list[str], *, seed: int) ->
             graph = rng.choice(["echo", "agent"])
             try:
                 run = await rng.choice(clients).runs.create(
-                    tid, graph, input=human(f"weather in c{i}?"), multitask_strategy=strategy,
+                    tid,
+                    graph,
+                    input=human(f"weather in c{i}?"),
+                    multitask_strategy=strategy,
                     config={"configurable": {"delay": 0.05}},
                 )
                 created.append((tid, run["run_id"]))
@@ -90,7 +95,8 @@ async def double_text(clients: list, stack, threads: list[str], *, seed: int) ->
 def assert_invariants(stack, threads: list[str]) -> None:
     assert stack.sql(BUSY_MISMATCH, threads) == []
     assert stack.sql(
-        "select count(*) from runs_run where status in ('pending','running') and thread_id = any(%s::uuid[])", threads
+        "select count(*) from runs_run where status in ('pending','running') and thread_id = any(%s::uuid[])",
+        threads,
     ) == [(0,)]
     assert stack.sql(ORPHAN_CHECKPOINTS, threads) == [(0,)]
     for thread_id, by_created, by_started in stack.sql(ENQUEUE_ORDER, threads):
@@ -101,5 +107,8 @@ async def test_concurrent_double_texting_keeps_every_invariant(client, stack) ->
     threads = [(await client.threads.create())["thread_id"] for _ in range(3)]
     _created, refused = await double_text([client], stack, threads, seed=20261123)
     assert_invariants(stack, threads)
-    statuses = stack.sql("select status, count(*) from runs_run where thread_id = any(%s::uuid[]) group by status", threads)
+    statuses = stack.sql(
+        "select status, count(*) from runs_run where thread_id = any(%s::uuid[]) group by status",
+        threads,
+    )
     print("run statuses:", dict(statuses), "refused:", refused)

@@ -45,7 +45,12 @@ async def test_a_reader_resumed_after_a_redis_outage_gets_every_event_once(outag
     seen: list[Any] = []
     run_id = None
     async for part in client.runs.stream(
-        tid, "ticker", input=human("tick"), config=config, stream_mode=["custom"], stream_resumable=True
+        tid,
+        "ticker",
+        input=human("tick"),
+        config=config,
+        stream_mode=["custom"],
+        stream_resumable=True,
     ):
         seen.append(part)
         if part.event == "metadata":
@@ -75,7 +80,9 @@ async def test_a_reader_resumed_after_a_redis_outage_gets_every_event_once(outag
     assert ticks(resumed) == list(range(3, TICKS)), [p.event for p in resumed]
     assert all(part.event != "error" for part in resumed)
     ids = [part.id for part in delivered + resumed]
-    assert len(set(ids)) == len(ids) and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
+    assert len(set(ids)) == len(ids) and ids == sorted(
+        ids, key=lambda i: tuple(map(int, i.split("-")))
+    )
 
     # A replay from the start holds every event exactly once.
     replay = [part async for part in client.runs.join_stream(tid, run_id, last_event_id="-1")]
@@ -83,8 +90,13 @@ async def test_a_reader_resumed_after_a_redis_outage_gets_every_event_once(outag
     assert [part.event for part in replay].count("metadata") == 1
 
     # The queued run's dispatch, refused during the outage, was sent once Redis answered.
-    assert await wait_status(client, tid, queued["run_id"], {"success", "error"}, timeout=60) == "success"
-    [(started,)] = stack.sql("select extract(epoch from started_at) from runs_run where run_id = %s", queued["run_id"])
+    assert (
+        await wait_status(client, tid, queued["run_id"], {"success", "error"}, timeout=60)
+        == "success"
+    )
+    [(started,)] = stack.sql(
+        "select extract(epoch from started_at) from runs_run where run_id = %s", queued["run_id"]
+    )
     waited = float(started) - back
     print(f"outage {outage:.1f}s; queued run started {waited:.1f}s after Redis was back")
     assert waited < REDISPATCH_AFTER / 2

@@ -15,7 +15,8 @@ async def test_wait_returns_the_final_values_with_headers(client, stack) -> None
     tid = thread["thread_id"]
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post(
-            f"/threads/{tid}/runs/wait", json={"assistant_id": "agent", "input": human("weather in sf?"), "config": FAST}
+            f"/threads/{tid}/runs/wait",
+            json={"assistant_id": "agent", "input": human("weather in sf?"), "config": FAST},
         )
     assert response.status_code == 200
     assert contents(response.json()) == SF
@@ -28,7 +29,9 @@ async def test_wait_returns_the_final_values_with_headers(client, stack) -> None
 async def test_stateless_wait_uses_a_temporary_thread_and_deletes_it(client, stack) -> None:
     values = await client.runs.wait(None, "echo", input=human("hello"))
     assert contents(values) == [("human", "hello"), ("ai", "hello")]
-    assert stack.sql("select count(*) from threads_thread where (metadata->>'graph_id') = 'echo' and status = 'busy'") == [(0,)]
+    assert stack.sql(
+        "select count(*) from threads_thread where (metadata->>'graph_id') = 'echo' and status = 'busy'"
+    ) == [(0,)]
 
 
 async def test_a_graph_that_raises_ends_the_run_as_error(client) -> None:
@@ -36,7 +39,9 @@ async def test_a_graph_that_raises_ends_the_run_as_error(client) -> None:
     tid = thread["thread_id"]
     run = await client.runs.create(tid, "raiser", input=human("hi"))
     joined = await client.http.get(f"/threads/{tid}/runs/{run['run_id']}/join")
-    assert joined == {"__error__": {"error": "ValueError", "message": "the graph raised on purpose"}}
+    assert joined == {
+        "__error__": {"error": "ValueError", "message": "the graph raised on purpose"}
+    }
     assert (await client.runs.get(tid, run["run_id"]))["status"] == "error"
     after = await client.threads.get(tid)
     assert after["status"] == "error"
@@ -79,8 +84,12 @@ async def test_cancel_rollback_deletes_the_run_and_its_checkpoints(client) -> No
 async def test_deleting_a_finished_run_returns_the_state_to_the_run_before(client) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    await client.runs.wait(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0}})
-    second = await client.runs.create(tid, "agent", input=human("weather in nyc?"), config={"configurable": {"delay": 0}})
+    await client.runs.wait(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0}}
+    )
+    second = await client.runs.create(
+        tid, "agent", input=human("weather in nyc?"), config={"configurable": {"delay": 0}}
+    )
     await client.runs.join(tid, second["run_id"])
     assert contents((await client.threads.get_state(tid))["values"]) == SF + NYC
     await client.runs.delete(tid, second["run_id"])
@@ -121,7 +130,11 @@ async def test_interrupt_before_a_node_pauses_the_thread(client) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
     values = await client.runs.wait(
-        tid, "agent", input=human("weather in sf?"), interrupt_before=["tools"], config={"configurable": {"delay": 0}}
+        tid,
+        "agent",
+        input=human("weather in sf?"),
+        interrupt_before=["tools"],
+        config={"configurable": {"delay": 0}},
     )
     assert contents(values) == SF[:2]
     assert (await client.threads.get(tid))["status"] == "interrupted"

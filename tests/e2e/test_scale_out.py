@@ -27,20 +27,33 @@ async def test_two_webs_and_two_workers_keep_every_invariant(stack) -> None:
 
         assert_invariants(stack, threads)
         rows = stack.sql(
-            "select run_id::text, status, attempt, worker from runs_run where thread_id = any(%s::uuid[])", threads
+            "select run_id::text, status, attempt, worker from runs_run where thread_id = any(%s::uuid[])",
+            threads,
         )
         assert {status for _, status, _, _ in rows} <= {"success", "interrupted", "error"}
-        assert {node.split("@")[0] for *_, node in rows if node} == {"worker", "worker2"}, "both workers executed runs"
+        assert {node.split("@")[0] for *_, node in rows if node} == {"worker", "worker2"}, (
+            "both workers executed runs"
+        )
         events = redis.Redis.from_url(stack.env["REDIS_URL"])
         kept = {run_id for run_id, *_ in rows}
         for _tid, run_id in created:
-            ends = [e for _id, e in events.xrange(events_key(run_id)) if e[b"event"].decode() == END_EVENT]
+            ends = [
+                e
+                for _id, e in events.xrange(events_key(run_id))
+                if e[b"event"].decode() == END_EVENT
+            ]
             # Every run ended exactly once; one rolled back is gone, with at most its "deleted" end.
             assert len(ends) == 1 if run_id in kept else len(ends) <= 1, (run_id, ends)
         assert all(attempt <= 1 for _, _, attempt, _ in rows), "a run was claimed twice"
-        print(f"{len(created)} runs ({refused} refused) on {len(threads)} threads:",
-              dict(stack.sql("select status, count(*) from runs_run where thread_id = any(%s::uuid[]) group by status",
-                             threads)))
+        print(
+            f"{len(created)} runs ({refused} refused) on {len(threads)} threads:",
+            dict(
+                stack.sql(
+                    "select status, count(*) from runs_run where thread_id = any(%s::uuid[]) group by status",
+                    threads,
+                )
+            ),
+        )
     finally:
         for name in ("web2", "worker2"):
             proc = stack.processes.pop(name)

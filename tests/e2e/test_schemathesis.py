@@ -31,7 +31,9 @@ def fuzzed(tmp_path) -> Iterator[Stack]:
 
 @pytest.mark.timeout(3600)
 def test_the_api_keeps_to_its_document_under_generated_requests(fuzzed: Stack, tmp_path) -> None:
-    result = run_schemathesis(fuzzed, examples=EXAMPLES, phases=PHASES, report_dir=tmp_path, seed=14)
+    result = run_schemathesis(
+        fuzzed, examples=EXAMPLES, phases=PHASES, report_dir=tmp_path, seed=14
+    )
     print(f"schemathesis: {result.summary()}")
     assert result.operations >= 40, result.output
     assert result.examples > 0, result.output

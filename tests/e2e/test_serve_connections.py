@@ -38,34 +38,67 @@ def _login(http: httpx.Client) -> None:
     http.get("/admin/login/")
     response = http.post(
         "/admin/login/?next=/admin/",
-        data={"username": "admin", "password": PASSWORD, "csrfmiddlewaretoken": http.cookies["csrftoken"],
-              "next": "/admin/"},
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": http.cookies["csrftoken"],
+            "next": "/admin/",
+        },
         headers={"referer": f"{http.base_url}/admin/login/"},
     )
-    assert response.status_code == 302 and response.headers["location"] == "/admin/", response.text[:500]
+    assert response.status_code == 302 and response.headers["location"] == "/admin/", response.text[
+        :500
+    ]
 
 
-def test_300_admin_and_api_requests_stay_within_the_web_pool(redis_url: str, tmp_path: Path) -> None:
+def test_300_admin_and_api_requests_stay_within_the_web_pool(
+    redis_url: str, tmp_path: Path
+) -> None:
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
     db_url = fresh_database(f"spindle_conn_{os.getpid()}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "SPINDLE_DB_POOL"}
-    env.update({
-        "DATABASE_URL": db_url, "REDIS_URL": redis_url, "SPINDLE_DB_POOL_SIZE": str(POOL_SIZE),
-        "LANGGRAPH_CONFIG": str(ROOT / "langgraph.json"), "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-        "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING",
-        "SPINDLE_DEV": "1",  # the development SECRET_KEY, as under `make dev`
-    })
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "SPINDLE_DB_POOL"
+    }
+    env.update(
+        {
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "SPINDLE_DB_POOL_SIZE": str(POOL_SIZE),
+            "LANGGRAPH_CONFIG": str(ROOT / "langgraph.json"),
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "WARNING",
+            "SPINDLE_DEV": "1",  # the development SECRET_KEY, as under `make dev`
+        }
+    )
     manage = str(ROOT / "manage.py")
     subprocess.run(
-        [sys.executable, manage, "createsuperuser", "--no-input", "--username", "admin", "--email", "a@example.com"],
-        cwd=tmp_path, env=env, check=True, timeout=120, capture_output=True,
+        [
+            sys.executable,
+            manage,
+            "createsuperuser",
+            "--no-input",
+            "--username",
+            "admin",
+            "--email",
+            "a@example.com",
+        ],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
     )
     port = free_port()
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
         [sys.executable, manage, "serve", "--no-worker", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -76,12 +109,21 @@ def test_300_admin_and_api_requests_stay_within_the_web_pool(redis_url: str, tmp
 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             _login(http)
-            threads = [http.post("/threads", json={"metadata": {"n": i}}).json()["thread_id"] for i in range(5)]
+            threads = [
+                http.post("/threads", json={"metadata": {"n": i}}).json()["thread_id"]
+                for i in range(5)
+            ]
             paths = [
-                ("GET", "/admin/"), ("GET", "/admin/runs/run/"), ("GET", "/admin/threads/thread/"),
-                ("GET", "/admin/assistants/assistant/"), ("GET", f"/admin/threads/thread/{threads[0]}/change/"),
-                ("POST", "/threads/search"), ("POST", "/assistants/search"), ("GET", f"/threads/{threads[1]}"),
-                ("GET", f"/threads/{threads[2]}/state"), ("GET", f"/threads/{threads[3]}/runs"),
+                ("GET", "/admin/"),
+                ("GET", "/admin/runs/run/"),
+                ("GET", "/admin/threads/thread/"),
+                ("GET", "/admin/assistants/assistant/"),
+                ("GET", f"/admin/threads/thread/{threads[0]}/change/"),
+                ("POST", "/threads/search"),
+                ("POST", "/assistants/search"),
+                ("GET", f"/threads/{threads[1]}"),
+                ("GET", f"/threads/{threads[2]}/state"),
+                ("GET", f"/threads/{threads[3]}/runs"),
             ]
             cookies = dict(http.cookies)
 
@@ -96,7 +138,9 @@ def test_300_admin_and_api_requests_stay_within_the_web_pool(redis_url: str, tmp
 
         def request(i: int) -> int:
             method, path = paths[i % len(paths)]
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", cookies=cookies, timeout=60) as one:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}", cookies=cookies, timeout=60
+            ) as one:
                 return one.request(method, path, json={} if method == "POST" else None).status_code
 
         sampler = threading.Thread(target=sample)
@@ -109,7 +153,9 @@ def test_300_admin_and_api_requests_stay_within_the_web_pool(redis_url: str, tmp
             sampler.join()
         assert statuses == [200] * 300
         after = _connections(db_url)
-        assert 1 <= peak <= POOL_SIZE, f"{peak} connections at the peak, the pool allows {POOL_SIZE}"
+        assert 1 <= peak <= POOL_SIZE, (
+            f"{peak} connections at the peak, the pool allows {POOL_SIZE}"
+        )
         assert after <= POOL_SIZE
 
         # PostgreSQL loses the database: /ok names it (503) instead of answering ok.

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.e2e
 
 NOW = {"configurable": {"delay": 0}}
 ANSWER = "The weather in sf is sunny and 72 degrees."
-RUN_NOT_FOUND = b'event: error\r\ndata: {"error":"HTTPException","message":"404: Run not found"}\r\n\r\n'
+RUN_NOT_FOUND = (
+    b'event: error\r\ndata: {"error":"HTTPException","message":"404: Run not found"}\r\n\r\n'
+)
 
 
 def events(parts: list[Any]) -> list[str]:
@@ -28,7 +30,9 @@ def of(parts: list[Any], name: str) -> list[Any]:
     return [p.data for p in parts if p.event == name]
 
 
-async def sdk_stream(client, thread_id: str | None, graph: str = "agent", **kwargs: Any) -> list[Any]:
+async def sdk_stream(
+    client, thread_id: str | None, graph: str = "agent", **kwargs: Any
+) -> list[Any]:
     kwargs.setdefault("input", human("weather in sf?"))
     kwargs.setdefault("config", NOW if graph == "agent" else None)
     return [part async for part in client.runs.stream(thread_id, graph, **kwargs)]
@@ -50,7 +54,9 @@ def parse_sse(body: bytes) -> list[dict[str, Any]]:
     return frames
 
 
-async def read_frames(response: httpx.Response, *, stop_after: int | None = None) -> list[dict[str, Any]]:
+async def read_frames(
+    response: httpx.Response, *, stop_after: int | None = None
+) -> list[dict[str, Any]]:
     """Read a streaming response's frames until it ends, or until `stop_after` frames."""
     buffer = b""
     frames: list[dict[str, Any]] = []
@@ -88,7 +94,8 @@ async def test_raw_sse_uses_crlf_frames_and_the_official_headers(client, stack) 
     tid = await new_thread(client)
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post(
-            f"/threads/{tid}/runs/stream", json={"assistant_id": "agent", "input": human("weather in sf?"), "config": NOW}
+            f"/threads/{tid}/runs/stream",
+            json={"assistant_id": "agent", "input": human("weather in sf?"), "config": NOW},
         )
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
@@ -117,12 +124,19 @@ async def test_raw_sse_uses_crlf_frames_and_the_official_headers(client, stack) 
         ("checkpoints", {"checkpoints"}),
     ],
 )
-async def test_raw_sse_carries_each_stream_mode(client, stack, mode: str, expected: set[str]) -> None:
+async def test_raw_sse_carries_each_stream_mode(
+    client, stack, mode: str, expected: set[str]
+) -> None:
     tid = await new_thread(client)
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         response = await http.post(
             f"/threads/{tid}/runs/stream",
-            json={"assistant_id": "agent", "input": human("weather in sf?"), "config": NOW, "stream_mode": mode},
+            json={
+                "assistant_id": "agent",
+                "input": human("weather in sf?"),
+                "config": NOW,
+                "stream_mode": mode,
+            },
         )
     assert response.status_code == 200
     frames = parse_sse(response.content)
@@ -146,7 +160,9 @@ async def test_messages_tuple_streams_the_answer_token_by_token(client) -> None:
     assert chunks[0][0]["tool_call_chunks"][0]["name"] == "search"
     words = [m["content"] for m, _ in chunks if m["content"]]
     assert len(words) == len(ANSWER.split()) and "".join(words) == ANSWER
-    assert [m["type"] for m, _ in of(parts, "messages") if m["type"] != "AIMessageChunk"] == ["tool"]
+    assert [m["type"] for m, _ in of(parts, "messages") if m["type"] != "AIMessageChunk"] == [
+        "tool"
+    ]
     meta = chunks[-1][1]
     assert meta["langgraph_node"] == "agent" and meta["langgraph_step"] == 3
     assert meta["thread_id"] == tid and meta["graph_id"] == "agent"
@@ -176,7 +192,12 @@ async def test_events_mode_runs_from_chain_start_to_chain_end(client) -> None:
     assert set(items[0]) == {"event", "name", "run_id", "tags", "metadata", "data", "parent_ids"}
     kinds = [e["event"] for e in items]
     assert kinds[0] == "on_chain_start" and kinds[-1] == "on_chain_end"
-    assert {"on_chat_model_start", "on_chat_model_stream", "on_chat_model_end", "on_tool_start"} <= set(kinds)
+    assert {
+        "on_chat_model_start",
+        "on_chat_model_stream",
+        "on_chat_model_end",
+        "on_tool_start",
+    } <= set(kinds)
     assert items[0]["run_id"] == parts[0].data["run_id"]  # the root of the run tree is the run
     tokens = [e["data"]["chunk"]["content"] for e in items if e["event"] == "on_chat_model_stream"]
     assert "".join(tokens) == ANSWER
@@ -187,16 +208,25 @@ async def test_debug_mode_steps_through_checkpoints_tasks_and_results(client) ->
     items = of(parts, "debug")
     assert set(items[0]) == {"step", "timestamp", "type", "payload"}
     assert [(d["type"], d["step"]) for d in items] == [
-        ("checkpoint", -1), ("checkpoint", 0),
-        ("task", 1), ("task_result", 1), ("checkpoint", 1),
-        ("task", 2), ("task_result", 2), ("checkpoint", 2),
-        ("task", 3), ("task_result", 3), ("checkpoint", 3),
+        ("checkpoint", -1),
+        ("checkpoint", 0),
+        ("task", 1),
+        ("task_result", 1),
+        ("checkpoint", 1),
+        ("task", 2),
+        ("task_result", 2),
+        ("checkpoint", 2),
+        ("task", 3),
+        ("task_result", 3),
+        ("checkpoint", 3),
     ]
     assert items[-1]["payload"]["checkpoint"]["checkpoint_id"]
 
 
 async def test_custom_tasks_and_checkpoints_modes(client) -> None:
-    parts = await sdk_stream(client, await new_thread(client), "nested", stream_mode=["custom", "tasks", "checkpoints"])
+    parts = await sdk_stream(
+        client, await new_thread(client), "nested", stream_mode=["custom", "tasks", "checkpoints"]
+    )
     assert of(parts, "custom") == [{"progress": "parent working"}]
     tasks = of(parts, "tasks")
     assert set(tasks[0]) == {"id", "name", "input", "triggers", "metadata"}
@@ -208,13 +238,27 @@ async def test_custom_tasks_and_checkpoints_modes(client) -> None:
 
 
 async def test_several_modes_interleave_in_execution_order(client) -> None:
-    parts = await sdk_stream(client, await new_thread(client), "nested", stream_mode=["values", "updates", "custom"])
-    assert events(parts) == ["metadata", "values", "custom", "updates", "values", "updates", "values"]
+    parts = await sdk_stream(
+        client, await new_thread(client), "nested", stream_mode=["values", "updates", "custom"]
+    )
+    assert events(parts) == [
+        "metadata",
+        "values",
+        "custom",
+        "updates",
+        "values",
+        "updates",
+        "values",
+    ]
 
 
 async def test_subgraph_events_carry_their_namespace(client) -> None:
     parts = await sdk_stream(
-        client, await new_thread(client), "nested", stream_mode=["updates", "custom"], stream_subgraphs=True
+        client,
+        await new_thread(client),
+        "nested",
+        stream_mode=["updates", "custom"],
+        stream_subgraphs=True,
     )
     names = events(parts)
     child = [n for n in names if "|" in n]
@@ -229,7 +273,9 @@ async def test_subgraph_events_carry_their_namespace(client) -> None:
 
 async def test_join_before_the_run_starts_gets_everything_from_metadata_on(client) -> None:
     tid = await new_thread(client)
-    first = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.3}})
+    first = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.3}}
+    )
     second = await client.runs.create(tid, "agent", input=human("weather in nyc?"), config=NOW)
     assert (await client.runs.get(tid, second["run_id"]))["status"] == "pending"
     parts = [p async for p in client.runs.join_stream(tid, second["run_id"])]
@@ -241,7 +287,9 @@ async def test_join_before_the_run_starts_gets_everything_from_metadata_on(clien
 
 async def test_join_after_the_start_gets_metadata_then_live_events_only(client) -> None:
     tid = await new_thread(client)
-    run = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.5}})
+    run = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.5}}
+    )
     await until_running(client, tid, run["run_id"])
     parts = [p async for p in client.runs.join_stream(tid, run["run_id"])]
     # Opens with the run's metadata event, as the run's own stream does (issue 14).
@@ -255,8 +303,12 @@ async def test_join_after_the_start_gets_metadata_then_live_events_only(client) 
 async def test_join_filters_to_the_modes_asked_for(client) -> None:
     tid = await new_thread(client)
     run = await client.runs.create(
-        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.3}},
-        stream_mode=["values", "updates"], after_seconds=0.5,
+        tid,
+        "agent",
+        input=human("weather in sf?"),
+        config={"configurable": {"delay": 0.3}},
+        stream_mode=["values", "updates"],
+        after_seconds=0.5,
     )
     updates, values_only = await asyncio.gather(
         _collect(client.runs.join_stream(tid, run["run_id"], stream_mode="updates")),
@@ -270,15 +322,21 @@ async def _collect(stream: Any) -> list[Any]:
     return [part async for part in stream]
 
 
-async def test_join_of_a_finished_run_is_empty_and_of_an_unknown_run_an_error_event(client, stack) -> None:
+async def test_join_of_a_finished_run_is_empty_and_of_an_unknown_run_an_error_event(
+    client, stack
+) -> None:
     tid = await new_thread(client)
     run = await client.runs.create(tid, "echo", input=human("hi"))
     await client.runs.join(tid, run["run_id"])
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         done = await http.get(f"/threads/{tid}/runs/{run['run_id']}/stream")
         unknown = await http.get(f"/threads/{tid}/runs/01a20a55-0000-7000-8000-000000000000/stream")
-        elsewhere = await http.get(f"/threads/{await new_thread(client)}/runs/{run['run_id']}/stream")
-        bad = await http.get(f"/threads/{tid}/runs/{run['run_id']}/stream", params={"stream_mode": "nope"})
+        elsewhere = await http.get(
+            f"/threads/{await new_thread(client)}/runs/{run['run_id']}/stream"
+        )
+        bad = await http.get(
+            f"/threads/{tid}/runs/{run['run_id']}/stream", params={"stream_mode": "nope"}
+        )
     assert (done.status_code, done.content) == (200, b"")
     assert done.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert (unknown.status_code, unknown.content) == (200, RUN_NOT_FOUND)
@@ -290,11 +348,16 @@ async def test_join_of_a_finished_run_is_empty_and_of_an_unknown_run_an_error_ev
     ]
 
 
-async def test_resumable_stream_resumes_after_last_event_id_and_replays_with_minus_one(client, stack) -> None:
+async def test_resumable_stream_resumes_after_last_event_id_and_replays_with_minus_one(
+    client, stack
+) -> None:
     tid = await new_thread(client)
     body = {
-        "assistant_id": "agent", "input": human("weather in sf?"), "config": {"configurable": {"delay": 0.3}},
-        "stream_mode": ["values", "messages-tuple"], "stream_resumable": True,
+        "assistant_id": "agent",
+        "input": human("weather in sf?"),
+        "config": {"configurable": {"delay": 0.3}},
+        "stream_mode": ["values", "messages-tuple"],
+        "stream_resumable": True,
     }
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         async with http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response:
@@ -308,18 +371,26 @@ async def test_resumable_stream_resumes_after_last_event_id_and_replays_with_min
         ) as response:
             tail = await read_frames(response)
         assert (await client.runs.get(tid, run_id))["status"] == "success"
-        replay = parse_sse((await http.get(f"{run_path}/stream", headers={"Last-Event-ID": "-1"})).content)
+        replay = parse_sse(
+            (await http.get(f"{run_path}/stream", headers={"Last-Event-ID": "-1"})).content
+        )
     assert head + tail == replay
     ids = [f["id"] for f in replay]
-    assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-")))) and len(set(ids)) == len(ids)
+    assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-")))) and len(set(ids)) == len(
+        ids
+    )
     assert [f["event"] for f in replay].count("values") == 4
     sdk_replay = [p async for p in client.runs.join_stream(tid, run_id, last_event_id="-1")]
-    assert [(p.id, p.event, p.data) for p in sdk_replay] == [(f["id"], f["event"], f["data"]) for f in replay]
+    assert [(p.id, p.event, p.data) for p in sdk_replay] == [
+        (f["id"], f["event"], f["data"]) for f in replay
+    ]
 
 
 async def test_stateless_stream_uses_a_temporary_thread(client, stack) -> None:
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
-        response = await http.post("/runs/stream", json={"assistant_id": "echo", "input": human("hello")})
+        response = await http.post(
+            "/runs/stream", json={"assistant_id": "echo", "input": human("hello")}
+        )
     frames = parse_sse(response.content)
     run_id = frames[0]["data"]["run_id"]
     assert response.headers["location"] == f"/runs/{run_id}/stream"
@@ -329,20 +400,26 @@ async def test_stateless_stream_uses_a_temporary_thread(client, stack) -> None:
     parts = await sdk_stream(client, None, "echo", input=human("again"))
     assert events(parts) == ["metadata", "values", "values"]
     temporary = response.headers["content-location"].split("/")[2]
-    assert stack.sql("select count(*) from threads_thread where thread_id = %s", temporary) == [(0,)]
+    assert stack.sql("select count(*) from threads_thread where thread_id = %s", temporary) == [
+        (0,)
+    ]
     # The run's row went with its thread; its stream is still there to replay for a while.
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         ended = await http.get(f"/runs/{run_id}/stream")
         replay = await http.get(f"/runs/{run_id}/stream", headers={"Last-Event-ID": "-1"})
         unknown = await http.get("/runs/01a20a55-0000-7000-8000-000000000000/stream")
     assert (ended.status_code, ended.content) == (200, b"")
-    assert [(f["event"], f["data"]) for f in parse_sse(replay.content)] == [(f["event"], f["data"]) for f in frames]
+    assert [(f["event"], f["data"]) for f in parse_sse(replay.content)] == [
+        (f["event"], f["data"]) for f in frames
+    ]
     assert unknown.content == RUN_NOT_FOUND
 
 
 async def test_reject_on_a_busy_thread_is_a_json_409_not_a_stream(client) -> None:
     tid = await new_thread(client)
-    run = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.3}})
+    run = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.3}}
+    )
     with pytest.raises(httpx.HTTPStatusError) as excinfo:
         await sdk_stream(client, tid, multitask_strategy="reject")
     assert excinfo.value.response.status_code == 409
@@ -393,13 +470,17 @@ async def test_thread_stream_of_an_unknown_thread_is_404(stack) -> None:
 # --- disconnects, errors, double texting ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("on_disconnect", "final"), [("cancel", "interrupted"), ("continue", "success")])
+@pytest.mark.parametrize(
+    ("on_disconnect", "final"), [("cancel", "interrupted"), ("continue", "success")]
+)
 async def test_a_client_that_goes_away_cancels_the_run_only_with_on_disconnect_cancel(
     client, stack, on_disconnect: str, final: str
 ) -> None:
     tid = await new_thread(client)
     body = {
-        "assistant_id": "agent", "input": human("weather in sf?"), "config": {"configurable": {"delay": 0.5}},
+        "assistant_id": "agent",
+        "input": human("weather in sf?"),
+        "config": {"configurable": {"delay": 0.5}},
         "on_disconnect": on_disconnect,
     }
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
@@ -415,9 +496,13 @@ async def test_a_client_that_goes_away_cancels_the_run_only_with_on_disconnect_c
         assert (await client.threads.get(tid))["status"] == "interrupted"
 
 
-async def test_a_join_with_cancel_on_disconnect_interrupts_the_run_when_it_goes(client, stack) -> None:
+async def test_a_join_with_cancel_on_disconnect_interrupts_the_run_when_it_goes(
+    client, stack
+) -> None:
     tid = await new_thread(client)
-    run = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.5}})
+    run = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 0.5}}
+    )
     await until_running(client, tid, run["run_id"])
     async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
         url = f"/threads/{tid}/runs/{run['run_id']}/stream"
@@ -440,17 +525,19 @@ async def test_a_graph_that_raises_sends_an_error_event_then_closes(client) -> N
 
 
 @pytest.mark.parametrize("strategy", ["rollback", "interrupt"])
-async def test_a_double_text_closes_the_first_runs_stream_without_an_error(client, strategy: str) -> None:
+async def test_a_double_text_closes_the_first_runs_stream_without_an_error(
+    client, strategy: str
+) -> None:
     tid = await new_thread(client)
-    first = asyncio.create_task(
-        sdk_stream(client, tid, config={"configurable": {"delay": 0.6}})
-    )
+    first = asyncio.create_task(sdk_stream(client, tid, config={"configurable": {"delay": 0.6}}))
     deadline = time.monotonic() + 15
     while not (runs := await client.runs.list(tid)) or runs[0]["status"] != "running":
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
     await until_running(client, tid, runs[0]["run_id"])
-    second = await client.runs.create(tid, "agent", input=human("weather in nyc?"), config=NOW, multitask_strategy=strategy)
+    second = await client.runs.create(
+        tid, "agent", input=human("weather in nyc?"), config=NOW, multitask_strategy=strategy
+    )
     parts = await asyncio.wait_for(first, timeout=15)
     assert parts[0].event == "metadata" and "error" not in events(parts)
     assert len(of(parts, "values")) < 4
@@ -471,15 +558,24 @@ async def test_200_concurrent_streams_each_receive_every_event(client, stack) ->
     They join with Last-Event-ID -1 so a slow machine that opens some late still checks
     completeness rather than timing."""
     threads = await asyncio.gather(*(client.threads.create() for _ in range(RUNS)))
-    runs = await asyncio.gather(*(
-        client.runs.create(
-            t["thread_id"], "agent", input=human("weather in sf?"), config=NOW,
-            stream_mode=["values", "messages-tuple"], stream_resumable=True, after_seconds=3,
+    runs = await asyncio.gather(
+        *(
+            client.runs.create(
+                t["thread_id"],
+                "agent",
+                input=human("weather in sf?"),
+                config=NOW,
+                stream_mode=["values", "messages-tuple"],
+                stream_resumable=True,
+                after_seconds=3,
+            )
+            for t in threads
         )
-        for t in threads
-    ))
+    )
     opened = 0
-    limits = httpx.Limits(max_connections=RUNS * FOLLOWERS_PER_RUN + 10, max_keepalive_connections=20)
+    limits = httpx.Limits(
+        max_connections=RUNS * FOLLOWERS_PER_RUN + 10, max_keepalive_connections=20
+    )
     async with httpx.AsyncClient(base_url=stack.url, timeout=60, limits=limits) as http:
 
         async def follow(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -490,21 +586,35 @@ async def test_200_concurrent_streams_each_receive_every_event(client, stack) ->
                 return await read_frames(response)
 
         started = time.monotonic()
-        followers = [asyncio.create_task(follow(run)) for run in runs for _ in range(FOLLOWERS_PER_RUN)]
+        followers = [
+            asyncio.create_task(follow(run)) for run in runs for _ in range(FOLLOWERS_PER_RUN)
+        ]
         while opened < len(followers):
             await asyncio.sleep(0.05)
         open_seconds = time.monotonic() - started
-        statuses = [r["status"] for r in await asyncio.gather(*(client.runs.get(r["thread_id"], r["run_id"]) for r in runs))]
+        statuses = [
+            r["status"]
+            for r in await asyncio.gather(
+                *(client.runs.get(r["thread_id"], r["run_id"]) for r in runs)
+            )
+        ]
         received = await asyncio.wait_for(asyncio.gather(*followers), timeout=45)
-        replays = await asyncio.gather(*(
-            http.get(f"/threads/{r['thread_id']}/runs/{r['run_id']}/stream", headers={"Last-Event-ID": "-1"})
-            for r in runs
-        ))
+        replays = await asyncio.gather(
+            *(
+                http.get(
+                    f"/threads/{r['thread_id']}/runs/{r['run_id']}/stream",
+                    headers={"Last-Event-ID": "-1"},
+                )
+                for r in runs
+            )
+        )
     elapsed = time.monotonic() - started
     for index in range(len(runs)):
         replay = parse_sse(replays[index].content)
-        assert replay[0]["event"] == "metadata" and [f["event"] for f in replay].count("values") == 4
-        for frames in received[index * FOLLOWERS_PER_RUN:(index + 1) * FOLLOWERS_PER_RUN]:
+        assert (
+            replay[0]["event"] == "metadata" and [f["event"] for f in replay].count("values") == 4
+        )
+        for frames in received[index * FOLLOWERS_PER_RUN : (index + 1) * FOLLOWERS_PER_RUN]:
             assert frames == replay
     total = sum(len(frames) for frames in received)
     print(

@@ -18,7 +18,9 @@ def _rows(stack, thread_id: str) -> tuple[int, int, int]:
         "SELECT (SELECT count(*) FROM threads_thread WHERE thread_id = %s),"
         " (SELECT count(*) FROM runs_run WHERE thread_id = %s),"
         " (SELECT count(*) FROM threads_checkpoint WHERE thread_id = %s)",
-        thread_id, thread_id, thread_id,
+        thread_id,
+        thread_id,
+        thread_id,
     )
     return threads, runs, checkpoints
 
@@ -48,7 +50,9 @@ async def test_an_expired_thread_goes_with_its_runs_and_checkpoints(client, stac
 async def test_a_busy_thread_is_never_deleted_and_goes_once_idle(client, stack) -> None:
     thread = await client.threads.create(ttl=0.01)  # 0.6 s
     tid = thread["thread_id"]
-    run = await client.runs.create(tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 2.5}})
+    run = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 2.5}}
+    )
     await until_running(client, tid, run["run_id"])
     # Several sweeps (one a second) pass while the run goes on: the thread stays.
     await asyncio.sleep(3)

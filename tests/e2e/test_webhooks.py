@@ -48,7 +48,9 @@ class Receiver:
     async def wait(self, path: str, count: int, timeout: float = 30) -> list[dict]:
         deadline = asyncio.get_running_loop().time() + timeout
         while len(self.calls(path)) < count:
-            assert asyncio.get_running_loop().time() < deadline, f"{path}: {len(self.calls(path))} of {count} calls"
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"{path}: {len(self.calls(path))} of {count} calls"
+            )
             await asyncio.sleep(0.1)
         return self.calls(path)
 
@@ -66,7 +68,9 @@ def receiver() -> Iterator[Receiver]:
 async def test_the_payload_arrives_once_per_finished_run(client, receiver: Receiver) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    run = await client.runs.create(tid, "echo", input=human("hi"), webhook=f"{receiver.url}/ok", metadata={"m": 1})
+    run = await client.runs.create(
+        tid, "echo", input=human("hi"), webhook=f"{receiver.url}/ok", metadata={"m": 1}
+    )
     await client.runs.join(tid, run["run_id"])
     [body] = await receiver.wait("/ok", 1)
     assert (body["run_id"], body["thread_id"], body["status"]) == (run["run_id"], tid, "success")
@@ -76,19 +80,25 @@ async def test_the_payload_arrives_once_per_finished_run(client, receiver: Recei
     assert body["run_started_at"] <= body["run_ended_at"] <= body["webhook_sent_at"]
     assert "error" not in body
 
-    failed = await client.runs.create(tid, "raiser", input=human("boom"), webhook=f"{receiver.url}/err")
+    failed = await client.runs.create(
+        tid, "raiser", input=human("boom"), webhook=f"{receiver.url}/err"
+    )
     await client.runs.join(tid, failed["run_id"])
     [body] = await receiver.wait("/err", 1)
     assert (body["run_id"], body["status"]) == (failed["run_id"], "error")
     assert body["error"] == {"error": "ValueError", "message": "the graph raised on purpose"}
 
-    slow = await client.runs.create(tid, "agent", input=human("weather in sf?"), config=FAST, webhook=f"{receiver.url}/int")
+    slow = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config=FAST, webhook=f"{receiver.url}/int"
+    )
     await until_running(client, tid, slow["run_id"])
     await client.runs.cancel(tid, slow["run_id"], wait=True)
     [body] = await receiver.wait("/int", 1)
     assert (body["run_id"], body["status"]) == (slow["run_id"], "interrupted")
 
-    stateless = await client.runs.wait(None, "echo", input=human("bye"), webhook=f"{receiver.url}/stateless")
+    stateless = await client.runs.wait(
+        None, "echo", input=human("bye"), webhook=f"{receiver.url}/stateless"
+    )
     assert contents(stateless)[-1] == ("ai", "bye")
     [body] = await receiver.wait("/stateless", 1)
     assert body["status"] == "success" and contents(body["values"])[-1] == ("ai", "bye")
@@ -99,8 +109,12 @@ async def test_the_payload_arrives_once_per_finished_run(client, receiver: Recei
     assert (await client.runs.get(tid, run["run_id"]))["status"] == "success"
 
 
-async def test_a_receiver_failing_twice_gets_the_payload_on_the_third_try(client, receiver: Receiver, stack) -> None:
-    run = await client.runs.create(None, "echo", input=human("again"), webhook=f"{receiver.url}/flaky")
+async def test_a_receiver_failing_twice_gets_the_payload_on_the_third_try(
+    client, receiver: Receiver, stack
+) -> None:
+    run = await client.runs.create(
+        None, "echo", input=human("again"), webhook=f"{receiver.url}/flaky"
+    )
     calls = await receiver.wait("/flaky", 3)
     assert [c["run_id"] for c in calls] == [run["run_id"]] * 3
     await asyncio.sleep(2)
@@ -114,12 +128,19 @@ async def test_an_unreachable_webhook_never_changes_the_run(client, stack) -> No
     thread = await client.threads.create()
     # Nothing listens there: every attempt fails, and the run stays a success.
     run = await client.runs.create(
-        thread["thread_id"], "echo", input=human("x"), webhook=f"http://127.0.0.1:{free_port()}/gone"
+        thread["thread_id"],
+        "echo",
+        input=human("x"),
+        webhook=f"http://127.0.0.1:{free_port()}/gone",
     )
     await client.runs.join(thread["thread_id"], run["run_id"])
     deadline = asyncio.get_running_loop().time() + 30
-    while stack.sql("SELECT status FROM webhooks_webhookdelivery WHERE run_id = %s", run["run_id"]) != [("failed",)]:
+    while stack.sql(
+        "SELECT status FROM webhooks_webhookdelivery WHERE run_id = %s", run["run_id"]
+    ) != [("failed",)]:
         assert asyncio.get_running_loop().time() < deadline, "the delivery never gave up"
         await asyncio.sleep(0.2)
-    assert stack.sql("SELECT attempts FROM webhooks_webhookdelivery WHERE run_id = %s", run["run_id"]) == [(5,)]
+    assert stack.sql(
+        "SELECT attempts FROM webhooks_webhookdelivery WHERE run_id = %s", run["run_id"]
+    ) == [(5,)]
     assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "success"

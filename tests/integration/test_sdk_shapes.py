@@ -33,9 +33,20 @@ def example_graphs(settings: Any) -> None:
 
 
 SHAPES = (
-    schema.Assistant, schema.AssistantVersion, schema.GraphSchema, schema.Thread, schema.Interrupt,
-    schema.ThreadState, schema.ThreadTask, schema.Checkpoint, schema.ThreadUpdateStateResponse,
-    schema.Run, schema.Cron, schema.Item, schema.SearchItemsResponse, schema.SearchItem,
+    schema.Assistant,
+    schema.AssistantVersion,
+    schema.GraphSchema,
+    schema.Thread,
+    schema.Interrupt,
+    schema.ThreadState,
+    schema.ThreadTask,
+    schema.Checkpoint,
+    schema.ThreadUpdateStateResponse,
+    schema.Run,
+    schema.Cron,
+    schema.Item,
+    schema.SearchItemsResponse,
+    schema.SearchItem,
     schema.ListNamespaceResponse,
 )
 
@@ -55,7 +66,10 @@ def answers(api: APIClient) -> list[tuple[Any, type]]:
         return body
 
     # Assistants: create, read, search, versions, schemas.
-    assistant = expect(ok(api.post("/assistants", {"graph_id": "echo", "name": "shapes"}, format="json")), schema.Assistant)
+    assistant = expect(
+        ok(api.post("/assistants", {"graph_id": "echo", "name": "shapes"}, format="json")),
+        schema.Assistant,
+    )
     aid = assistant["assistant_id"]
     expect(ok(api.get(f"/assistants/{aid}")), schema.Assistant)
     for found in ok(api.post("/assistants/search", {"limit": 2}, format="json")):
@@ -65,11 +79,16 @@ def answers(api: APIClient) -> list[tuple[Any, type]]:
     expect(ok(api.get(f"/assistants/{aid}/schemas")), schema.GraphSchema)
 
     # Threads, and a thread whose graph stopped at an interrupt: state, tasks, checkpoints.
-    thread = expect(ok(api.post("/threads", {"metadata": {"graph_id": "interruptible"}}, format="json")), schema.Thread)
+    thread = expect(
+        ok(api.post("/threads", {"metadata": {"graph_id": "interruptible"}}, format="json")),
+        schema.Thread,
+    )
     tid = thread["thread_id"]
     graph = get_graph("interruptible", checkpointer=DjangoSaver())
     async_to_sync(graph.ainvoke)(
-        {"messages": [{"role": "human", "content": "hi"}]}, {"configurable": {"thread_id": tid}}, version="v1"
+        {"messages": [{"role": "human", "content": "hi"}]},
+        {"configurable": {"thread_id": tid}},
+        version="v1",
     )
     thread_sync_state(thread_id=tid, graph=graph)
     thread = expect(ok(api.get(f"/threads/{tid}")), schema.Thread)
@@ -88,7 +107,10 @@ def answers(api: APIClient) -> list[tuple[Any, type]]:
             expect(past["parent_checkpoint"], schema.Checkpoint)
     other = ok(api.post("/threads", {"metadata": {"graph_id": "echo"}}, format="json"))["thread_id"]
     update = {"values": {"messages": [{"role": "human", "content": "x"}]}, "as_node": "echo"}
-    expect(ok(api.post(f"/threads/{other}/state", update, format="json")), schema.ThreadUpdateStateResponse)
+    expect(
+        ok(api.post(f"/threads/{other}/state", update, format="json")),
+        schema.ThreadUpdateStateResponse,
+    )
 
     # Runs: create, read, list.
     run_body = {"assistant_id": "echo", "input": {"messages": []}}
@@ -107,7 +129,10 @@ def answers(api: APIClient) -> list[tuple[Any, type]]:
     item = {"namespace": ["shapes", "a"], "key": "k", "value": {"text": "hello"}}
     assert api.put("/store/items", item, format="json").status_code == 204
     expect(ok(api.get("/store/items", {"namespace": "shapes.a", "key": "k"})), schema.Item)
-    found = expect(ok(api.post("/store/items/search", {"namespace_prefix": ["shapes"]}, format="json")), schema.SearchItemsResponse)
+    found = expect(
+        ok(api.post("/store/items/search", {"namespace_prefix": ["shapes"]}, format="json")),
+        schema.SearchItemsResponse,
+    )
     for search_item in found["items"]:
         expect(search_item, schema.SearchItem)
     expect(ok(api.post("/store/namespaces", {}, format="json")), schema.ListNamespaceResponse)
@@ -118,4 +143,3 @@ def test_every_response_has_the_sdk_shape(answers: list[tuple[Any, type]]) -> No
     assert {shape for _, shape in answers} == set(SHAPES)  # each kind was answered at least once
     errors = sorted({error for body, shape in answers for error in shape_errors(body, shape)})
     assert errors == [], "\n".join(errors)
-

@@ -22,8 +22,11 @@ def uses_database(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    offenders = [item.nodeid for item in items if UNIT_DIR in item.path.parents and uses_database(item)]
+    offenders = [
+        item.nodeid for item in items if UNIT_DIR in item.path.parents and uses_database(item)
+    ]
     if offenders:
         raise pytest.UsageError(
-            "tests/unit must not use the database (move these to tests/integration): " + ", ".join(offenders)
+            "tests/unit must not use the database (move these to tests/integration): "
+            + ", ".join(offenders)
         )

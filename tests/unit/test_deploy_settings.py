@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_ENV_NAMES = {"SECRET_KEY", "DEBUG", "SPINDLE_DEV", "ALLOWED_HOSTS", "HOST", "DATABASE_URL", "REDIS_URL"}
+SERVER_ENV_NAMES = {
+    "SECRET_KEY",
+    "DEBUG",
+    "SPINDLE_DEV",
+    "ALLOWED_HOSTS",
+    "HOST",
+    "DATABASE_URL",
+    "REDIS_URL",
+}
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "k3Yq9v2Lr8Xw1Tn6Zp4Hs7Jd0Fb5Mc3Gx8Vu2Qe6Ra9Wy1Ko4Ni7Pl0Sh5Dj3Bf",
@@ -21,9 +29,17 @@ PRODUCTION = {
 
 
 def run(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_NAMES and not k.startswith("PYTEST")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SERVER_ENV_NAMES and not k.startswith("PYTEST")
+    }
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**base, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "config.settings", **env},
     )
 
@@ -38,7 +54,9 @@ def test_a_server_refuses_the_development_key_in_one_line(tmp_path: Path, entry:
     ]
 
 
-@pytest.mark.parametrize("env", [{"SPINDLE_DEV": "1"}, {"DEBUG": "1"}, {"SECRET_KEY": PRODUCTION["SECRET_KEY"]}])
+@pytest.mark.parametrize(
+    "env", [{"SPINDLE_DEV": "1"}, {"DEBUG": "1"}, {"SECRET_KEY": PRODUCTION["SECRET_KEY"]}]
+)
 def test_the_development_key_is_allowed_for_development_and_another_key_anywhere(
     tmp_path: Path, env: dict[str, str]
 ) -> None:

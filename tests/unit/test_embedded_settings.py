@@ -14,7 +14,10 @@ from config.env import broker_url, env_database
     ("redis_url", "broker"),
     [
         ("redis://127.0.0.1:6379/4", "redis://127.0.0.1:6379/4"),
-        ("unix:///tmp/spindle-x/redis.sock?db=0", "redis+socket:///tmp/spindle-x/redis.sock?virtual_host=0"),
+        (
+            "unix:///tmp/spindle-x/redis.sock?db=0",
+            "redis+socket:///tmp/spindle-x/redis.sock?virtual_host=0",
+        ),
         ("unix:///run/redis.sock?db=3", "redis+socket:///run/redis.sock?virtual_host=3"),
         ("unix:///run/redis.sock", "redis+socket:///run/redis.sock?virtual_host=0"),
     ],

@@ -39,7 +39,9 @@ def test_values_no_column_can_hold_are_refused(value: object, message: str) -> N
 
 
 def test_values_at_the_limits_are_taken() -> None:
-    check_json({"n": [2**63 - 1, -(2**63)], "f": 1.5e300, "s": "\U0001f600 ok", "b": True, "z": None})
+    check_json(
+        {"n": [2**63 - 1, -(2**63)], "f": 1.5e300, "s": "\U0001f600 ok", "b": True, "z": None}
+    )
     assert load_json(b'{"emoji": "\\ud83d\\ude00"}') == {"emoji": "\U0001f600"}
 
 
@@ -57,7 +59,9 @@ def test_long_keys_are_named_by_a_short_prefix() -> None:
 
 def test_error_messages_quote_no_more_than_a_short_prefix() -> None:
     assert bounded(f"Checkpoint {'c' * 100_000} not found") == f"Checkpoint {'c' * 32}… not found"
-    assert bounded("Thread 01a22c93-68eb-7000-b526-ec307a4d8d51 not found").endswith("d51 not found")
+    assert bounded("Thread 01a22c93-68eb-7000-b526-ec307a4d8d51 not found").endswith(
+        "d51 not found"
+    )
     assert len(bounded("word " * 10_000)) == 1001
     status, body = error_payload(InvalidInput("x" * 100_000))
     assert (status, body) == (422, {"detail": "x" * 32 + "…"})

@@ -46,13 +46,34 @@ CASES = {
     "messages": {
         "messages": [
             HumanMessage("hi", id="1"),
-            AIMessage("", id="2", tool_calls=[{"name": "get_weather", "args": {"city": "sf"}, "id": "call_1"}]),
+            AIMessage(
+                "",
+                id="2",
+                tool_calls=[{"name": "get_weather", "args": {"city": "sf"}, "id": "call_1"}],
+            ),
             ToolMessage("sunny", tool_call_id="call_1", id="3"),
         ]
     },
     "interrupt": {"__interrupt__": [Interrupt(value={"question": "ok?"}, id="abc")]},
-    "scalars": [None, True, 1, 1.5, "x", uuid.UUID(int=7), WHEN, WHEN.date(), WHEN.time(), Decimal("2.5")],
-    "containers": {"t": (1, 2), "s": {3}, "f": frozenset({4}), "o": OrderedDict(a=1), "m": MappingProxyType({"k": 1})},
+    "scalars": [
+        None,
+        True,
+        1,
+        1.5,
+        "x",
+        uuid.UUID(int=7),
+        WHEN,
+        WHEN.date(),
+        WHEN.time(),
+        Decimal("2.5"),
+    ],
+    "containers": {
+        "t": (1, 2),
+        "s": {3},
+        "f": frozenset({4}),
+        "o": OrderedDict(a=1),
+        "m": MappingProxyType({"k": 1}),
+    },
     "named tuple": Pair(1, [2]),
     "enums": [Color.RED, Level.HIGH],
     "bytes": [b"abc", bytearray(b"\xff")],
@@ -79,8 +100,12 @@ def test_messages_come_out_as_their_fields() -> None:
 def test_messages_and_interrupts_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     import config.jsonable
 
-    expected = {name: _walk(CASES[name]) for name in ("messages", "interrupt", "pydantic", "dataclass")}
-    monkeypatch.setattr(config.jsonable, "_walk", lambda value: pytest.fail("fell back to the Python walk"))
+    expected = {
+        name: _walk(CASES[name]) for name in ("messages", "interrupt", "pydantic", "dataclass")
+    }
+    monkeypatch.setattr(
+        config.jsonable, "_walk", lambda value: pytest.fail("fell back to the Python walk")
+    )
     for name, reference in expected.items():
         assert to_jsonable(CASES[name]) == reference
 
@@ -90,7 +115,12 @@ def test_db_json_writes_what_the_orm_would_read_back() -> None:
 
     from config.sql import db_json
 
-    value = {"messages": [{"content": "héllo ✓", "n": 1.5}], 3: "int key", "big": 2**70, "t": (1, 2)}
+    value = {
+        "messages": [{"content": "héllo ✓", "n": 1.5}],
+        3: "int key",
+        "big": 2**70,
+        "t": (1, 2),
+    }
     assert db_json(None) is None
     assert json.loads(db_json(value)) == json.loads(json.dumps(value))
     assert json.loads(db_json({"a": [1, 2]})) == {"a": [1, 2]}

@@ -14,11 +14,19 @@ def test_no_http_cors_allows_no_origin() -> None:
 
 
 def test_http_cors_maps_to_django_cors_headers() -> None:
-    document = {"http": {"cors": {
-        "allow_origins": ["https://smith.langchain.com/"], "allow_methods": ["get", "post"],
-        "allow_headers": ["Content-Type", "X-Api-Key"], "allow_credentials": True,
-        "allow_origin_regex": r"^https://.*\.example\.com$", "expose_headers": ["X-Run"], "max_age": 600,
-    }}}
+    document = {
+        "http": {
+            "cors": {
+                "allow_origins": ["https://smith.langchain.com/"],
+                "allow_methods": ["get", "post"],
+                "allow_headers": ["Content-Type", "X-Api-Key"],
+                "allow_credentials": True,
+                "allow_origin_regex": r"^https://.*\.example\.com$",
+                "expose_headers": ["X-Run"],
+                "max_age": 600,
+            }
+        }
+    }
     assert cors_settings(document, "langgraph.json") == {
         "CORS_ALLOWED_ORIGINS": ["https://smith.langchain.com"],
         "CORS_ALLOW_METHODS": ["GET", "POST"],
@@ -31,7 +39,9 @@ def test_http_cors_maps_to_django_cors_headers() -> None:
 
 
 def test_a_star_origin_allows_all_and_star_methods_list_them() -> None:
-    result = cors_settings({"http": {"cors": {"allow_origins": ["*"], "allow_methods": ["*"]}}}, "x")
+    result = cors_settings(
+        {"http": {"cors": {"allow_origins": ["*"], "allow_methods": ["*"]}}}, "x"
+    )
     assert result["CORS_ALLOW_ALL_ORIGINS"] is True
     assert set(result["CORS_ALLOW_METHODS"]) >= {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
@@ -39,7 +49,7 @@ def test_a_star_origin_allows_all_and_star_methods_list_them() -> None:
 @pytest.mark.parametrize(
     ("cors", "message"),
     [
-        ({"allow_origins": "https://a.example"}, "allow_origins\" must be a list of strings"),
+        ({"allow_origins": "https://a.example"}, 'allow_origins" must be a list of strings'),
         ({"allow_origins": ["a.example"]}, "needs a scheme"),
         ({"allow_credentials": "yes"}, "must be true or false"),
         ({"max_age": -1}, "whole number of seconds"),
@@ -53,8 +63,14 @@ def test_a_malformed_cors_block_names_the_key(cors: object, message: str) -> Non
 
 def test_one_warning_per_unsupported_key() -> None:
     document = {
-        "$schema": "x", "graphs": {}, "dependencies": ["."], "env": ".env",
-        "auth": {"path": "./auth.py:auth"}, "store": {}, "ui": {}, "python_version": "3.12",
+        "$schema": "x",
+        "graphs": {},
+        "dependencies": ["."],
+        "env": ".env",
+        "auth": {"path": "./auth.py:auth"},
+        "store": {},
+        "ui": {},
+        "python_version": "3.12",
         "http": {"cors": {"allow_origins": [], "allow_everything": True}, "app": "./app.py:app"},
     }
     assert unsupported_keys(document) == [

@@ -57,17 +57,26 @@ def test_start_up_fails_with_the_variable_named() -> None:
 
 
 @pytest.mark.parametrize(("prepare", "threshold"), [(None, "5"), ("0", "None"), ("1", "5")])
-def test_postgres_binds_server_side_and_prepares_unless_told_not_to(prepare: str | None, threshold: str) -> None:
+def test_postgres_binds_server_side_and_prepares_unless_told_not_to(
+    prepare: str | None, threshold: str
+) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://u:p@db.example:5432/spin"}
     if prepare is not None:
         env["SPINDLE_DB_PREPARE"] = prepare
     result = subprocess.run(
-        [sys.executable, "-c", (
-            "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup();"
-            "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS'];"
-            "print(o['server_side_binding'], o['prepare_threshold'])"
-        )],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup();"
+                "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS'];"
+                "print(o['server_side_binding'], o['prepare_threshold'])"
+            ),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", threshold]

@@ -79,7 +79,13 @@ class JsonObjectField(serializers.DictField):
 
 
 @extend_schema_field(
-    {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/CheckpointConfig"}, {"type": "null"}]}
+    {
+        "oneOf": [
+            {"type": "string"},
+            {"$ref": "#/components/schemas/CheckpointConfig"},
+            {"type": "null"},
+        ]
+    }
 )
 class CheckpointOrIdField(serializers.JSONField):
     """A checkpoint as a client may name it: its id, or an object holding `checkpoint_id`."""
@@ -91,7 +97,13 @@ class CheckpointOrIdField(serializers.JSONField):
 
 
 @extend_schema_field(
-    {"anyOf": [{"type": "array", "items": {"type": "object"}}, {"type": "object"}, {"type": "null"}]}
+    {
+        "anyOf": [
+            {"type": "array", "items": {"type": "object"}},
+            {"type": "object"},
+            {"type": "null"},
+        ]
+    }
 )
 class StateValuesField(serializers.JSONField):
     """The values of a state update: an object, a list of objects, or null."""

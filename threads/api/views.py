@@ -56,23 +56,31 @@ def readable_thread_id(value: str) -> uuid.UUID:
 
 def _search_value(payload: dict[str, Any]) -> dict[str, Any]:
     return {
-        "metadata": payload.get("metadata") or {}, "values": payload.get("values") or {},
-        "status": payload.get("status"), "limit": payload["limit"], "offset": payload["offset"],
+        "metadata": payload.get("metadata") or {},
+        "values": payload.get("values") or {},
+        "status": payload.get("status"),
+        "limit": payload["limit"],
+        "offset": payload["offset"],
         "thread_id": None,
     }
 
 
 class ThreadCreateApi(APIView):
     @extend_schema(
-        operation_id="create_thread_threads_post", summary="Create Thread", tags=["Threads"],
-        request=InputThreadCreateSerializer, responses={200: OutputThreadSerializer, **errors(400, 409, 422)},
+        operation_id="create_thread_threads_post",
+        summary="Create Thread",
+        tags=["Threads"],
+        request=InputThreadCreateSerializer,
+        responses={200: OutputThreadSerializer, **errors(400, 409, 422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadCreateSerializer, json_body(request))
         ttl = thread_ttl_parse(payload.get("ttl")) or default_thread_ttl()
         value = {
-            "thread_id": payload.get("thread_id"), "metadata": dict(payload.get("metadata") or {}),
-            "if_exists": payload["if_exists"], "ttl": payload.get("ttl"),
+            "thread_id": payload.get("thread_id"),
+            "metadata": dict(payload.get("metadata") or {}),
+            "if_exists": payload["if_exists"],
+            "ttl": payload.get("ttl"),
         }
         authorize_sync("threads", "create", value)
         thread = services.thread_create(
@@ -87,8 +95,11 @@ class ThreadCreateApi(APIView):
 
 class ThreadSearchApi(APIView):
     @extend_schema(
-        operation_id="search_threads_threads_search_post", summary="Search Threads", tags=["Threads"],
-        request=InputThreadSearchSerializer, responses={200: SelectedThreadSerializer(many=True), **errors(422)},
+        operation_id="search_threads_threads_search_post",
+        summary="Search Threads",
+        tags=["Threads"],
+        request=InputThreadSearchSerializer,
+        responses={200: SelectedThreadSerializer(many=True), **errors(422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadSearchSerializer, json_body(request))
@@ -115,8 +126,11 @@ class ThreadSearchApi(APIView):
 
 class ThreadCountApi(APIView):
     @extend_schema(
-        operation_id="count_threads_threads_count_post", summary="Count Threads", tags=["Threads"],
-        request=InputThreadCountSerializer, responses={200: OpenApiTypes.INT, **errors(422)},
+        operation_id="count_threads_threads_count_post",
+        summary="Count Threads",
+        tags=["Threads"],
+        request=InputThreadCountSerializer,
+        responses={200: OpenApiTypes.INT, **errors(422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadCountSerializer, json_body(request))
@@ -131,46 +145,64 @@ class ThreadCountApi(APIView):
 
 class ThreadPruneApi(APIView):
     @extend_schema(
-        operation_id="prune_threads_threads_prune_post", summary="Prune Threads", tags=["Threads"],
-        request=InputThreadPruneSerializer, responses={200: ThreadPruneResponseSerializer, **errors(422)},
+        operation_id="prune_threads_threads_prune_post",
+        summary="Prune Threads",
+        tags=["Threads"],
+        request=InputThreadPruneSerializer,
+        responses={200: ThreadPruneResponseSerializer, **errors(422)},
     )
     def post(self, request: Request) -> Response:
         payload = validated(InputThreadPruneSerializer, json_body(request))
-        authorize_sync("threads", "delete", {"thread_id": None, "thread_ids": payload["thread_ids"]})
-        pruned = thread_prune(
-            thread_ids=payload["thread_ids"], strategy=payload["strategy"]
+        authorize_sync(
+            "threads", "delete", {"thread_id": None, "thread_ids": payload["thread_ids"]}
         )
+        pruned = thread_prune(thread_ids=payload["thread_ids"], strategy=payload["strategy"])
         return Response({"pruned_count": pruned})
 
 
 class ThreadDetailApi(APIView):
     @extend_schema(
-        operation_id="get_thread_threads__thread_id__get", summary="Get Thread", tags=["Threads"],
-        parameters=[THREAD_ID], responses={200: OutputThreadSerializer, **errors(404, 422)},
+        operation_id="get_thread_threads__thread_id__get",
+        summary="Get Thread",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        responses={200: OutputThreadSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(readable_thread_id(thread_id))
         return Response(thread_to_json(thread))
 
     @extend_schema(
-        operation_id="patch_thread_threads__thread_id__patch", summary="Patch Thread", tags=["Threads"],
-        parameters=[THREAD_ID], request=InputThreadPatchSerializer,
+        operation_id="patch_thread_threads__thread_id__patch",
+        summary="Patch Thread",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        request=InputThreadPatchSerializer,
         responses={200: OutputThreadSerializer, **errors(404, 422)},
     )
     def patch(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
         payload = validated(InputThreadPatchSerializer, json_body(request))
         ttl = thread_ttl_parse(payload.get("ttl"))
-        value: dict[str, Any] = {"thread_id": tid, "metadata": dict(payload.get("metadata") or {}), "action": None}
+        value: dict[str, Any] = {
+            "thread_id": tid,
+            "metadata": dict(payload.get("metadata") or {}),
+            "action": None,
+        }
         authorize_sync("threads", "update", value)
-        metadata = value["metadata"] if payload.get("metadata") is not None or value["metadata"] else None
+        metadata = (
+            value["metadata"] if payload.get("metadata") is not None or value["metadata"] else None
+        )
         thread = services.thread_update(thread_id=tid, metadata=metadata)
         thread_ttl_set(thread_id=tid, ttl=ttl)
         return Response(thread_to_json(thread))
 
     @extend_schema(
-        operation_id="delete_thread_threads__thread_id__delete", summary="Delete Thread", tags=["Threads"],
-        parameters=[THREAD_ID], responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
+        operation_id="delete_thread_threads__thread_id__delete",
+        summary="Delete Thread",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
     def delete(self, request: Request, thread_id: str) -> Response:
         tid = parse_thread_id(thread_id)
@@ -181,8 +213,12 @@ class ThreadDetailApi(APIView):
 
 class ThreadCopyApi(APIView):
     @extend_schema(
-        operation_id="copy_thread_post_threads__thread_id__copy_post", summary="Copy Thread", tags=["Threads"],
-        parameters=[THREAD_ID], request=None, responses={200: OutputThreadSerializer, **errors(409, 422)},
+        operation_id="copy_thread_post_threads__thread_id__copy_post",
+        summary="Copy Thread",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        request=None,
+        responses={200: OutputThreadSerializer, **errors(409, 422)},
     )
     def post(self, request: Request, thread_id: str) -> Response:
         # The SDK sends no body here.
@@ -196,8 +232,11 @@ class ThreadCopyApi(APIView):
 
 class ThreadStorageApi(APIView):
     @extend_schema(
-        operation_id="get_thread_storage_threads__thread_id__storage_get", summary="Get Thread Storage", tags=["Threads"],
-        parameters=[THREAD_ID], responses={200: ThreadStorageSerializer, **errors(404, 422)},
+        operation_id="get_thread_storage_threads__thread_id__storage_get",
+        summary="Get Thread Storage",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        responses={200: ThreadStorageSerializer, **errors(404, 422)},
     )
     def get(self, request: Request, thread_id: str) -> Response:
         thread = selectors.thread_get(readable_thread_id(thread_id))
@@ -206,7 +245,9 @@ class ThreadStorageApi(APIView):
 
 class ThreadStateApi(APIView):
     @extend_schema(
-        operation_id="get_latest_thread_state_threads__thread_id__state_get", summary="Get Thread State", tags=["Threads"],
+        operation_id="get_latest_thread_state_threads__thread_id__state_get",
+        summary="Get Thread State",
+        tags=["Threads"],
         parameters=[THREAD_ID, SUBGRAPHS],
         responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
     )
@@ -216,8 +257,11 @@ class ThreadStateApi(APIView):
         return Response(selectors.thread_state_get(thread=thread, subgraphs=query["subgraphs"]))
 
     @extend_schema(
-        operation_id="update_thread_state_threads__thread_id__state_post", summary="Update Thread State", tags=["Threads"],
-        parameters=[THREAD_ID], request=InputThreadStateUpdateSerializer,
+        operation_id="update_thread_state_threads__thread_id__state_post",
+        summary="Update Thread State",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        request=InputThreadStateUpdateSerializer,
         responses={200: ThreadStateUpdateResponseSerializer, **errors(400, 404, 409, 422)},
     )
     def post(self, request: Request, thread_id: str) -> Response:
@@ -240,8 +284,10 @@ class ThreadStateCheckpointApi(APIView):
 
     @extend_schema(
         operation_id="get_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get",
-        summary="Get Thread State At Checkpoint", tags=["Threads"],
-        parameters=[THREAD_ID, SUBGRAPHS], responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
+        summary="Get Thread State At Checkpoint",
+        tags=["Threads"],
+        parameters=[THREAD_ID, SUBGRAPHS],
+        responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
     )
     def get(self, request: Request, thread_id: str, checkpoint_id: str) -> Response:
         thread = selectors.thread_get(readable_thread_id(thread_id))
@@ -258,8 +304,10 @@ class ThreadStateAtCheckpointApi(APIView):
 
     @extend_schema(
         operation_id="post_thread_state_at_checkpoint_threads__thread_id__state__checkpoint_id__get",
-        summary="Get Thread State At Checkpoint", tags=["Threads"],
-        parameters=[THREAD_ID], request=InputThreadStateCheckpointSerializer,
+        summary="Get Thread State At Checkpoint",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        request=InputThreadStateCheckpointSerializer,
         responses={200: ThreadStateSerializer, **errors(400, 404, 422)},
     )
     def post(self, request: Request, thread_id: str) -> Response:
@@ -278,10 +326,16 @@ class ThreadStateAtCheckpointApi(APIView):
 
 class ThreadHistoryApi(APIView):
     @extend_schema(
-        operation_id="get_thread_history_threads__thread_id__history_get", summary="Get Thread History", tags=["Threads"],
+        operation_id="get_thread_history_threads__thread_id__history_get",
+        summary="Get Thread History",
+        tags=["Threads"],
         parameters=[
             THREAD_ID,
-            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, OpenApiParameter.QUERY),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
+                OpenApiParameter.QUERY,
+            ),
             OpenApiParameter("before", str, OpenApiParameter.QUERY),
         ],
         responses={200: ThreadStateSerializer(many=True), **errors(400, 404, 422)},
@@ -295,8 +349,11 @@ class ThreadHistoryApi(APIView):
         return Response(history)
 
     @extend_schema(
-        operation_id="get_thread_history_post_threads__thread_id__history_post", summary="Get Thread History Post",
-        tags=["Threads"], parameters=[THREAD_ID], request=InputThreadHistorySerializer,
+        operation_id="get_thread_history_post_threads__thread_id__history_post",
+        summary="Get Thread History Post",
+        tags=["Threads"],
+        parameters=[THREAD_ID],
+        request=InputThreadHistorySerializer,
         responses={200: ThreadStateSerializer(many=True), **errors(400, 404, 422)},
     )
     def post(self, request: Request, thread_id: str) -> Response:

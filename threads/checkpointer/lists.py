@@ -56,7 +56,6 @@ class Recent:
     digest: bytes
 
 
-
 def chain_digest(previous: bytes, element: tuple[str, bytes]) -> bytes:
     return hashlib.sha256(previous + frame([element])).digest()
 

@@ -88,13 +88,17 @@ class SaverReads(BaseCheckpointSaver[str]):
         if not found:
             return None
         checkpoint_id, parent_id, type_, data, metadata = found[0][:5]
-        row = _Row(thread_id, ns, checkpoint_id, parent_id, type_, as_bytes(data), from_db_json(metadata))
+        row = _Row(
+            thread_id, ns, checkpoint_id, parent_id, type_, as_bytes(data), from_db_json(metadata)
+        )
         writes = [
             (task_path, task_id, idx, channel, w_type, as_bytes(blob))
             for *_checkpoint, task_path, task_id, idx, channel, w_type, blob in found
             if task_id is not None
         ]
-        return self._build_tuples([row], remember=True, writes={(thread_id, ns, checkpoint_id): writes})[0]
+        return self._build_tuples(
+            [row], remember=True, writes={(thread_id, ns, checkpoint_id): writes}
+        )[0]
 
     def list(
         self,
@@ -170,16 +174,15 @@ class SaverReads(BaseCheckpointSaver[str]):
         rows: Sequence[Any],
         *,
         remember: bool = False,
-        writes: dict[tuple[str, str, str], builtins.list[tuple[str, str, int, str, str, bytes]]] | None = None,
+        writes: dict[tuple[str, str, str], builtins.list[tuple[str, str, int, str, str, bytes]]]
+        | None = None,
     ) -> builtins.list[CheckpointTuple]:
         """Checkpoint tuples for checkpoint rows (model instances or _Row).
 
         `remember`: keep each list value next to its serialized form (see Recent).
         `writes`: the rows' pending writes, already read (else they are read here).
         """
-        checkpoints = [
-            self.serde.loads_typed((row.type, as_bytes(row.checkpoint))) for row in rows
-        ]
+        checkpoints = [self.serde.loads_typed((row.type, as_bytes(row.checkpoint))) for row in rows]
         by_scope: dict[tuple[str, str], builtins.list[int]] = defaultdict(list)
         for position, row in enumerate(rows):
             by_scope[(row.thread_id, row.checkpoint_ns)].append(position)
@@ -192,9 +195,18 @@ class SaverReads(BaseCheckpointSaver[str]):
                 checkpoint_ids = sorted({rows[p].checkpoint_id for p in positions})
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        statements.select_writes(len(checkpoint_ids)), [thread_id, ns, *checkpoint_ids]
+                        statements.select_writes(len(checkpoint_ids)),
+                        [thread_id, ns, *checkpoint_ids],
                     )
-                    for task_path, task_id, idx, channel, type_, blob, checkpoint_id in cursor.fetchall():
+                    for (
+                        task_path,
+                        task_id,
+                        idx,
+                        channel,
+                        type_,
+                        blob,
+                        checkpoint_id,
+                    ) in cursor.fetchall():
                         writes[(thread_id, ns, checkpoint_id)].append(
                             (task_path, task_id, idx, channel, type_, as_bytes(blob))
                         )
@@ -272,7 +284,8 @@ class SaverReads(BaseCheckpointSaver[str]):
         versions = sorted({v for _, v in missing})
         with connection.cursor() as cursor:
             cursor.execute(
-                statements.select_blobs(len(channels), len(versions)), [thread_id, ns, *channels, *versions]
+                statements.select_blobs(len(channels), len(versions)),
+                [thread_id, ns, *channels, *versions],
             )
             rows = cursor.fetchall()
         deltas: dict[str, dict[str, tuple[str | None, bytes]]] = defaultdict(dict)

@@ -67,9 +67,7 @@ SELECT_LIST_BASE = (
     " AND length <= %s ORDER BY version DESC LIMIT 1"
 )
 
-SELECT_CHECKPOINT_RUN = (
-    f"SELECT run_id FROM {CHECKPOINTS} WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s"
-)
+SELECT_CHECKPOINT_RUN = f"SELECT run_id FROM {CHECKPOINTS} WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s"
 
 # --- writes ------------------------------------------------------------------------
 
@@ -124,7 +122,9 @@ class Release(NamedTuple):
     params: list[Any]
 
 
-def release_shared_blobs(thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run: Any) -> Release:
+def release_shared_blobs(
+    thread_id: str, ns: str, pairs: set[tuple[str, str]], owner_run: Any
+) -> Release:
     """The update that detaches the blobs (channel, version) `pairs` from the other run
     that owns them.
 

@@ -76,17 +76,33 @@ class SaverWrites(SaverReads):
                 blobs.append((channel, version, EMPTY_BLOB_TYPE, None, None, None, None))
                 cached.append((key, EMPTY))
             elif type(value) is list:
-                stored, base_version, start = self._list_delta(thread_id, ns, channel, version, value)
+                stored, base_version, start = self._list_delta(
+                    thread_id, ns, channel, version, value
+                )
                 if base_version is not None:
                     reused.add((channel, base_version))
                 blobs.append(
-                    (channel, version, LIST_BLOB_TYPE, frame(stored.elements[start:]),
-                     base_version, len(stored.elements), stored.digest)
+                    (
+                        channel,
+                        version,
+                        LIST_BLOB_TYPE,
+                        frame(stored.elements[start:]),
+                        base_version,
+                        len(stored.elements),
+                        stored.digest,
+                    )
                 )
                 cached.append((key, stored))
                 recent.append(
-                    ((thread_id, ns, channel),
-                     Recent(version, list(value), stored.elements, bytes.fromhex(stored.digest or "")))
+                    (
+                        (thread_id, ns, channel),
+                        Recent(
+                            version,
+                            list(value),
+                            stored.elements,
+                            bytes.fromhex(stored.digest or ""),
+                        ),
+                    )
                 )
             else:
                 type_, data = self.serde.dumps_typed(value)
@@ -102,12 +118,21 @@ class SaverWrites(SaverReads):
         insert_checkpoint = (
             statements.INSERT_CHECKPOINT,
             [
-                thread_id, ns, *owner, checkpoint["id"], parent_id, checkpoint_type,
-                checkpoint_bytes, json.dumps(stored_metadata),
-                json.dumps(dict(checkpoint["channel_versions"])), db_datetime(timezone.now()),
+                thread_id,
+                ns,
+                *owner,
+                checkpoint["id"],
+                parent_id,
+                checkpoint_type,
+                checkpoint_bytes,
+                json.dumps(stored_metadata),
+                json.dumps(dict(checkpoint["channel_versions"])),
+                db_datetime(timezone.now()),
             ],
         )
-        release = statements.release_shared_blobs(thread_id, ns, reused, owner[2]) if reused else None
+        release = (
+            statements.release_shared_blobs(thread_id, ns, reused, owner[2]) if reused else None
+        )
         put = statements.put_statements(insert_blobs, insert_checkpoint, release)
 
         def remember(inserted_rows: list[tuple[str]]) -> None:
@@ -206,15 +231,29 @@ class SaverWrites(SaverReads):
                 found = cursor.fetchone()
             run_id = found[0] if found else None
         owner = self._owner_columns(thread_id, self._run_id(config, run_id))
-        self._write([(
-            statements.insert_writes(len(dumped), on_conflict),
+        self._write(
             [
-                item
-                for idx, channel, type_, blob in dumped
-                for item in (thread_id, ns, *owner, checkpoint_id, task_id, task_path, idx,
-                             channel, type_, blob)
-            ],
-        )])
+                (
+                    statements.insert_writes(len(dumped), on_conflict),
+                    [
+                        item
+                        for idx, channel, type_, blob in dumped
+                        for item in (
+                            thread_id,
+                            ns,
+                            *owner,
+                            checkpoint_id,
+                            task_id,
+                            task_path,
+                            idx,
+                            channel,
+                            type_,
+                            blob,
+                        )
+                    ],
+                )
+            ]
+        )
 
     @staticmethod
     def _metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> dict[str, Any]:

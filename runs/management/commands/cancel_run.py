@@ -21,12 +21,16 @@ class Command(SpindleCommand):
         parser.add_argument("thread_id", type=uuid.UUID, help="the thread the run belongs to")
         parser.add_argument("run_id", type=uuid.UUID, help="the pending or running run to cancel")
         parser.add_argument(
-            "--action", choices=CancelAction.values, default=CancelAction.INTERRUPT,
+            "--action",
+            choices=CancelAction.values,
+            default=CancelAction.INTERRUPT,
             help="interrupt: stop it, keeping its checkpoints (default); rollback: stop it and "
             "delete it with its checkpoints (asks first, unless --no-input)",
         )
 
-    def handle(self, *args: Any, thread_id: uuid.UUID, run_id: uuid.UUID, action: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, thread_id: uuid.UUID, run_id: uuid.UUID, action: str, **options: Any
+    ) -> None:
         if action == CancelAction.ROLLBACK:
             self.confirm(f"Roll back run {run_id} (delete it with its checkpoints)?", options)
         try:

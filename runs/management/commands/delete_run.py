@@ -19,10 +19,17 @@ class Command(SpindleCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("thread_id", type=uuid.UUID, help="the thread the runs belong to")
-        parser.add_argument("run_ids", nargs="+", type=uuid.UUID, metavar="run_id", help="a run to delete")
+        parser.add_argument(
+            "run_ids", nargs="+", type=uuid.UUID, metavar="run_id", help="a run to delete"
+        )
 
-    def handle(self, *args: Any, thread_id: uuid.UUID, run_ids: list[uuid.UUID], **options: Any) -> None:
-        self.confirm(f"Delete {plural(len(run_ids), 'run')} of thread {thread_id} with their checkpoints?", options)
+    def handle(
+        self, *args: Any, thread_id: uuid.UUID, run_ids: list[uuid.UUID], **options: Any
+    ) -> None:
+        self.confirm(
+            f"Delete {plural(len(run_ids), 'run')} of thread {thread_id} with their checkpoints?",
+            options,
+        )
         total, failed = deleted_counts(), []
         for run_id in dict.fromkeys(run_ids):
             try:

@@ -35,28 +35,48 @@ class Command(SpindleCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--older-than", type=duration_arg, metavar="DURATION",
+            "--older-than",
+            type=duration_arg,
+            metavar="DURATION",
             help="only runs created longer ago than this, e.g. 30d, 12h, 90m",
         )
         parser.add_argument(
-            "--status", action="append", choices=RunStatus.values, default=[],
+            "--status",
+            action="append",
+            choices=RunStatus.values,
+            default=[],
             help=f"only runs with this status (repeatable; default: {', '.join(FINISHED)})",
         )
         parser.add_argument(
-            "--metadata", action="append", type=key_value_arg, default=[], metavar="KEY=VALUE",
+            "--metadata",
+            action="append",
+            type=key_value_arg,
+            default=[],
+            metavar="KEY=VALUE",
             help="only runs whose metadata has KEY equal to VALUE (repeatable; VALUE is read as "
             "JSON when it parses, else as a string), e.g. graph_id=agent",
         )
         parser.add_argument(
-            "--thread", action="append", type=uuid.UUID, default=[], dest="thread_ids", metavar="THREAD_ID",
+            "--thread",
+            action="append",
+            type=uuid.UUID,
+            default=[],
+            dest="thread_ids",
+            metavar="THREAD_ID",
             help="only runs of this thread (repeatable)",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=500, metavar="N",
+            "--batch-size",
+            type=int,
+            default=500,
+            metavar="N",
             help="runs deleted per transaction (default 500)",
         )
         parser.add_argument(
-            "--lock-timeout", type=float, default=10.0, metavar="SECONDS",
+            "--lock-timeout",
+            type=float,
+            default=10.0,
+            metavar="SECONDS",
             help="give up on a thread locked this long by another writer, report it and go on "
             "(PostgreSQL; default 10)",
         )
@@ -75,16 +95,22 @@ class Command(SpindleCommand):
         **options: Any,
     ) -> None:
         if not (older_than or status or metadata or thread_ids):
-            raise CommandError("Choose the runs: give --older-than, --status, --metadata or --thread.")
+            raise CommandError(
+                "Choose the runs: give --older-than, --status, --metadata or --thread."
+            )
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         chosen = selectors.runs_select(
-            older_than=older_than, statuses=status or FINISHED, metadata=metadata_filter(metadata),
+            older_than=older_than,
+            statuses=status or FINISHED,
+            metadata=metadata_filter(metadata),
             thread_ids=thread_ids,
         )
         total = chosen.count()
         if dry_run or not total:
-            self.stdout.write(f"{plural(total, 'run')} match{'es' if total == 1 else ''}; nothing done.")
+            self.stdout.write(
+                f"{plural(total, 'run')} match{'es' if total == 1 else ''}; nothing done."
+            )
             return
         set_lock_timeout(lock_timeout)
         self.confirm(f"Delete {plural(total, 'run')} with their checkpoints?", options)

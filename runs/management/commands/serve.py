@@ -26,23 +26,42 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (env HOST)")
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "2024")), help="port to listen on (env PORT)")
+        parser.add_argument(
+            "--host",
+            default=os.environ.get("HOST", "127.0.0.1"),
+            help="address to listen on (env HOST)",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("PORT", "2024")),
+            help="port to listen on (env PORT)",
+        )
         parser.add_argument("--no-worker", action="store_true", help="serve the API only")
         parser.add_argument(
-            "--concurrency", type=int, default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")),
+            "--concurrency",
+            type=int,
+            default=int(os.environ.get("SPINDLE_WORKER_CONCURRENCY", "2")),
             help=(
                 "worker pool processes to start (default $SPINDLE_WORKER_CONCURRENCY or 2); each "
                 "executes up to $SPINDLE_RUNS_PER_WORKER runs at once"
             ),
         )
         parser.add_argument(
-            "--reload", action="store_true",
+            "--reload",
+            action="store_true",
             help="restart web and worker when a graph's code or langgraph.json changes",
         )
 
     def handle(
-        self, *args: Any, host: str, port: int, no_worker: bool, concurrency: int, reload: bool, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        no_worker: bool,
+        concurrency: int,
+        reload: bool,
+        **options: Any,
     ) -> None:
         from config.deploy import refuse_development_secret_key
 
@@ -76,14 +95,30 @@ class Command(BaseCommand):
             sweeper = None if no_worker else Child("sweeper", _sweeper_command(), env)
             watch_paths, watch_files = watch_targets(config_path, document)
             supervisor = Supervisor(
-                web=web, worker=worker, ready_url=f"http://{_client_host(host)}:{port}/ok",
-                say=self._say, watch_paths=watch_paths, watch_files=watch_files, sweeper=sweeper,
+                web=web,
+                worker=worker,
+                ready_url=f"http://{_client_host(host)}:{port}/ok",
+                say=self._say,
+                watch_paths=watch_paths,
+                watch_files=watch_files,
+                sweeper=sweeper,
             )
             try:
                 supervisor.start()
             except StartupFailed as failed:
                 raise SystemExit(failed.returncode) from None
-            self._banner(host, port, redis, worker, sweeper, concurrency, document, config_path, reload, watch_paths)
+            self._banner(
+                host,
+                port,
+                redis,
+                worker,
+                sweeper,
+                concurrency,
+                document,
+                config_path,
+                reload,
+                watch_paths,
+            )
             code = supervisor.run(reload=reload)
             raise SystemExit(code)
         except KeyboardInterrupt:
@@ -99,9 +134,17 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _banner(
-        self, host: str, port: int, redis: EmbeddedRedis | None, worker: Child | None, sweeper: Child | None,
+        self,
+        host: str,
+        port: int,
+        redis: EmbeddedRedis | None,
+        worker: Child | None,
+        sweeper: Child | None,
         concurrency: int,
-        document: dict, config_path: Path, reload: bool, watch_paths: list[Path],
+        document: dict,
+        config_path: Path,
+        reload: bool,
+        watch_paths: list[Path],
     ) -> None:
         db = settings.DATABASES["default"]
         if db["ENGINE"].endswith("sqlite3"):
@@ -114,8 +157,10 @@ class Command(BaseCommand):
             broker = redact(settings.REDIS_URL)
         else:
             broker = "none: creating runs answers 503 (set REDIS_URL, or drop --no-worker)"
-        mode = "embedded mode (no DATABASE_URL or REDIS_URL needed)" if redis is not None and database.startswith("SQLite") else (
-            "with an embedded Redis" if redis is not None else "configured services"
+        mode = (
+            "embedded mode (no DATABASE_URL or REDIS_URL needed)"
+            if redis is not None and database.startswith("SQLite")
+            else ("with an embedded Redis" if redis is not None else "configured services")
         )
         graphs = document.get("graphs")
         lines = [
@@ -150,18 +195,41 @@ def _child_env(redis_url: str | None) -> dict[str, str]:
 def _web_command(host: str, port: int) -> list[str]:
     # Imported as config.asgi, which turns the connection pool on before settings are read.
     return [
-        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", str(port),
-        "--lifespan", "off", "--log-level", settings.LOG_LEVEL.lower(), "--no-server-header",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+        "--log-level",
+        settings.LOG_LEVEL.lower(),
+        "--no-server-header",
     ]
 
 
 def _worker_command(concurrency: int) -> list[str]:
     return [
         # --quiet: no Celery banner under serve's own summary (its log lines stay).
-        sys.executable, "-m", "celery", "-A", "config", "--quiet", "worker", "-B",
-        "--concurrency", str(concurrency), "--loglevel", settings.LOG_LEVEL,
-        "--schedule", os.path.join(os.getcwd(), ".celerybeat-schedule"),
-        "--without-gossip", "--without-mingle",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "--quiet",
+        "worker",
+        "-B",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        settings.LOG_LEVEL,
+        "--schedule",
+        os.path.join(os.getcwd(), ".celerybeat-schedule"),
+        "--without-gossip",
+        "--without-mingle",
     ]
 
 

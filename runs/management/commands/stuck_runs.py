@@ -26,16 +26,23 @@ class Command(SpindleCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--pending-for", type=duration_arg, default=timedelta(minutes=5), metavar="DURATION",
+            "--pending-for",
+            type=duration_arg,
+            default=timedelta(minutes=5),
+            metavar="DURATION",
             help="a pending run older than this is reported (default 5m)",
         )
         parser.add_argument(
-            "--silent-for", type=duration_arg, metavar="DURATION",
+            "--silent-for",
+            type=duration_arg,
+            metavar="DURATION",
             default=timedelta(seconds=settings.SPINDLE_STALE_AFTER_SECONDS),
             help="a running run without a heartbeat for this long is reported "
             "(default SPINDLE_STALE_AFTER_SECONDS)",
         )
-        parser.add_argument("--fix", action="store_true", help="repair what is reported (asks first)")
+        parser.add_argument(
+            "--fix", action="store_true", help="repair what is reported (asks first)"
+        )
 
     def handle(
         self, *args: Any, pending_for: timedelta, silent_for: timedelta, fix: bool, **options: Any
@@ -73,15 +80,21 @@ class Command(SpindleCommand):
                 return None
 
         for run in silent:
-            if attempt(f"run {run.run_id}", lambda run=run: services.run_end_lost(run_id=run.run_id)):
+            if attempt(
+                f"run {run.run_id}", lambda run=run: services.run_end_lost(run_id=run.run_id)
+            ):
                 ended += 1
         for run in pending:
-            if attempt(f"run {run.run_id}", lambda run=run: services.run_redispatch(run_id=run.run_id)):
+            if attempt(
+                f"run {run.run_id}", lambda run=run: services.run_redispatch(run_id=run.run_id)
+            ):
                 redispatched += 1
             else:
                 waiting += 1  # behind a running run of its thread, or no longer pending
         for thread_id in busy:
-            if attempt(f"thread {thread_id}", lambda t=thread_id: services.thread_settle(thread_id=t)):
+            if attempt(
+                f"thread {thread_id}", lambda t=thread_id: services.thread_settle(thread_id=t)
+            ):
                 settled += 1
         self.stdout.write(
             f"Fixed: {plural(redispatched, 'run')} dispatched again ({waiting} still waiting their turn), "

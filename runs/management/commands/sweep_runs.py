@@ -19,7 +19,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--loop", action="store_true", help="sweep periodically until SIGTERM/SIGINT")
+        parser.add_argument(
+            "--loop", action="store_true", help="sweep periodically until SIGTERM/SIGINT"
+        )
 
     def handle(self, *args: Any, loop: bool = False, **options: Any) -> None:
         if not loop:

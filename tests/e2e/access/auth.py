@@ -23,11 +23,17 @@ async def authenticate(authorization: str | None) -> Auth.types.MinimalUserDict:
     if scheme.lower() != "bearer" or token not in TOKENS:
         raise Auth.exceptions.HTTPException(status_code=401, detail="Invalid or missing token")
     identity = TOKENS[token]
-    return {"identity": identity, "display_name": identity.title(), "permissions": PERMISSIONS.get(identity, ["runs:write"])}
+    return {
+        "identity": identity,
+        "display_name": identity.title(),
+        "permissions": PERMISSIONS.get(identity, ["runs:write"]),
+    }
 
 
 @auth.on
-async def owner_only(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Auth.types.FilterType | bool:
+async def owner_only(
+    ctx: Auth.types.AuthContext, value: dict[str, Any]
+) -> Auth.types.FilterType | bool:
     if "readonly" in ctx.permissions and ctx.action in WRITES:
         return False
     filters = {"owner": ctx.user.identity}

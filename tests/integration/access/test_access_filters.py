@@ -32,9 +32,12 @@ from threads.models import Thread
         ({}, True),
     ],
 )
-def test_a_handler_filter_selects_exactly_the_matching_metadata(filters: dict[str, Any], matches: bool) -> None:
+def test_a_handler_filter_selects_exactly_the_matching_metadata(
+    filters: dict[str, Any], matches: bool
+) -> None:
     thread = Thread.objects.create(
-        thread_id=uuid.uuid4(), metadata={"owner": "a", "n": 3, "tags": ["x", "y"], "we.ird__key": "v"}
+        thread_id=uuid.uuid4(),
+        metadata={"owner": "a", "n": 3, "tags": ["x", "y"], "we.ird__key": "v"},
     )
     Thread.objects.create(thread_id=uuid.uuid4(), metadata={"owner": "b"})
     found = list(Thread.objects.filter(filter_q(filters), pk=thread.pk))

@@ -18,4 +18,3 @@ def repo_graphs(settings: Any) -> Iterator[None]:
     settings.LANGGRAPH_CONFIG = str(REPO_ROOT / "langgraph.json")
     yield
     reset_registry()
-

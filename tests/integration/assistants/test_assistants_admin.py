@@ -34,7 +34,9 @@ def _hidden_inputs(staff: Client, url: str) -> dict[str, str]:
     """The form's hidden fields (the versions inline's management form), as a browser sends them."""
     page = staff.get(url)
     assert page.status_code == 200
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.content.decode()))
+    return dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.content.decode())
+    )
 
 
 def test_edit_writes_a_new_version_through_the_service(staff: Client) -> None:
@@ -56,7 +58,10 @@ def test_edit_writes_a_new_version_through_the_service(staff: Client) -> None:
     mine.refresh_from_db()
     assert (mine.name, mine.version, mine.metadata) == ("renamed", 2, {"team": "b"})
     assert mine.config == {"configurable": {"delay": 0.1}}
-    assert list(mine.versions.order_by("version").values_list("name", flat=True)) == ["mine", "renamed"]
+    assert list(mine.versions.order_by("version").values_list("name", flat=True)) == [
+        "mine",
+        "renamed",
+    ]
 
 
 def test_edit_with_malformed_json_writes_nothing(staff: Client) -> None:
@@ -64,7 +69,14 @@ def test_edit_with_malformed_json_writes_nothing(staff: Client) -> None:
     url = f"/admin/assistants/assistant/{mine.pk}/change/"
     page = staff.post(
         url,
-        {**_hidden_inputs(staff, url), "graph_id": "echo", "name": "x", "config": "{not json", "context": "{}", "metadata": "{}"},
+        {
+            **_hidden_inputs(staff, url),
+            "graph_id": "echo",
+            "name": "x",
+            "config": "{not json",
+            "context": "{}",
+            "metadata": "{}",
+        },
     )
     assert page.status_code == 200
     assert b"Enter a valid JSON" in page.content

@@ -23,6 +23,7 @@ Counts = Callable[[], dict[str, int]]
 def no_assistants(counts: dict[str, int]) -> bool:
     return counts["Assistant"] == counts["AssistantVersion"] == 0
 
+
 UNKNOWN_GRAPH = "Graph 'nope' not found. Expected one of: ['agent', 'echo', 'interruptible']"
 
 

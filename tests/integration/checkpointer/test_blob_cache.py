@@ -24,7 +24,9 @@ class Writer:
 
     def __init__(self, saver: DjangoSaver, thread_id: str) -> None:
         self.saver = saver
-        self.config: dict[str, Any] = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        self.config: dict[str, Any] = {
+            "configurable": {"thread_id": thread_id, "checkpoint_ns": ""}
+        }
         self.versions: dict[str, str] = {}
 
     def put(self, **values: Any) -> str:
@@ -36,7 +38,9 @@ class Writer:
         checkpoint["channel_values"] = dict(values)
         checkpoint["channel_versions"] = dict(self.versions)
         # RunnableConfig is a dict: self.config keeps the type it was declared with.
-        self.config = self.saver.put(self.config, checkpoint, {"source": "loop", "step": 0}, new_versions)  # type: ignore[assignment]
+        self.config = self.saver.put(
+            self.config, checkpoint, {"source": "loop", "step": 0}, new_versions
+        )  # type: ignore[assignment]
         return new_versions.get("messages", "")
 
 
@@ -73,7 +77,9 @@ def test_an_appending_put_stores_only_the_new_messages_on_the_last_version() -> 
     with CaptureQueriesContext(connection) as queries:
         second = writer.put(messages=[*messages, AIMessage("m5", id="5")])
     # The saver knew the list it had just written: no lookup of an earlier version.
-    assert not any(q["sql"].startswith("SELECT version, length, digest") for q in queries.captured_queries)
+    assert not any(
+        q["sql"].startswith("SELECT version, length, digest") for q in queries.captured_queries
+    )
 
     row = CheckpointBlob.objects.get(thread_id=thread_id, channel="messages", version=second)
     assert (row.type, row.base_version, row.length) == (LIST_BLOB_TYPE, first, 6)

@@ -39,7 +39,8 @@ def test_admin_session_login_works() -> None:
     client = Client(enforce_csrf_checks=True)
     token = client.get("/admin/login/").cookies["csrftoken"].value
     response = client.post(
-        "/admin/login/?next=/admin/", {"username": "admin", "password": "pw", "csrfmiddlewaretoken": token}
+        "/admin/login/?next=/admin/",
+        {"username": "admin", "password": "pw", "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200

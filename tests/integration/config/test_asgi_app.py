@@ -13,7 +13,9 @@ from django.db import connection
 
 from tests.e2e.stack import ROOT, drop_database, fresh_database
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the web process pools PostgreSQL connections")
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the web process pools PostgreSQL connections"
+)
 
 SCRIPT = """
 import asyncio, concurrent.futures, json, threading
@@ -74,10 +76,20 @@ asyncio.run(main())
 def test_requests_hand_their_connections_back_without_request_started_receivers() -> None:
     url = fresh_database(f"spindle_asgi_{os.getpid()}")
     try:
-        env = {**os.environ, "DATABASE_URL": url, "SPINDLE_DB_POOL_SIZE": "20", "LOG_LEVEL": "WARNING",
-               "SPINDLE_DEV": "1"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SPINDLE_DB_POOL_SIZE": "20",
+            "LOG_LEVEL": "WARNING",
+            "SPINDLE_DEV": "1",
+        }
         result = subprocess.run(
-            [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-c", SCRIPT],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr[-2000:]
         assert result.stdout.strip().endswith("served")

@@ -22,7 +22,8 @@ def _changes_since_analyze(table: str) -> int:
         cursor.execute("SELECT pg_stat_force_next_flush()")
         cursor.execute(
             "SELECT n_mod_since_analyze FROM pg_stat_user_tables"
-            " WHERE schemaname = current_schema() AND relname = %s", [table],
+            " WHERE schemaname = current_schema() AND relname = %s",
+            [table],
         )
         return cursor.fetchone()[0]
 

@@ -64,7 +64,13 @@ def _free_port() -> int:
 
 def _embedded_env(tmp_path: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update({"PORT": str(port), "LANGGRAPH_CONFIG": str(ROOT / "langgraph.json"), "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "PORT": str(port),
+            "LANGGRAPH_CONFIG": str(ROOT / "langgraph.json"),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env["SPINDLE_DEV"] = "1"  # as `make dev` sets it
     return env
 
@@ -73,8 +79,21 @@ def test_serve_needs_no_database_or_broker(tmp_path: Path) -> None:
     port = _free_port()
     env = _embedded_env(tmp_path, port)
     manage = str(ROOT / "manage.py")
-    subprocess.run([sys.executable, manage, "migrate", "--no-input", "-v", "0"], cwd=tmp_path, env=env, check=True, timeout=120)
-    proc = subprocess.Popen([sys.executable, manage, "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    subprocess.run(
+        [sys.executable, manage, "migrate", "--no-input", "-v", "0"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, manage, "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -86,8 +105,12 @@ def test_serve_needs_no_database_or_broker(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "serve never answered /ok"
                 time.sleep(0.2)
         assert response.json() == {"ok": True, "services": {"sqlite": "ok", "redis": "ok"}}
-        assert (tmp_path / "spindle.sqlite3").exists(), "embedded mode uses SQLite in the working directory"
-        assistants = httpx.post(f"http://127.0.0.1:{port}/assistants/search", json={}, timeout=5).json()
+        assert (tmp_path / "spindle.sqlite3").exists(), (
+            "embedded mode uses SQLite in the working directory"
+        )
+        assistants = httpx.post(
+            f"http://127.0.0.1:{port}/assistants/search", json={}, timeout=5
+        ).json()
         assert {a["graph_id"] for a in assistants} == {"agent", "echo", "interruptible"}
     finally:
         proc.terminate()
@@ -105,7 +128,11 @@ def test_serve_says_clearly_when_the_port_is_taken(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         result = subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), "serve"],
-            cwd=tmp_path, env=_embedded_env(tmp_path, port), capture_output=True, text=True, timeout=60,
+            cwd=tmp_path,
+            env=_embedded_env(tmp_path, port),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
@@ -119,10 +146,20 @@ def test_serve_stops_its_worker_and_sweeper_when_it_is_terminated(tmp_path: Path
     port = _free_port()
     env = {**_embedded_env(tmp_path, port), "REDIS_URL": redis_url}
     manage = str(ROOT / "manage.py")
-    subprocess.run([sys.executable, manage, "migrate", "--no-input", "-v", "0"], cwd=tmp_path, env=env, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, manage, "migrate", "--no-input", "-v", "0"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     proc = subprocess.Popen(
-        [sys.executable, manage, "serve", "--concurrency", "1"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, manage, "serve", "--concurrency", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     pids: list[int] = []
     try:
@@ -146,7 +183,9 @@ def test_serve_stops_its_worker_and_sweeper_when_it_is_terminated(tmp_path: Path
         deadline = time.monotonic() + 30
         for pid in pids:
             while _alive(pid):
-                assert time.monotonic() < deadline, f"process {pid} (worker or sweeper) outlived serve"
+                assert time.monotonic() < deadline, (
+                    f"process {pid} (worker or sweeper) outlived serve"
+                )
                 time.sleep(0.2)
         assert proc.returncode == 128 + 15
     finally:

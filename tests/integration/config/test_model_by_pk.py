@@ -16,14 +16,21 @@ pytestmark = pytest.mark.django_db
 
 
 def _fields(instance: Model) -> dict:
-    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in type(instance)._meta.concrete_fields
+    }
 
 
 def test_an_assistant_reads_as_the_orm_reads_it() -> None:
     assistant = Assistant.objects.create(
-        graph_id="echo", name="ünïcode", description=None,
-        config={"configurable": {"n": 1, "nested": [1, 2.5, None, True]}}, context={"k": "v"},
-        metadata={"owner": "me"}, version=3,
+        graph_id="echo",
+        name="ünïcode",
+        description=None,
+        config={"configurable": {"n": 1, "nested": [1, 2.5, None, True]}},
+        context={"k": "v"},
+        metadata={"owner": "me"},
+        version=3,
     )
 
     found = model_by_pk(Assistant, assistant.pk)
@@ -36,8 +43,12 @@ def test_an_assistant_reads_as_the_orm_reads_it() -> None:
 def test_other_models_too_foreign_keys_and_integer_keys_included() -> None:
     thread = Thread.objects.create(metadata={"a": 1})
     assistant = Assistant.objects.create(graph_id="echo")
-    run = Run.objects.create(thread=thread, assistant_id=assistant.pk, kwargs={"input": {"x": [1]}}, error=None)
-    version = AssistantVersion.objects.create(assistant=assistant, version=1, graph_id="echo", name="v")
+    run = Run.objects.create(
+        thread=thread, assistant_id=assistant.pk, kwargs={"input": {"x": [1]}}, error=None
+    )
+    version = AssistantVersion.objects.create(
+        assistant=assistant, version=1, graph_id="echo", name="v"
+    )
 
     for model, pk in ((Run, run.pk), (Thread, thread.pk), (AssistantVersion, version.pk)):
         assert _fields(model_by_pk(model, pk)) == _fields(model.objects.get(pk=pk))

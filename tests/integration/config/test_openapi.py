@@ -24,8 +24,14 @@ NOT_YET_DOCUMENTED = {
 }
 # Their components.
 SCHEMAS_NOT_YET_DOCUMENTED = {
-    "ProtocolChannel", "ProtocolNamespace", "ProtocolEventStreamRequest", "ProtocolCommand",
-    "ProtocolResponseMeta", "ProtocolSuccess", "ProtocolError", "ProtocolEvent",
+    "ProtocolChannel",
+    "ProtocolNamespace",
+    "ProtocolEventStreamRequest",
+    "ProtocolCommand",
+    "ProtocolResponseMeta",
+    "ProtocolSuccess",
+    "ProtocolError",
+    "ProtocolEvent",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -53,9 +59,9 @@ def document(django_db_blocker) -> dict:
     with django_db_blocker.unblock():
         response = Client().get("/openapi.json")
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/json") or response["Content-Type"].startswith(
-        "application/vnd.oai.openapi+json"
-    )
+    assert response["Content-Type"].startswith("application/json") or response[
+        "Content-Type"
+    ].startswith("application/vnd.oai.openapi+json")
     return response.json()
 
 
@@ -83,7 +89,12 @@ def test_bodies_and_answers_name_the_official_components(document: dict) -> None
     official = _operations(_official())
 
     def request_ref(operation: dict) -> str | None:
-        schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        schema = (
+            operation.get("requestBody", {})
+            .get("content", {})
+            .get("application/json", {})
+            .get("schema", {})
+        )
         return schema.get("$ref")
 
     components = {f"#/components/schemas/{name}" for name in _official()["components"]["schemas"]}
@@ -100,7 +111,9 @@ def test_bodies_and_answers_name_the_official_components(document: dict) -> None
 def test_error_answers_are_documented_as_error_response(document: dict) -> None:
     run_create = document["paths"]["/threads/{thread_id}/runs"]["post"]["responses"]
     assert set(run_create) == {"200", "404", "409", "422"}
-    assert run_create["409"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert run_create["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"
+    }
     assert document["components"]["schemas"]["ErrorResponse"]["required"] == ["detail"]
 
 
@@ -131,7 +144,13 @@ def test_a_run_has_the_official_keys_and_the_documented_cancel_reason(document: 
     documented = set(document["components"]["schemas"]["Run"]["properties"])
     assert documented == official | {"cancel_reason"}
     now = timezone.now()
-    run = Run(thread_id=uuid.uuid4(), assistant_id=uuid.uuid4(), created_at=now, updated_at=now, cancel_action="rollback")
+    run = Run(
+        thread_id=uuid.uuid4(),
+        assistant_id=uuid.uuid4(),
+        created_at=now,
+        updated_at=now,
+        cancel_action="rollback",
+    )
     body = run_to_json(run)
     assert set(body) == documented
     assert body["cancel_reason"] == "rollback"
@@ -145,10 +164,18 @@ def test_store_items_have_the_documented_keys(document: dict) -> None:
     from store.api.serializers import item_to_json
 
     now = datetime.now(UTC)
-    item = item_to_json(Item(namespace=("a",), key="k", value={"x": 1}, created_at=now, updated_at=now))
-    found = item_to_json(SearchItem(namespace=("a",), key="k", value={}, created_at=now, updated_at=now, score=0.5))
+    item = item_to_json(
+        Item(namespace=("a",), key="k", value={"x": 1}, created_at=now, updated_at=now)
+    )
+    found = item_to_json(
+        SearchItem(namespace=("a",), key="k", value={}, created_at=now, updated_at=now, score=0.5)
+    )
     schema = document["components"]["schemas"]["Item"]
-    assert set(item) == set(schema["required"]) == set(_official()["components"]["schemas"]["Item"]["properties"])
+    assert (
+        set(item)
+        == set(schema["required"])
+        == set(_official()["components"]["schemas"]["Item"]["properties"])
+    )
     assert set(found) == set(schema["properties"]) == set(item) | {"score"}
 
 

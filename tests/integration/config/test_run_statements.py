@@ -24,12 +24,14 @@ def _insert_thread(thread_id: uuid.UUID) -> tuple[str, list]:
 
 def test_each_statement_answers_its_own_rows() -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
-    results = run_statements([
-        _insert_thread(first),
-        ("UPDATE threads_thread SET status = 'busy' WHERE thread_id = %s", [db_uuid(first)]),
-        _insert_thread(second),
-        ("SELECT count(*) FROM threads_thread WHERE status = %s", ["busy"]),
-    ])
+    results = run_statements(
+        [
+            _insert_thread(first),
+            ("UPDATE threads_thread SET status = 'busy' WHERE thread_id = %s", [db_uuid(first)]),
+            _insert_thread(second),
+            ("SELECT count(*) FROM threads_thread WHERE status = %s", ["busy"]),
+        ]
+    )
     assert [len(rows) for rows in results] == [1, 0, 1, 1]
     assert results[3][0][0] == 1
     assert Thread.objects.count() == 2
@@ -48,15 +50,17 @@ def test_a_failing_statement_undoes_the_earlier_ones_and_the_connection_goes_on(
 def test_a_foreign_key_refused_at_commit_raises_and_the_connection_goes_on() -> None:
     thread = uuid.uuid4()
     with pytest.raises(DatabaseError, match="foreign key"):
-        run_statements([
-            _insert_thread(thread),
-            (
-                "INSERT INTO runs_run (run_id, thread_id, assistant_id, status, multitask_strategy, metadata,"
-                " kwargs, attempt, worker, created_at, updated_at) VALUES (%s, %s, %s, 'pending', 'enqueue',"
-                " '{}', '{}', 0, '', now(), now())",
-                [db_uuid(uuid.uuid4()), db_uuid(uuid.uuid4()), db_uuid(uuid.uuid4())],
-            ),
-        ])
+        run_statements(
+            [
+                _insert_thread(thread),
+                (
+                    "INSERT INTO runs_run (run_id, thread_id, assistant_id, status, multitask_strategy, metadata,"
+                    " kwargs, attempt, worker, created_at, updated_at) VALUES (%s, %s, %s, 'pending', 'enqueue',"
+                    " '{}', '{}', 0, '', now(), now())",
+                    [db_uuid(uuid.uuid4()), db_uuid(uuid.uuid4()), db_uuid(uuid.uuid4())],
+                ),
+            ]
+        )
     assert not Thread.objects.exists()
     assert run_statements([("SELECT 1", [])]) == [[(1,)]]
 
@@ -67,7 +71,9 @@ def test_inside_a_transaction_the_statements_join_it_and_roll_back_with_it() -> 
     kept, undone = uuid.uuid4(), uuid.uuid4()
     run_statements([_insert_thread(kept)])
     with pytest.raises(RuntimeError), transaction.atomic():
-        assert run_statements([_insert_thread(undone), ("SELECT count(*) FROM threads_thread", [])])[1] == [(2,)]
+        assert run_statements(
+            [_insert_thread(undone), ("SELECT count(*) FROM threads_thread", [])]
+        )[1] == [(2,)]
         raise RuntimeError("the caller's transaction fails")
     assert list(Thread.objects.values_list("pk", flat=True)) == [kept]
     with transaction.atomic():
@@ -100,7 +106,9 @@ def _server_prepared_names() -> set[str]:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's prepared statements")
 @pytest.mark.parametrize("where", ["own transaction", "caller's transaction", "caller's savepoint"])
 @pytest.mark.parametrize("fail_at", [0, 1, 2])
-def test_failed_pipelines_never_leave_prepared_statements_out_of_step(fail_at: int, where: str) -> None:
+def test_failed_pipelines_never_leave_prepared_statements_out_of_step(
+    fail_at: int, where: str
+) -> None:
     """psycopg records a statement as prepared when it queues the Parse, and a failed
     statement makes PostgreSQL skip what follows it in the pipeline, those Parse messages
     included. Failures before and after the statements reach psycopg's prepare threshold,
@@ -117,15 +125,23 @@ def test_failed_pipelines_never_leave_prepared_statements_out_of_step(fail_at: i
     def batch(*, fail: bool) -> list[tuple[str, list]]:
         # Each statement takes a jsonb value; PostgreSQL refuses \u0000 in jsonb, so the
         # same statement (one psycopg cache entry) fails on the server with a bad value.
-        values = ['"a\\u0000b"' if fail and index == fail_at else '{"k": "v"}' for index in range(3)]
+        values = [
+            '"a\\u0000b"' if fail and index == fail_at else '{"k": "v"}' for index in range(3)
+        ]
         return [
             (
                 "SELECT 1 FROM threads_thread t WHERE t.thread_id = %s AND %s::jsonb IS NOT NULL"
                 " FOR NO KEY UPDATE OF t",
                 [tid, values[0]],
             ),
-            ("UPDATE threads_thread SET metadata = %s::jsonb WHERE thread_id = %s", [values[1], tid]),
-            ("SELECT metadata::text, %s::jsonb::text FROM threads_thread WHERE thread_id = %s", [values[2], tid]),
+            (
+                "UPDATE threads_thread SET metadata = %s::jsonb WHERE thread_id = %s",
+                [values[1], tid],
+            ),
+            (
+                "SELECT metadata::text, %s::jsonb::text FROM threads_thread WHERE thread_id = %s",
+                [values[2], tid],
+            ),
         ]
 
     def good() -> None:

@@ -39,33 +39,76 @@ async def test_thread_cron_lifecycle_as_officially(sdk: LangGraphClient) -> None
     thread = await sdk.threads.create()
     end = datetime.now(UTC) + timedelta(days=1)
     cron = await sdk.crons.create_for_thread(
-        thread["thread_id"], "echo", schedule="*/5 * * * *", input={"messages": [{"role": "human", "content": "hi"}]},
-        metadata={"team": "a"}, config={"configurable": {"k": 1}}, multitask_strategy="reject", end_time=end,
+        thread["thread_id"],
+        "echo",
+        schedule="*/5 * * * *",
+        input={"messages": [{"role": "human", "content": "hi"}]},
+        metadata={"team": "a"},
+        config={"configurable": {"k": 1}},
+        multitask_strategy="reject",
+        end_time=end,
     )
     assert set(cron) == {
-        "cron_id", "assistant_id", "thread_id", "on_run_completed", "end_time", "schedule", "timezone",
-        "created_at", "updated_at", "user_id", "payload", "next_run_date", "metadata", "enabled",
+        "cron_id",
+        "assistant_id",
+        "thread_id",
+        "on_run_completed",
+        "end_time",
+        "schedule",
+        "timezone",
+        "created_at",
+        "updated_at",
+        "user_id",
+        "payload",
+        "next_run_date",
+        "metadata",
+        "enabled",
     }
-    assert (cron["assistant_id"], cron["thread_id"], cron["schedule"]) == (ECHO, thread["thread_id"], "*/5 * * * *")
-    assert (cron["enabled"], cron["on_run_completed"], cron["timezone"], cron["metadata"]) == (True, None, None, {"team": "a"})
+    assert (cron["assistant_id"], cron["thread_id"], cron["schedule"]) == (
+        ECHO,
+        thread["thread_id"],
+        "*/5 * * * *",
+    )
+    assert (cron["enabled"], cron["on_run_completed"], cron["timezone"], cron["metadata"]) == (
+        True,
+        None,
+        None,
+        {"team": "a"},
+    )
     assert datetime.fromisoformat(cron["end_time"]) == end.replace(microsecond=end.microsecond)
     assert cron["payload"]["config"]["configurable"] == {"k": 1, "cron_id": cron["cron_id"]}
     next_run = datetime.fromisoformat(cron["next_run_date"])
-    assert next_run.minute % 5 == 0 and timedelta(0) < next_run - datetime.now(UTC) <= timedelta(minutes=5)
+    assert next_run.minute % 5 == 0 and timedelta(0) < next_run - datetime.now(UTC) <= timedelta(
+        minutes=5
+    )
     # The schedule is a django-celery-beat periodic task.
-    task = await sync_to_async(PeriodicTask.objects.select_related("crontab").get)(name=f"spindle-cron:{cron['cron_id']}")
+    task = await sync_to_async(PeriodicTask.objects.select_related("crontab").get)(
+        name=f"spindle-cron:{cron['cron_id']}"
+    )
     assert (task.task, task.crontab.minute, task.enabled) == ("crons.fire", "*/5", True)
 
     assert await sdk.http.get(f"/runs/crons/{cron['cron_id']}") == cron
 
-    disabled = await sdk.crons.update(cron["cron_id"], enabled=False, schedule="0 9 * * 1", timezone="Europe/Paris")
-    assert (disabled["enabled"], disabled["schedule"], disabled["timezone"]) == (False, "0 9 * * 1", "Europe/Paris")
+    disabled = await sdk.crons.update(
+        cron["cron_id"], enabled=False, schedule="0 9 * * 1", timezone="Europe/Paris"
+    )
+    assert (disabled["enabled"], disabled["schedule"], disabled["timezone"]) == (
+        False,
+        "0 9 * * 1",
+        "Europe/Paris",
+    )
     task = await sync_to_async(PeriodicTask.objects.select_related("crontab").get)(pk=task.pk)
-    assert (task.enabled, task.crontab.hour, str(task.crontab.timezone)) == (False, "9", "Europe/Paris")
+    assert (task.enabled, task.crontab.hour, str(task.crontab.timezone)) == (
+        False,
+        "9",
+        "Europe/Paris",
+    )
     cleared = await sdk.crons.update(cron["cron_id"], end_time=None, metadata={"more": 1})
     assert cleared["end_time"] is None and cleared["metadata"] == {"team": "a", "more": 1}
 
-    assert [c["cron_id"] for c in await sdk.crons.search(thread_id=thread["thread_id"])] == [cron["cron_id"]]
+    assert [c["cron_id"] for c in await sdk.crons.search(thread_id=thread["thread_id"])] == [
+        cron["cron_id"]
+    ]
     assert await sdk.crons.search(enabled=True, thread_id=thread["thread_id"]) == []
     assert await sdk.crons.count(thread_id=thread["thread_id"]) == 1
     assert await sdk.crons.count(metadata={"team": "b"}) == 0
@@ -79,20 +122,29 @@ async def test_thread_cron_lifecycle_as_officially(sdk: LangGraphClient) -> None
 
 async def test_search_sorts_pages_and_selects(sdk: LangGraphClient) -> None:
     made = [
-        await sdk.crons.create("echo", schedule=f"{i} * * * *", metadata={"i": i}, on_run_completed="keep")
+        await sdk.crons.create(
+            "echo", schedule=f"{i} * * * *", metadata={"i": i}, on_run_completed="keep"
+        )
         for i in range(3)
     ]
     ids = [c["cron_id"] for c in made]
     assert [c["cron_id"] for c in await sdk.crons.search()] == ids[::-1]
     assert [c["cron_id"] for c in await sdk.crons.search(sort_order="asc", limit=2)] == ids[:2]
-    assert [c["cron_id"] for c in await sdk.crons.search(sort_order="asc", limit=2, offset=2)] == ids[2:]
+    assert [
+        c["cron_id"] for c in await sdk.crons.search(sort_order="asc", limit=2, offset=2)
+    ] == ids[2:]
     by_next = await sdk.crons.search(sort_by="next_run_date", sort_order="asc")
     assert [c["next_run_date"] for c in by_next] == sorted(c["next_run_date"] for c in by_next)
-    assert await sdk.crons.search(select=["cron_id", "schedule"], limit=1) == [{"cron_id": ids[2], "schedule": "2 * * * *"}]
+    assert await sdk.crons.search(select=["cron_id", "schedule"], limit=1) == [
+        {"cron_id": ids[2], "schedule": "2 * * * *"}
+    ]
     assert made[0]["on_run_completed"] == "keep" and made[0]["thread_id"] is None
     assert await sdk.crons.count(assistant_id=ECHO) == 3
     response = await sdk.http.client.post("/runs/crons/search", json={"limit": 1})
-    assert (response.headers["X-Pagination-Total"], response.headers["X-Pagination-Next"]) == ("3", "1")
+    assert (response.headers["X-Pagination-Total"], response.headers["X-Pagination-Next"]) == (
+        "3",
+        "1",
+    )
 
 
 async def test_bad_requests_answer_4xx_and_write_nothing(sdk: LangGraphClient) -> None:
@@ -100,15 +152,63 @@ async def test_bad_requests_answer_4xx_and_write_nothing(sdk: LangGraphClient) -
     thread = await sdk.threads.create()
     missing = uuid.uuid4()
     cases = [
-        ("POST", "/runs/crons", {"assistant_id": "echo", "schedule": "every minute"}, 422, "Invalid cron schedule"),
-        ("POST", "/runs/crons", {"assistant_id": "echo", "schedule": "61 * * * *"}, 422, "Invalid cron schedule"),
-        ("POST", "/runs/crons", {"assistant_id": "echo", "schedule": "* * * * *", "timezone": "Mars/Base"}, 422, "Invalid timezone"),
-        ("POST", "/runs/crons", {"assistant_id": "nope", "schedule": "* * * * *"}, 422, "Invalid assistant"),
-        ("POST", "/runs/crons", {"assistant_id": str(missing), "schedule": "* * * * *"}, 404, f"Assistant '{missing}' not found"),
+        (
+            "POST",
+            "/runs/crons",
+            {"assistant_id": "echo", "schedule": "every minute"},
+            422,
+            "Invalid cron schedule",
+        ),
+        (
+            "POST",
+            "/runs/crons",
+            {"assistant_id": "echo", "schedule": "61 * * * *"},
+            422,
+            "Invalid cron schedule",
+        ),
+        (
+            "POST",
+            "/runs/crons",
+            {"assistant_id": "echo", "schedule": "* * * * *", "timezone": "Mars/Base"},
+            422,
+            "Invalid timezone",
+        ),
+        (
+            "POST",
+            "/runs/crons",
+            {"assistant_id": "nope", "schedule": "* * * * *"},
+            422,
+            "Invalid assistant",
+        ),
+        (
+            "POST",
+            "/runs/crons",
+            {"assistant_id": str(missing), "schedule": "* * * * *"},
+            404,
+            f"Assistant '{missing}' not found",
+        ),
         ("POST", "/runs/crons", {"schedule": "* * * * *"}, 422, "assistant_id"),
-        ("POST", "/runs/crons", {"assistant_id": "echo", "schedule": "* * * * *", "on_run_completed": "x"}, 422, "on_run_completed"),
-        ("POST", f"/threads/{missing}/runs/crons", {"assistant_id": "echo", "schedule": "* * * * *"}, 404, "not found"),
-        ("POST", "/threads/bad/runs/crons", {"assistant_id": "echo", "schedule": "* * * * *"}, 422, "Invalid thread ID"),
+        (
+            "POST",
+            "/runs/crons",
+            {"assistant_id": "echo", "schedule": "* * * * *", "on_run_completed": "x"},
+            422,
+            "on_run_completed",
+        ),
+        (
+            "POST",
+            f"/threads/{missing}/runs/crons",
+            {"assistant_id": "echo", "schedule": "* * * * *"},
+            404,
+            "not found",
+        ),
+        (
+            "POST",
+            "/threads/bad/runs/crons",
+            {"assistant_id": "echo", "schedule": "* * * * *"},
+            422,
+            "Invalid thread ID",
+        ),
         ("GET", "/runs/crons/bad", None, 422, "Invalid cron ID: must be a UUID"),
         ("PATCH", f"/runs/crons/{missing}", {"enabled": False}, 404, f"Cron '{missing}' not found"),
         ("DELETE", f"/runs/crons/{missing}", None, 404, "Not Found"),
@@ -123,7 +223,10 @@ async def test_bad_requests_answer_4xx_and_write_nothing(sdk: LangGraphClient) -
     assert await sync_to_async(PeriodicTask.objects.filter(task="crons.fire").count)() == 0
     cron = await sdk.crons.create_for_thread(thread["thread_id"], "echo", schedule="* * * * *")
     response = await http.patch(f"/runs/crons/{cron['cron_id']}", json={})
-    assert (response.status_code, response.json()) == (400, {"detail": "Request body cannot be empty"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "Request body cannot be empty"},
+    )
 
 
 def _fire(cron_id: str) -> uuid.UUID | None:
@@ -133,7 +236,10 @@ def _fire(cron_id: str) -> uuid.UUID | None:
 async def test_a_firing_creates_an_ordinary_run_once(sdk: LangGraphClient) -> None:
     thread = await sdk.threads.create()
     cron = await sdk.crons.create_for_thread(
-        thread["thread_id"], "echo", schedule="* * * * *", input={"messages": [{"role": "human", "content": "tick"}]},
+        thread["thread_id"],
+        "echo",
+        schedule="* * * * *",
+        input={"messages": [{"role": "human", "content": "tick"}]},
         metadata={"from": "cron"},
     )
     run_id = await sync_to_async(_fire)(cron["cron_id"])
@@ -152,7 +258,9 @@ async def test_a_firing_creates_an_ordinary_run_once(sdk: LangGraphClient) -> No
     assert row.thread_id != uuid.UUID(thread["thread_id"])
     assert (row.kwargs["temporary"], row.kwargs["on_completion"]) == (True, "delete")
 
-    expired = await sdk.crons.create("echo", schedule="* * * * *", end_time=datetime.now(UTC) - timedelta(minutes=1))
+    expired = await sdk.crons.create(
+        "echo", schedule="* * * * *", end_time=datetime.now(UTC) - timedelta(minutes=1)
+    )
     assert expired["next_run_date"] is None
     assert await sync_to_async(_fire)(expired["cron_id"]) is None
     assert (await sdk.crons.search(enabled=False))[0]["cron_id"] == expired["cron_id"]

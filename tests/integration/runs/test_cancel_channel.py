@@ -37,7 +37,9 @@ def _until(check, timeout: float = 3.0) -> bool:
 
 
 def test_a_cancel_reaches_the_run_it_names_and_no_other(process_runner: runner.Runner) -> None:
-    named, other = (RunExecution(Run(run_id=uuid.uuid4(), thread_id=uuid.uuid4())) for _ in range(2))
+    named, other = (
+        RunExecution(Run(run_id=uuid.uuid4(), thread_id=uuid.uuid4())) for _ in range(2)
+    )
     with process_runner.lock:
         process_runner.active.update({named.run_id: named, other.run_id: other})
 

@@ -27,7 +27,9 @@ def sent(dispatched: Dispatched) -> list:
 
 def create(client: Client, thread: Thread, **body: object) -> Run:
     response = client.post(
-        f"/threads/{thread.pk}/runs", data=json.dumps({"assistant_id": "echo", **body}), content_type="application/json"
+        f"/threads/{thread.pk}/runs",
+        data=json.dumps({"assistant_id": "echo", **body}),
+        content_type="application/json",
     )
     assert response.status_code == 200, response.content
     return Run.objects.get(pk=response.json()["run_id"])
@@ -41,7 +43,9 @@ def age(run: Run, seconds: float) -> None:
     )
 
 
-def test_a_delayed_run_records_when_it_is_due_and_is_sent_with_that_countdown(client: Client, sent: list) -> None:
+def test_a_delayed_run_records_when_it_is_due_and_is_sent_with_that_countdown(
+    client: Client, sent: list
+) -> None:
     run = create(client, Thread.objects.create(), after_seconds=90)
     assert run.due_at == run.created_at + timedelta(seconds=90)
     assert sent == [(run.pk, 90)]

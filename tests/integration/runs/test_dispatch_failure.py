@@ -36,7 +36,9 @@ def test_a_committed_run_is_answered_when_its_dispatch_fails(
 ) -> None:
     thread = Thread.objects.create()
     body = {"assistant_id": "echo", "after_seconds": after_seconds}
-    response = client.post(path.format(tid=thread.pk), data=json.dumps(body), content_type="application/json")
+    response = client.post(
+        path.format(tid=thread.pk), data=json.dumps(body), content_type="application/json"
+    )
     assert response.status_code == 200, response.content
     run = Run.objects.get(pk=response.json()["run_id"])
     assert run.status == "pending"
@@ -48,7 +50,9 @@ def test_the_sweeper_dispatches_a_run_whose_dispatch_failed(
 ) -> None:
     thread = Thread.objects.create()
     response = client.post(
-        f"/threads/{thread.pk}/runs", data=json.dumps({"assistant_id": "echo"}), content_type="application/json"
+        f"/threads/{thread.pk}/runs",
+        data=json.dumps({"assistant_id": "echo"}),
+        content_type="application/json",
     )
     run_id = uuid.UUID(response.json()["run_id"])
     dispatched.fail = None
@@ -63,7 +67,9 @@ def test_the_sweeper_dispatches_a_run_whose_dispatch_failed(
 def test_a_cancel_is_answered_when_its_side_effects_fail(client: Client) -> None:
     thread = Thread.objects.create()
     response = client.post(
-        f"/threads/{thread.pk}/runs", data=json.dumps({"assistant_id": "echo"}), content_type="application/json"
+        f"/threads/{thread.pk}/runs",
+        data=json.dumps({"assistant_id": "echo"}),
+        content_type="application/json",
     )
     run_id = response.json()["run_id"]
     response = client.generic("POST", f"/threads/{thread.pk}/runs/{run_id}/cancel")

@@ -43,8 +43,12 @@ def test_a_claim_on_a_connection_the_database_dropped_is_retried(
 def _terminate_backend(pid: int) -> None:
     params = settings.DATABASES["default"]
     with psycopg.connect(
-        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], password=params["PASSWORD"],
-        dbname=connection.settings_dict["NAME"], autocommit=True,
+        host=params["HOST"],
+        port=params["PORT"] or 5432,
+        user=params["USER"],
+        password=params["PASSWORD"],
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
     ) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 

@@ -46,7 +46,9 @@ def wait_flushed(box: outbox.Outbox) -> None:
         time.sleep(0.05)
 
 
-def test_events_published_while_redis_is_down_arrive_in_order_once_it_answers(private_redis) -> None:
+def test_events_published_while_redis_is_down_arrive_in_order_once_it_answers(
+    private_redis,
+) -> None:
     run_id = str(uuid.uuid4())
     publisher = outbox.RunPublisher(run_id, str(uuid.uuid4()))
     publisher.start({"run_id": run_id})
@@ -62,7 +64,9 @@ def test_events_published_while_redis_is_down_arrive_in_order_once_it_answers(pr
 
     # Redis restarted empty: what was sent before the outage went with it.
     got = events(run_id)
-    assert [data for _id, data in got] == [f'{{"n":{n}}}' for n in range(1, 7)] + ['{"status":"success"}']
+    assert [data for _id, data in got] == [f'{{"n":{n}}}' for n in range(1, 7)] + [
+        '{"status":"success"}'
+    ]
     assert [int(entry_id.split("-")[1]) for entry_id, _ in got] == list(range(3, 10))
 
 

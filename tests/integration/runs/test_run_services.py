@@ -187,21 +187,37 @@ def test_sweeper_ends_runs_with_a_stale_heartbeat(assistant, settings, monkeypat
 @pytest.mark.parametrize("strategy", ["enqueue", "reject", "rollback", "interrupt"])
 def test_run_metadata_merges_assistant_thread_request_and_graph(assistant, strategy: str) -> None:
     assistant.metadata = {"owner": "assistant", "from_assistant": 1}
-    thread = Thread.objects.create(metadata={"owner": "thread", "from_thread": 2, "graph_id": "stale"})
+    thread = Thread.objects.create(
+        metadata={"owner": "thread", "from_thread": 2, "graph_id": "stale"}
+    )
     # rollback and interrupt find an active run: the general path stops it first.
     active = create(thread, assistant) if strategy in ("rollback", "interrupt") else None
     run = services.run_create(
-        thread_id=thread.pk, assistant=assistant,
-        payload={"input": {}, "multitask_strategy": strategy, "metadata": {"owner": "request", "x": 3}},
+        thread_id=thread.pk,
+        assistant=assistant,
+        payload={
+            "input": {},
+            "multitask_strategy": strategy,
+            "metadata": {"owner": "request", "x": 3},
+        },
     )
     expected = {
-        "owner": "request", "from_assistant": 1, "from_thread": 2, "x": 3,
-        "graph_id": "echo", "assistant_id": str(assistant.pk),
+        "owner": "request",
+        "from_assistant": 1,
+        "from_thread": 2,
+        "x": 3,
+        "graph_id": "echo",
+        "assistant_id": str(assistant.pk),
     }
     assert run.metadata == expected
     assert Run.objects.get(pk=run.pk).metadata == expected
     thread.refresh_from_db()
-    assert thread.metadata == {"owner": "thread", "from_thread": 2, "graph_id": "echo", "assistant_id": str(assistant.pk)}
+    assert thread.metadata == {
+        "owner": "thread",
+        "from_thread": 2,
+        "graph_id": "echo",
+        "assistant_id": str(assistant.pk),
+    }
     assert thread.status == ThreadStatus.BUSY
     if active is not None:
         assert not Run.objects.filter(pk=active.pk, status__in=["pending", "running"]).exists()
@@ -212,13 +228,17 @@ def test_a_run_on_a_missing_thread_is_404_unless_asked_to_create_it(assistant) -
     with pytest.raises(NotFound):
         services.run_create(thread_id=missing, assistant=assistant, payload={"input": {}})
     assert not Run.objects.exists()
-    run = services.run_create(thread_id=missing, assistant=assistant, payload={"input": {}}, if_not_exists="create")
+    run = services.run_create(
+        thread_id=missing, assistant=assistant, payload={"input": {}}, if_not_exists="create"
+    )
     assert Thread.objects.get(pk=missing).status == ThreadStatus.BUSY
     assert Run.objects.get(pk=run.pk).thread_id == missing
 
 
 def test_one_heartbeat_covers_a_process_s_runs_and_names_those_that_must_stop(assistant) -> None:
-    going, interrupted, rolled_back, swept = (create(Thread.objects.create(), assistant) for _ in range(4))
+    going, interrupted, rolled_back, swept = (
+        create(Thread.objects.create(), assistant) for _ in range(4)
+    )
     for run in (going, interrupted, rolled_back, swept):
         services.run_claim(run_id=run.pk, worker="w@h:1")
     Run.objects.filter(pk=interrupted.pk).update(cancel_action="interrupt")

@@ -49,7 +49,9 @@ def test_runs_cannot_be_added_or_changed(admin_client: Client) -> None:
 def test_cancel_action_flags_the_running_run(admin_client: Client) -> None:
     run = _running_run()
     response = admin_client.post(
-        "/admin/runs/run/", {"action": "cancel_runs", "_selected_action": [str(run.pk)]}, follow=True
+        "/admin/runs/run/",
+        {"action": "cancel_runs", "_selected_action": [str(run.pk)]},
+        follow=True,
     )
     assert b"Interrupted 1 run." in response.content
     run.refresh_from_db()
@@ -59,7 +61,9 @@ def test_cancel_action_flags_the_running_run(admin_client: Client) -> None:
 def test_rollback_action_deletes_the_run(admin_client: Client) -> None:
     run = _running_run()
     response = admin_client.post(
-        "/admin/runs/run/", {"action": "rollback_runs", "_selected_action": [str(run.pk)]}, follow=True
+        "/admin/runs/run/",
+        {"action": "rollback_runs", "_selected_action": [str(run.pk)]},
+        follow=True,
     )
     assert b"Rolled back 1 run." in response.content
     assert not Run.objects.filter(pk=run.pk).exists()
@@ -70,7 +74,9 @@ def test_finished_run_cannot_be_cancelled_and_says_why(admin_client: Client) -> 
     run = _running_run()
     services.run_finish(run_id=run.pk, status=RunStatus.SUCCESS, values={})
     response = admin_client.post(
-        "/admin/runs/run/", {"action": "cancel_runs", "_selected_action": [str(run.pk)]}, follow=True
+        "/admin/runs/run/",
+        {"action": "cancel_runs", "_selected_action": [str(run.pk)]},
+        follow=True,
     )
     assert b"No matching runs to cancel" in response.content
 
@@ -80,10 +86,14 @@ def test_delete_goes_through_the_service(admin_client: Client) -> None:
     response = admin_client.post(f"/admin/runs/run/{run.pk}/delete/", {"post": "yes"}, follow=True)
     assert response.status_code == 200
     assert not Run.objects.filter(pk=run.pk).exists()
-    assert Thread.objects.get(pk=run.thread_id).status == "idle", "an active run was rolled back, not left busy"
+    assert Thread.objects.get(pk=run.thread_id).status == "idle", (
+        "an active run was rolled back, not left busy"
+    )
 
 
-def test_runs_list_filters_and_searches_by_thread_assistant_and_metadata(admin_client: Client) -> None:
+def test_runs_list_filters_and_searches_by_thread_assistant_and_metadata(
+    admin_client: Client,
+) -> None:
     run = _running_run()
     Run.objects.filter(pk=run.pk).update(metadata={**run.metadata, "team": "ops"})
     other = _running_run()
@@ -104,7 +114,9 @@ def test_runs_list_filters_and_searches_by_thread_assistant_and_metadata(admin_c
     assert listed({"thread_id": "not-a-uuid"}) == set()
 
 
-def test_run_page_shows_timings_to_the_millisecond_and_links_checkpoints(admin_client: Client) -> None:
+def test_run_page_shows_timings_to_the_millisecond_and_links_checkpoints(
+    admin_client: Client,
+) -> None:
     run = _running_run()
     page = admin_client.get(f"/admin/runs/run/{run.pk}/change/").content.decode()
     started = run.started_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
@@ -116,14 +128,18 @@ def test_run_page_shows_timings_to_the_millisecond_and_links_checkpoints(admin_c
 def test_a_failed_run_shows_its_traceback_but_the_api_does_not(admin_client: Client) -> None:
     run = _running_run()
     services.run_finish(
-        run_id=run.pk, status=RunStatus.ERROR, error={"error": "ValueError", "message": "boom"},
+        run_id=run.pk,
+        status=RunStatus.ERROR,
+        error={"error": "ValueError", "message": "boom"},
         traceback='Traceback (most recent call last):\n  File "graph.py", line 1\nValueError: boom',
     )
     page = admin_client.get(f"/admin/runs/run/{run.pk}/change/").content.decode()
     assert "ValueError</strong>: boom" in page
     assert "File &quot;graph.py&quot;, line 1" in page
     thread = Thread.objects.get(pk=run.thread_id)
-    assert thread.error == {"error": "ValueError", "message": "boom"}, "the thread (API) has no traceback"
+    assert thread.error == {"error": "ValueError", "message": "boom"}, (
+        "the thread (API) has no traceback"
+    )
 
 
 def test_thread_search_with_text_that_is_no_id_finds_nothing(admin_client: Client) -> None:

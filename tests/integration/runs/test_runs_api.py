@@ -77,8 +77,13 @@ def test_malformed_bodies_answer_422_naming_the_field(
 
 def test_invalid_json_answers_422(client: Client) -> None:
     thread = Thread.objects.create()
-    response = client.post(f"/threads/{thread.pk}/runs", data="{nope", content_type="application/json")
-    assert (response.status_code, response.json()) == (422, {"detail": "Invalid JSON in request body"})
+    response = client.post(
+        f"/threads/{thread.pk}/runs", data="{nope", content_type="application/json"
+    )
+    assert (response.status_code, response.json()) == (
+        422,
+        {"detail": "Invalid JSON in request body"},
+    )
     assert Run.objects.count() == 0
 
 
@@ -101,7 +106,9 @@ def test_unknown_thread_or_assistant_answers_404(client: Client) -> None:
 
 def test_if_not_exists_create_makes_the_thread(client: Client) -> None:
     tid = uuid.uuid4()
-    code, answer = post(client, f"/threads/{tid}/runs", {"assistant_id": "echo", "if_not_exists": "create"})
+    code, answer = post(
+        client, f"/threads/{tid}/runs", {"assistant_id": "echo", "if_not_exists": "create"}
+    )
     assert code == 200
     assert Thread.objects.get(pk=tid).metadata["graph_id"] == "echo"
 
@@ -111,23 +118,35 @@ def test_non_uuid_path_ids_answer_422(client: Client) -> None:
     assert (code, answer) == (422, {"detail": "Invalid thread ID: must be a UUID"})
     thread = Thread.objects.create()
     response = client.get(f"/threads/{thread.pk}/runs/bad")
-    assert (response.status_code, response.json()) == (422, {"detail": "Invalid run ID: must be a UUID"})
+    assert (response.status_code, response.json()) == (
+        422,
+        {"detail": "Invalid run ID: must be a UUID"},
+    )
 
 
 def test_reject_while_busy_answers_409_and_writes_nothing(client: Client) -> None:
     thread = Thread.objects.create()
     assert post(client, f"/threads/{thread.pk}/runs", {"assistant_id": "echo"})[0] == 200
-    code, answer = post(client, f"/threads/{thread.pk}/runs", {"assistant_id": "echo", "multitask_strategy": "reject"})
+    code, answer = post(
+        client,
+        f"/threads/{thread.pk}/runs",
+        {"assistant_id": "echo", "multitask_strategy": "reject"},
+    )
     assert (code, answer) == (409, BUSY)
     assert Run.objects.filter(thread=thread).count() == 1
 
 
 def test_list_get_and_delete(client: Client) -> None:
     thread = Thread.objects.create()
-    ids = [post(client, f"/threads/{thread.pk}/runs", {"assistant_id": "echo"})[1]["run_id"] for _ in range(3)]
+    ids = [
+        post(client, f"/threads/{thread.pk}/runs", {"assistant_id": "echo"})[1]["run_id"]
+        for _ in range(3)
+    ]
     listed = client.get(f"/threads/{thread.pk}/runs").json()
     assert [r["run_id"] for r in listed] == ids[::-1], "newest first"
-    assert [r["run_id"] for r in client.get(f"/threads/{thread.pk}/runs?limit=1&offset=1").json()] == [ids[1]]
+    assert [
+        r["run_id"] for r in client.get(f"/threads/{thread.pk}/runs?limit=1&offset=1").json()
+    ] == [ids[1]]
     assert client.get(f"/threads/{thread.pk}/runs?status=bogus").json() == []
     assert client.get(f"/threads/{thread.pk}/runs/{ids[0]}").json()["run_id"] == ids[0]
     response = client.delete(f"/threads/{thread.pk}/runs/{ids[0]}")
@@ -141,7 +160,10 @@ def test_list_get_and_delete(client: Client) -> None:
 def test_runs_of_an_unknown_thread_answer_404(client: Client) -> None:
     tid = uuid.uuid4()
     response = client.get(f"/threads/{tid}/runs")
-    assert (response.status_code, response.json()) == (404, {"detail": f"Thread with ID {tid} not found"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": f"Thread with ID {tid} not found"},
+    )
 
 
 def test_cancel_answers(client: Client) -> None:
@@ -168,7 +190,10 @@ def test_create_run_with_an_empty_or_malformed_body_answers_422_and_writes_nothi
     before = row_counts()
     for path in (f"/threads/{thread.pk}/runs", "/runs"):
         response = client.post(path, data=raw, content_type="application/json")
-        assert (response.status_code, response.json()) == (422, {"detail": "Invalid JSON in request body"})
+        assert (response.status_code, response.json()) == (
+            422,
+            {"detail": "Invalid JSON in request body"},
+        )
     assert row_counts() == before
     assert _setup == []
 

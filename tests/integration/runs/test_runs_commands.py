@@ -39,7 +39,13 @@ def test_cancel_run_interrupts_a_pending_run() -> None:
 def test_cancel_run_rollback_deletes_it() -> None:
     run = _pending_run()
     call_command(
-        "cancel_run", str(run.thread_id), str(run.pk), "--action", "rollback", "--no-input", stdout=io.StringIO()
+        "cancel_run",
+        str(run.thread_id),
+        str(run.pk),
+        "--action",
+        "rollback",
+        "--no-input",
+        stdout=io.StringIO(),
     )
     assert not Run.objects.filter(pk=run.pk).exists()
 

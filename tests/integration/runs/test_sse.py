@@ -47,7 +47,9 @@ async def drain(frames: AsyncIterator[bytes], timeout: float = 5) -> list[bytes]
 
 def test_frames_are_crlf_with_an_id_line_only_when_given() -> None:
     assert sse.frame("values", b'{"a":1}') == b'event: values\r\ndata: {"a":1}\r\n\r\n'
-    assert sse.frame("values", {"a": 1}, "1-0") == b'event: values\r\ndata: {"a":1}\r\nid: 1-0\r\n\r\n'
+    assert (
+        sse.frame("values", {"a": 1}, "1-0") == b'event: values\r\ndata: {"a":1}\r\nid: 1-0\r\n\r\n'
+    )
 
 
 def test_last_event_id_minus_one_replays_everything_and_junk_is_ignored() -> None:
@@ -64,18 +66,24 @@ async def test_a_quiet_stream_sends_heartbeats_then_events_and_closes_at_the_end
     frames = sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False)
     assert await asyncio.wait_for(anext(frames), 2) == sse.HEARTBEAT
     streams.publish_event(rid, "metadata", {"run_id": rid, "attempt": 1})
-    assert await asyncio.wait_for(anext(frames), 2) == sse.frame("metadata", {"run_id": rid, "attempt": 1})
+    assert await asyncio.wait_for(anext(frames), 2) == sse.frame(
+        "metadata", {"run_id": rid, "attempt": 1}
+    )
     streams.publish_end(rid, {"status": "success", "values": {}, "error": None})
     assert await drain(frames) == []
 
 
-async def test_a_stream_quiet_for_a_whole_recheck_period_keeps_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_stream_quiet_for_a_whole_recheck_period_keeps_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # A 5 s XREAD BLOCK once raced redis-py's default 5 s read timeout.
     monkeypatch.setattr(sse, "RECHECK_SECONDS", 5.0)
     monkeypatch.setattr(sse, "HEARTBEAT_SECONDS", 60.0)
     run = await new_run()
     rid = str(run.pk)
-    asyncio.get_running_loop().call_later(5.5, streams.publish_event, rid, "metadata", {"run_id": rid})
+    asyncio.get_running_loop().call_later(
+        5.5, streams.publish_event, rid, "metadata", {"run_id": rid}
+    )
     frames = sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False)
     assert await asyncio.wait_for(anext(frames), 8) == sse.frame("metadata", {"run_id": rid})
     streams.publish_end(rid, {"status": "success"})
@@ -118,9 +126,10 @@ async def test_a_deleted_run_closes_its_stream_without_an_event() -> None:
     rid = str(run.pk)
     streams.publish_event(rid, "values", {"messages": []})
     streams.publish_end(rid, {"status": "deleted"})
-    assert [f.split(b"\r\n")[0] for f in await drain(sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False))] == [
-        b"event: values"
-    ]
+    assert [
+        f.split(b"\r\n")[0]
+        for f in await drain(sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False))
+    ] == [b"event: values"]
 
 
 async def test_a_lost_worker_shows_as_an_error_event_from_the_end_marker() -> None:
@@ -139,7 +148,9 @@ async def test_an_error_event_of_the_graph_is_not_repeated_from_the_end_marker()
     error = {"error": "ValueError", "message": "boom"}
     streams.publish_event(rid, "error", error)
     streams.publish_end(rid, {"status": "error", "error": error, "values": None})
-    assert await drain(sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False)) == [sse.frame("error", error)]
+    assert await drain(sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False)) == [
+        sse.frame("error", error)
+    ]
 
 
 async def test_a_mode_filter_keeps_metadata_and_the_modes_asked_for() -> None:
@@ -148,20 +159,38 @@ async def test_a_mode_filter_keeps_metadata_and_the_modes_asked_for() -> None:
     for event in ("metadata", "values", "updates", "updates|child:1", "values"):
         streams.publish_event(rid, event, {})
     streams.publish_end(rid, {"status": "success"})
-    frames = await drain(sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False, modes=["updates"]))
-    assert [f.split(b"\r\n")[0] for f in frames] == [b"event: metadata", b"event: updates", b"event: updates|child:1"]
+    frames = await drain(
+        sse.follow_run(rid, after=sse.REPLAY_ALL, with_ids=False, modes=["updates"])
+    )
+    assert [f.split(b"\r\n")[0] for f in frames] == [
+        b"event: metadata",
+        b"event: updates",
+        b"event: updates|child:1",
+    ]
 
 
 async def test_a_join_resumes_after_an_id_and_a_finished_run_joins_empty() -> None:
     run = await new_run(RunStatus.RUNNING, resumable=True)
     rid = str(run.pk)
-    ids = [streams.publish_event(rid, event, {"n": n}) for n, event in enumerate(["metadata", "values", "values"])]
+    ids = [
+        streams.publish_event(rid, event, {"n": n})
+        for n, event in enumerate(["metadata", "values", "values"])
+    ]
     streams.publish_end(rid, {"status": "success"})
     await set_status(run, RunStatus.SUCCESS)
-    resumed = await drain(await sse.open_run_join(run.pk, thread_id=run.thread_id, last_event_id=ids[0], modes=None))
+    resumed = await drain(
+        await sse.open_run_join(run.pk, thread_id=run.thread_id, last_event_id=ids[0], modes=None)
+    )
     assert resumed == [sse.frame("values", {"n": 1}, ids[1]), sse.frame("values", {"n": 2}, ids[2])]
-    assert await drain(await sse.open_run_join(run.pk, thread_id=run.thread_id, last_event_id=None, modes=None)) == []
-    missing = await sse.open_run_join(uuid.uuid4(), thread_id=run.thread_id, last_event_id=None, modes=None)
+    assert (
+        await drain(
+            await sse.open_run_join(run.pk, thread_id=run.thread_id, last_event_id=None, modes=None)
+        )
+        == []
+    )
+    missing = await sse.open_run_join(
+        uuid.uuid4(), thread_id=run.thread_id, last_event_id=None, modes=None
+    )
     assert await drain(missing) == [sse.frame("error", sse.RUN_NOT_FOUND)]
 
 
@@ -173,7 +202,9 @@ async def test_the_thread_stream_follows_announced_runs_until_the_thread_is_dele
     await asyncio.sleep(0.1)
     rid = str(uuid.uuid4())
     entry_id = streams.publish_start(tid, rid, {"run_id": rid, "attempt": 1})
-    assert await asyncio.wait_for(first, 2) == sse.frame("metadata", {"run_id": rid, "attempt": 1}, entry_id)
+    assert await asyncio.wait_for(first, 2) == sse.frame(
+        "metadata", {"run_id": rid, "attempt": 1}, entry_id
+    )
     streams.publish_end(rid, {"status": "success"})
     await sync_to_async(Thread.objects.filter(pk=thread.pk).delete)()
     rest = await drain(frames)
@@ -199,7 +230,10 @@ async def test_await_end_sleeps_through_events_and_wakes_once_at_the_end_marker(
     await asyncio.sleep(0.05)
     assert not waiting.done()  # the values events did not end the wait
     streams.publish_end(rid, {"status": "success", "values": {"i": 2}, "error": None})
-    assert await asyncio.wait_for(waiting, 2) == (True, {"status": "success", "values": {"i": 2}, "error": None})
+    assert await asyncio.wait_for(waiting, 2) == (
+        True,
+        {"status": "success", "values": {"i": 2}, "error": None},
+    )
 
 
 async def test_await_end_gives_up_after_its_block_time_without_a_marker() -> None:
@@ -213,7 +247,9 @@ async def test_await_end_gives_up_after_its_block_time_without_a_marker() -> Non
     assert loop.time() - started >= 0.35
 
 
-async def test_the_outcome_with_values_goes_to_the_end_key_and_the_events_get_status_and_error() -> None:
+async def test_the_outcome_with_values_goes_to_the_end_key_and_the_events_get_status_and_error() -> (
+    None
+):
     rid = str(uuid.uuid4())
     outcome = {"status": "success", "values": {"messages": ["a", "b"]}, "error": None}
     streams.publish_end(rid, outcome)

@@ -15,7 +15,10 @@ from runs.services import WORKER_LOST_ERROR
 from tests.factories import make_run, make_thread
 from threads.models import Thread
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_redis_clients")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_redis_clients"),
+]
 
 
 @sync_to_async
@@ -40,7 +43,10 @@ async def test_a_join_that_sees_the_end_marker_answers_from_it_without_reading_a
     joining = asyncio.ensure_future(waits.run_join_body(run.thread_id, run.pk))
     await asyncio.sleep(0.2)
     await end_in_database(run, RunStatus.SUCCESS, {"messages": ["before", "after"]})
-    streams.publish_end(str(run.pk), {"status": "success", "values": {"messages": ["before", "after"]}, "error": None})
+    streams.publish_end(
+        str(run.pk),
+        {"status": "success", "values": {"messages": ["before", "after"]}, "error": None},
+    )
 
     assert await asyncio.wait_for(joining, 5) == {"messages": ["before", "after"]}
     assert len(reads) == 1, "only the read before the wait"

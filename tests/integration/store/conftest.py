@@ -41,7 +41,11 @@ def store_config(settings, tmp_path: Path) -> Iterator[Callable[..., Path]]:
     reset_store_settings()
 
 
-INDEX = {"embed": str(ROOT / "tests" / "e2e" / "embed.py") + ":embed", "dims": 12, "fields": ["text"]}
+INDEX = {
+    "embed": str(ROOT / "tests" / "e2e" / "embed.py") + ":embed",
+    "dims": 12,
+    "fields": ["text"],
+}
 
 
 @pytest.fixture

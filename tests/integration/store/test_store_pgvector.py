@@ -32,7 +32,9 @@ def pgvector_url() -> Iterator[str]:
         server.cleanup()
 
 
-def test_semantic_search_uses_pgvector_where_the_extension_exists(tmp_path: Path, pgvector_url: str) -> None:
+def test_semantic_search_uses_pgvector_where_the_extension_exists(
+    tmp_path: Path, pgvector_url: str
+) -> None:
     config = write_config(tmp_path, {"index": INDEX})
     env = {
         **os.environ,
@@ -42,7 +44,12 @@ def test_semantic_search_uses_pgvector_where_the_extension_exists(tmp_path: Path
         "PYTHONPATH": str(ROOT),
     }
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-c", SCRIPT],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
@@ -54,9 +61,13 @@ def test_semantic_search_uses_pgvector_where_the_extension_exists(tmp_path: Path
     assert out["brief"] is None and out["swept"] == 1
 
     socket_dir = pgvector_url.split("@", 1)[1].split("/", 1)[0]
-    with psycopg.connect(host=socket_dir.replace("%2F", "/"), user="postgres", dbname="postgres") as conn:
+    with psycopg.connect(
+        host=socket_dir.replace("%2F", "/"), user="postgres", dbname="postgres"
+    ) as conn:
         # Every embedded field went to the vector table, none to the fallback's.
         assert conn.execute("SELECT count(*) FROM store_itemvector_12").fetchone() == (4,)
         assert conn.execute("SELECT count(*) FROM store_storevector").fetchone() == (0,)
-        indexes = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'store_itemvector_12'").fetchall()
+        indexes = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'store_itemvector_12'"
+        ).fetchall()
         assert any("hnsw" in row[0] and "vector_cosine_ops" in row[0] for row in indexes)

@@ -41,7 +41,9 @@ async def test_ttl_on_create_and_update(sdk: LangGraphClient) -> None:
     ttl = await sync_to_async(_ttl)(thread["thread_id"])
     assert (ttl.strategy, ttl.ttl_minutes) == ("delete", 5)
     assert timedelta(minutes=4) < ttl.expires_at - timezone.now() <= timedelta(minutes=5)
-    await sdk.threads.update(thread["thread_id"], metadata={"a": 1}, ttl={"ttl": 60, "strategy": "keep_latest"})
+    await sdk.threads.update(
+        thread["thread_id"], metadata={"a": 1}, ttl={"ttl": 60, "strategy": "keep_latest"}
+    )
     ttl = await sync_to_async(_ttl)(thread["thread_id"])
     assert (ttl.strategy, ttl.ttl_minutes) == ("keep_latest", 60)
     assert ttl.expires_at - timezone.now() > timedelta(minutes=59)
@@ -51,21 +53,32 @@ async def test_ttl_on_create_and_update(sdk: LangGraphClient) -> None:
 
 async def test_bad_ttls_answer_422_and_write_nothing(sdk: LangGraphClient) -> None:
     http = sdk.http.client
-    for ttl, needle in [({"ttl": -1}, "ttl.ttl"), ({"ttl": 1, "strategy": "archive"}, "ttl.strategy"), ("soon", "ttl"), (5, "must be an object")]:
+    for ttl, needle in [
+        ({"ttl": -1}, "ttl.ttl"),
+        ({"ttl": 1, "strategy": "archive"}, "ttl.strategy"),
+        ("soon", "ttl"),
+        (5, "must be an object"),
+    ]:
         response = await http.post("/threads", json={"ttl": ttl})
         assert response.status_code == 422, response.text
         assert needle in response.json()["detail"]
     assert await sync_to_async(Thread.objects.count)() == 0
     thread = await sdk.threads.create()
-    response = await http.patch(f"/threads/{thread['thread_id']}", json={"metadata": {"x": 1}, "ttl": {"ttl": 0}})
+    response = await http.patch(
+        f"/threads/{thread['thread_id']}", json={"metadata": {"x": 1}, "ttl": {"ttl": 0}}
+    )
     assert response.status_code == 422
     assert (await sdk.threads.get(thread["thread_id"]))["metadata"] == {}
 
 
-async def test_default_ttl_from_langgraph_json(sdk: LangGraphClient, settings, tmp_path: Path) -> None:
+async def test_default_ttl_from_langgraph_json(
+    sdk: LangGraphClient, settings, tmp_path: Path
+) -> None:
     document = json.loads((REPO_ROOT / "langgraph.json").read_text())
     document["dependencies"] = [str(REPO_ROOT)]
-    document["graphs"] = {k: str(REPO_ROOT / v.removeprefix("./")) for k, v in document["graphs"].items()}
+    document["graphs"] = {
+        k: str(REPO_ROOT / v.removeprefix("./")) for k, v in document["graphs"].items()
+    }
     document["checkpointer"] = {"ttl": {"strategy": "delete", "default_ttl": 30}}
     (tmp_path / "langgraph.json").write_text(json.dumps(document))
     settings.LANGGRAPH_CONFIG = str(tmp_path / "langgraph.json")

@@ -30,7 +30,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Concurrent writers need row locks: SQLite's shared in-memory test database answers
 # "table is locked" instead of queueing them.
-needs_row_locks = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+needs_row_locks = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL row locks"
+)
 
 
 def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
@@ -64,7 +66,9 @@ def wait_until_queued(waiters: int, timeout: float = 10) -> None:
             (queued,) = cursor.fetchone()
             if queued >= waiters:
                 return
-            assert time.monotonic() < deadline, f"{queued} of {waiters} sessions queued for the lock"
+            assert time.monotonic() < deadline, (
+                f"{queued} of {waiters} sessions queued for the lock"
+            )
             time.sleep(0.01)
 
 

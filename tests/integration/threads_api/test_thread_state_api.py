@@ -387,7 +387,10 @@ def test_copy_thread_copies_metadata_state_and_history_but_not_runs(
     assert body["status"] == "idle"
     # As officially, the copy is answered without `values`; a GET shows the copied ones.
     assert "values" not in body
-    assert api.get(f"/threads/{copy.pk}").json()["values"] == api.get(f"/threads/{echo_thread.pk}").json()["values"]
+    assert (
+        api.get(f"/threads/{copy.pk}").json()["values"]
+        == api.get(f"/threads/{echo_thread.pk}").json()["values"]
+    )
     assert not Run.objects.filter(thread=copy).exists()
 
     copy_history = api.get(f"/threads/{copy.pk}/history").json()

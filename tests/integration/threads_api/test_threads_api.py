@@ -57,7 +57,14 @@ def test_create_thread_returns_the_new_idle_thread(api: APIClient) -> None:
     assert body == thread_json(thread)
     # As officially: a new thread has no `interrupts` or `error` yet, and one timestamp.
     assert set(body) == {
-        "thread_id", "created_at", "updated_at", "state_updated_at", "metadata", "status", "config", "values"
+        "thread_id",
+        "created_at",
+        "updated_at",
+        "state_updated_at",
+        "metadata",
+        "status",
+        "config",
+        "values",
     }
     assert body["created_at"] == body["updated_at"] == body["state_updated_at"]
     assert body["status"] == "idle"

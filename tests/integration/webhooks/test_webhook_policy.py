@@ -41,8 +41,13 @@ def test_private_and_loopback_addresses_are_refused_unless_allowed(settings, url
 
 @pytest.mark.parametrize(
     ("url", "message"),
-    [("ftp://example.com/x", "http or https"), ("/threads", "http or https"), ("http:///x", "hostname"),
-     ("http://example.com:99999/x", "port"), ("https://x/" + "a" * 5000, "too long")],
+    [
+        ("ftp://example.com/x", "http or https"),
+        ("/threads", "http or https"),
+        ("http:///x", "hostname"),
+        ("http://example.com:99999/x", "port"),
+        ("https://x/" + "a" * 5000, "too long"),
+    ],
 )
 def test_malformed_webhook_urls_are_refused(settings, url: str, message: str) -> None:
     settings.SPINDLE_WEBHOOK_ALLOW_PRIVATE = True
@@ -64,11 +69,17 @@ def test_a_run_with_a_private_webhook_is_refused_and_nothing_written(settings, r
     before = row_counts()
     api = APIClient()
     response = api.post(
-        f"/threads/{thread.pk}/runs", {"assistant_id": "echo", "webhook": "http://127.0.0.1:9/hook"}, format="json"
+        f"/threads/{thread.pk}/runs",
+        {"assistant_id": "echo", "webhook": "http://127.0.0.1:9/hook"},
+        format="json",
     )
     assert response.status_code == 422
     assert "Webhook host blocked" in response.json()["detail"]
-    response = api.post("/runs/crons", {"assistant_id": "echo", "schedule": "* * * * *", "webhook": "http://10.0.0.1/"}, format="json")
+    response = api.post(
+        "/runs/crons",
+        {"assistant_id": "echo", "schedule": "* * * * *", "webhook": "http://10.0.0.1/"},
+        format="json",
+    )
     assert response.status_code == 422 and "blocked" in response.json()["detail"]
     assert row_counts() == before
 
@@ -76,7 +87,9 @@ def test_a_run_with_a_private_webhook_is_refused_and_nothing_written(settings, r
 @pytest.mark.django_db
 def test_a_delivery_to_a_refused_address_fails_without_sending(settings) -> None:
     settings.SPINDLE_WEBHOOK_ALLOW_PRIVATE = False
-    delivery = WebhookDelivery.objects.create(run_id=Run().run_id, url="http://10.0.0.1/hook", payload={"x": 1})
+    delivery = WebhookDelivery.objects.create(
+        run_id=Run().run_id, url="http://10.0.0.1/hook", payload={"x": 1}
+    )
     assert webhook_deliver(delivery_id=delivery.pk) is None
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)

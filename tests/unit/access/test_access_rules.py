@@ -44,11 +44,28 @@ def test_api_keys_match_exactly_any_configured_key() -> None:
 
 def test_an_authenticate_result_may_be_a_string_a_dict_an_object_or_a_pair() -> None:
     user, permissions = normalize_user("alice")
-    assert (user.identity, user.display_name, user.is_authenticated, permissions) == ("alice", "alice", True, [])
-    user, permissions = normalize_user({"identity": "bob", "display_name": "Bob", "permissions": ["p"], "org": "o"})
-    assert (user.identity, user.display_name, permissions, user["org"], user.org) == ("bob", "Bob", ["p"], "o", "o")
+    assert (user.identity, user.display_name, user.is_authenticated, permissions) == (
+        "alice",
+        "alice",
+        True,
+        [],
+    )
+    user, permissions = normalize_user(
+        {"identity": "bob", "display_name": "Bob", "permissions": ["p"], "org": "o"}
+    )
+    assert (user.identity, user.display_name, permissions, user["org"], user.org) == (
+        "bob",
+        "Bob",
+        ["p"],
+        "o",
+        "o",
+    )
     assert user.dict() == {
-        "identity": "bob", "display_name": "Bob", "is_authenticated": True, "permissions": ["p"], "org": "o",
+        "identity": "bob",
+        "display_name": "Bob",
+        "is_authenticated": True,
+        "permissions": ["p"],
+        "org": "o",
     }
 
     class Person:
@@ -56,7 +73,12 @@ def test_an_authenticate_result_may_be_a_string_a_dict_an_object_or_a_pair() -> 
         is_authenticated = False
 
     user, permissions = normalize_user((["read"], Person()))
-    assert (user.identity, user.is_authenticated, permissions, user.permissions) == ("carol", False, ["read"], ["read"])
+    assert (user.identity, user.is_authenticated, permissions, user.permissions) == (
+        "carol",
+        False,
+        ["read"],
+        ["read"],
+    )
     for bad in ({"name": "x"}, 42, ("a", "b", "c")):
         with pytest.raises(ValueError):
             normalize_user(bad)
@@ -115,6 +137,8 @@ def test_a_client_cannot_put_a_user_into_a_runs_config_and_the_caller_is_put_the
         {"$or": [{"$or": [{"$or": [{"a": 1}, {"a": 2}]}, {"a": 3}]}, {"a": 4}]},
     ],
 )
-def test_a_filter_spindle_cannot_apply_is_the_handlers_bug_named_as_such(filters: dict[str, Any]) -> None:
+def test_a_filter_spindle_cannot_apply_is_the_handlers_bug_named_as_such(
+    filters: dict[str, Any],
+) -> None:
     with pytest.raises(BadFilter, match="auth handler"):
         filter_q(filters)

@@ -13,7 +13,7 @@ from langgraph.store.memory import InMemoryStore
 
 from assistants.graphs import GraphRegistryError, aget_graph, get_graph
 
-FACTORIES = '''
+FACTORIES = """
 from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
@@ -58,13 +58,20 @@ async def async_factory(config, runtime: ServerRuntime):
 
 def too_many(a, b, c):
     return build("x")
-'''
+"""
 
 
 @pytest.fixture
 def factories(tmp_path: Path, settings: Any) -> None:
     (tmp_path / "factories.py").write_text(FACTORIES)
-    names = ["runtime_only", "config_then_runtime", "runtime_then_config", "unannotated", "async_factory", "too_many"]
+    names = [
+        "runtime_only",
+        "config_then_runtime",
+        "runtime_then_config",
+        "unannotated",
+        "async_factory",
+        "too_many",
+    ]
     config = {"graphs": {name: f"./factories.py:{name}" for name in names}}
     (tmp_path / "langgraph.json").write_text(json.dumps(config))
     settings.LANGGRAPH_CONFIG = str(tmp_path / "langgraph.json")
@@ -73,18 +80,30 @@ def factories(tmp_path: Path, settings: Any) -> None:
 CONFIG = {"configurable": {"label": "L"}}
 
 
-@pytest.mark.parametrize("graph_id", ["config_then_runtime", "runtime_then_config", "unannotated", "async_factory"])
-async def test_a_two_argument_factory_gets_the_config_and_an_execution_runtime(factories: None, graph_id: str) -> None:
+@pytest.mark.parametrize(
+    "graph_id", ["config_then_runtime", "runtime_then_config", "unannotated", "async_factory"]
+)
+async def test_a_two_argument_factory_gets_the_config_and_an_execution_runtime(
+    factories: None, graph_id: str
+) -> None:
     store = InMemoryStore()
     graph = await aget_graph(
-        graph_id, config=CONFIG, store=store, access_context="threads.create_run", context={"tenant": "t1"}
+        graph_id,
+        config=CONFIG,
+        store=store,
+        access_context="threads.create_run",
+        context={"tenant": "t1"},
     )
     assert graph.name == "L|threads.create_run|{'tenant': 't1'}|InMemoryStore"
     assert graph.store is store
 
 
-def test_outside_a_run_the_factory_gets_a_read_runtime_with_the_django_store(factories: None) -> None:
-    assert get_graph("config_then_runtime", config=CONFIG).name == "L|assistants.read|None|DjangoStore"
+def test_outside_a_run_the_factory_gets_a_read_runtime_with_the_django_store(
+    factories: None,
+) -> None:
+    assert (
+        get_graph("config_then_runtime", config=CONFIG).name == "L|assistants.read|None|DjangoStore"
+    )
     graph = get_graph("runtime_only", access_context="threads.read")
     assert graph.name == "None|threads.read|None|DjangoStore"
     assert type(graph.store).__name__ == "DjangoStore"

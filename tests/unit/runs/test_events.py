@@ -83,9 +83,24 @@ def test_custom_tasks_and_checkpoints_are_sent_unchanged() -> None:
     converter = ChunkConverter(["custom", "tasks", "checkpoints"])
     assert converter.convert((), "custom", {"progress": 1}) == [("custom", {"progress": 1})]
     assert converter.convert((), "custom", "plain text") == [("custom", "plain text")]
-    task = {"id": "t", "name": "agent", "input": {}, "triggers": ("branch:to:agent",), "metadata": {}}
-    assert converter.convert((), "tasks", task) == [("tasks", {**task, "triggers": ["branch:to:agent"]})]
-    checkpoint: dict[str, Any] = {"config": {}, "metadata": {}, "values": {}, "next": [], "parent_config": None, "tasks": []}
+    task = {
+        "id": "t",
+        "name": "agent",
+        "input": {},
+        "triggers": ("branch:to:agent",),
+        "metadata": {},
+    }
+    assert converter.convert((), "tasks", task) == [
+        ("tasks", {**task, "triggers": ["branch:to:agent"]})
+    ]
+    checkpoint: dict[str, Any] = {
+        "config": {},
+        "metadata": {},
+        "values": {},
+        "next": [],
+        "parent_config": None,
+        "tasks": [],
+    }
     assert converter.convert((), "checkpoints", checkpoint) == [("checkpoints", checkpoint)]
 
 
@@ -100,7 +115,9 @@ def test_subgraph_chunks_carry_their_namespace_in_the_event_name() -> None:
 def test_chunk_unpacks_astream_items_with_and_without_subgraphs() -> None:
     converter = ChunkConverter(["values"])
     assert converter.chunk(("values", {"a": 1}), subgraphs=False) == [("values", {"a": 1})]
-    assert converter.chunk((("child:1",), "values", {"a": 1}), subgraphs=True) == [("values|child:1", {"a": 1})]
+    assert converter.chunk((("child:1",), "values", {"a": 1}), subgraphs=True) == [
+        ("values|child:1", {"a": 1})
+    ]
 
 
 def test_messages_tuple_sends_each_chunk_with_its_metadata() -> None:
@@ -131,13 +148,19 @@ def test_older_messages_mode_sends_a_message_that_came_whole_as_complete() -> No
     pairs = converter.convert((), "messages", (tool, META))
     assert names(pairs) == ["messages/metadata", "messages/complete"]
     [message] = pairs[1][1]
-    assert (message["type"], message["content"], message["tool_call_id"]) == ("tool", "sunny", "call_1")
+    assert (message["type"], message["content"], message["tool_call_id"]) == (
+        "tool",
+        "sunny",
+        "call_1",
+    )
 
 
 def test_older_messages_mode_accumulates_tool_call_chunks_into_tool_calls() -> None:
     converter = ChunkConverter(["messages"])
     call = {"name": "search", "args": '{"query": "weather in sf"}', "id": "call_1", "index": 0}
-    converter.convert((), "messages", (AIMessageChunk(content="", id="m1", tool_call_chunks=[call]), META))
+    converter.convert(
+        (), "messages", (AIMessageChunk(content="", id="m1", tool_call_chunks=[call]), META)
+    )
     pairs = converter.convert((), "messages", (AIMessageChunk(content="", id="m1"), META))
     [message] = pairs[-1][1]
     assert message["tool_calls"][0]["args"] == {"query": "weather in sf"}
@@ -159,14 +182,28 @@ def test_debug_checkpoints_also_name_their_checkpoint_and_parent() -> None:
         "metadata": {"step": 1},
         "next": ["child"],
         "tasks": [
-            {"id": "x", "name": "child", "interrupts": (), "state": {"configurable": {"checkpoint_ns": "child:x"}}},
+            {
+                "id": "x",
+                "name": "child",
+                "interrupts": (),
+                "state": {"configurable": {"checkpoint_ns": "child:x"}},
+            },
             {"id": "y", "name": "other", "interrupts": (), "state": None},
         ],
     }
     converted = debug_checkpoint(payload)
     assert converted["checkpoint"] == {"checkpoint_id": "c2", "thread_id": "t", "checkpoint_ns": ""}
-    assert converted["parent_checkpoint"] == {"checkpoint_id": "c1", "thread_id": "t", "checkpoint_ns": ""}
-    assert converted["tasks"][0] == {"id": "x", "name": "child", "interrupts": (), "checkpoint": {"checkpoint_ns": "child:x"}}
+    assert converted["parent_checkpoint"] == {
+        "checkpoint_id": "c1",
+        "thread_id": "t",
+        "checkpoint_ns": "",
+    }
+    assert converted["tasks"][0] == {
+        "id": "x",
+        "name": "child",
+        "interrupts": (),
+        "checkpoint": {"checkpoint_ns": "child:x"},
+    }
     assert converted["tasks"][1]["state"] is None
     assert converted["config"] == config
     assert config_to_checkpoint(None) is None
@@ -185,8 +222,16 @@ def test_debug_checkpoints_also_name_their_checkpoint_and_parent() -> None:
 
 
 def event(kind: str, run_id: str, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"event": kind, "name": "n", "run_id": run_id, "tags": [], "metadata": {}, "data": data,
-            "parent_ids": [], **extra}
+    return {
+        "event": kind,
+        "name": "n",
+        "run_id": run_id,
+        "tags": [],
+        "metadata": {},
+        "data": data,
+        "parent_ids": [],
+        **extra,
+    }
 
 
 def test_root_stream_events_carry_the_other_modes_and_the_rest_are_events() -> None:
@@ -218,7 +263,9 @@ def test_without_a_root_id_the_root_is_the_event_without_parents() -> None:
 # --- a real graph through the converter ---------------------------------------------------
 
 
-async def collect(modes: list[str], *, events: bool = False, graph: Any = None, subgraphs: bool = False) -> list:
+async def collect(
+    modes: list[str], *, events: bool = False, graph: Any = None, subgraphs: bool = False
+) -> list:
     graph = (graph or weather_graph).copy(update={"checkpointer": InMemorySaver()})
     run_id = uuid.uuid4()
     config = {"configurable": {"thread_id": str(run_id), "delay": 0}, "run_id": run_id}
@@ -239,14 +286,22 @@ async def test_the_weather_agent_sends_four_values_and_three_updates() -> None:
     pairs = await collect(["values", "updates"])
     values = [data for name, data in pairs if name == "values"]
     assert [len(v["messages"]) for v in values] == [1, 2, 3, 4]
-    assert [next(iter(data)) for name, data in pairs if name == "updates"] == ["agent", "tools", "agent"]
+    assert [next(iter(data)) for name, data in pairs if name == "updates"] == [
+        "agent",
+        "tools",
+        "agent",
+    ]
     # execution order: each step's update comes before that step's values
     assert names(pairs)[:3] == ["values", "updates", "values"]
 
 
 async def test_the_weather_agent_streams_its_answer_one_word_per_chunk() -> None:
     pairs = await collect(["messages-tuple"])
-    chunks = [data[0] for name, data in pairs if name == "messages" and data[0]["type"] == "AIMessageChunk"]
+    chunks = [
+        data[0]
+        for name, data in pairs
+        if name == "messages" and data[0]["type"] == "AIMessageChunk"
+    ]
     words = [c["content"] for c in chunks if c["content"]]
     assert "".join(words) == "The weather in sf is sunny and 72 degrees."
     assert len(words) == 9
@@ -269,7 +324,12 @@ async def test_the_weather_agent_events_run_from_chain_start_to_chain_end() -> N
     kinds = [data["event"] for name, data in pairs if name == "events"]
     assert kinds[0] == "on_chain_start"
     assert kinds[-1] == "on_chain_end"
-    assert {"on_chat_model_start", "on_chat_model_stream", "on_chat_model_end", "on_tool_start"} <= set(kinds)
+    assert {
+        "on_chat_model_start",
+        "on_chat_model_stream",
+        "on_chat_model_end",
+        "on_tool_start",
+    } <= set(kinds)
     assert names(pairs).count("values") == 4
     first = next(data for name, data in pairs if name == "events")
     assert set(first) == {"event", "name", "run_id", "tags", "metadata", "data", "parent_ids"}
@@ -298,5 +358,9 @@ async def test_subgraph_events_are_namespaced_and_custom_values_pass_through() -
     parent.add_edge(START, "child")
     parent.add_edge("child", END)
     pairs = await collect(["updates", "custom"], graph=parent.compile(), subgraphs=True)
-    assert [name.split(":")[0] for name in names(pairs)] == ["custom|child", "updates|child", "updates"]
+    assert [name.split(":")[0] for name in names(pairs)] == [
+        "custom|child",
+        "updates|child",
+        "updates",
+    ]
     assert pairs[0][1] == {"progress": "child"}

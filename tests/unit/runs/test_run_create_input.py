@@ -20,9 +20,19 @@ class PlainRunCreateInput(RunCreateInputSerializer):
 BODIES: list[Any] = [
     {"assistant_id": "echo"},
     {"assistant_id": "echo", "input": {"messages": [{"role": "human", "content": "hi"}]}},
-    {"assistant_id": "echo", "input": None, "config": {"configurable": {"x": 1}}, "metadata": {"a": 1},
-     "stream_mode": ["values", "updates"], "multitask_strategy": "rollback", "if_not_exists": "create",
-     "interrupt_before": "*", "after_seconds": 1.5, "feedback_keys": ["k"], "durability": "sync"},
+    {
+        "assistant_id": "echo",
+        "input": None,
+        "config": {"configurable": {"x": 1}},
+        "metadata": {"a": 1},
+        "stream_mode": ["values", "updates"],
+        "multitask_strategy": "rollback",
+        "if_not_exists": "create",
+        "interrupt_before": "*",
+        "after_seconds": 1.5,
+        "feedback_keys": ["k"],
+        "durability": "sync",
+    },
     {"assistant_id": "echo", "command": {"resume": "yes", "update": None}},
     {"assistant_id": "echo", "unknown_key": 1},
     {},
@@ -50,7 +60,11 @@ def test_only_the_named_fields_are_made() -> None:
     serializer = RunCreateInputSerializer(data={"assistant_id": "echo", "input": {}})
 
     assert set(serializer.fields) == {"assistant_id", "input"}
-    assert len(PlainRunCreateInput(data={}).fields) == len(RunCreateInputSerializer._declared_fields) > 20
+    assert (
+        len(PlainRunCreateInput(data={}).fields)
+        == len(RunCreateInputSerializer._declared_fields)
+        > 20
+    )
 
 
 def test_fields_with_defaults_are_made_when_the_body_leaves_them_out() -> None:

@@ -52,7 +52,13 @@ def test_empty_state_matches_the_official_shape() -> None:
     assert shape_errors(empty, ThreadState) == []
     assert set(empty) == STATE_KEYS
     # Collections empty, everything else null.
-    assert empty == {**dict.fromkeys(STATE_KEYS), "values": {}, "next": [], "tasks": [], "interrupts": []}
+    assert empty == {
+        **dict.fromkeys(STATE_KEYS),
+        "values": {},
+        "next": [],
+        "tasks": [],
+        "interrupts": [],
+    }
 
 
 def test_config_without_checkpoint_id_is_no_checkpoint() -> None:

@@ -18,10 +18,14 @@ class Command(SpindleCommand):
     destructive = True
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("thread_ids", nargs="+", type=uuid.UUID, metavar="thread_id", help="a thread to delete")
+        parser.add_argument(
+            "thread_ids", nargs="+", type=uuid.UUID, metavar="thread_id", help="a thread to delete"
+        )
 
     def handle(self, *args: Any, thread_ids: list[uuid.UUID], **options: Any) -> None:
-        self.confirm(f"Delete {plural(len(thread_ids), 'thread')} with their runs and checkpoints?", options)
+        self.confirm(
+            f"Delete {plural(len(thread_ids), 'thread')} with their runs and checkpoints?", options
+        )
         total, done, failed = deleted_counts(), 0, []
         for thread_id in dict.fromkeys(thread_ids):
             try:

@@ -34,36 +34,58 @@ class Command(SpindleCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "thread_ids", nargs="*", type=uuid.UUID, metavar="thread_id",
+            "thread_ids",
+            nargs="*",
+            type=uuid.UUID,
+            metavar="thread_id",
             help="a thread to prune (optional when other criteria are given)",
         )
         parser.add_argument(
-            "--idle-for", type=duration_arg, metavar="DURATION",
+            "--idle-for",
+            type=duration_arg,
+            metavar="DURATION",
             help="only threads not updated for this long, e.g. 30d, 12h, 90m",
         )
         parser.add_argument(
-            "--status", action="append", choices=ThreadStatus.values, default=[],
+            "--status",
+            action="append",
+            choices=ThreadStatus.values,
+            default=[],
             help="only threads with this status (repeatable)",
         )
         parser.add_argument(
-            "--metadata", action="append", type=key_value_arg, default=[], metavar="KEY=VALUE",
+            "--metadata",
+            action="append",
+            type=key_value_arg,
+            default=[],
+            metavar="KEY=VALUE",
             help="only threads whose metadata has KEY equal to VALUE (repeatable; VALUE is read "
             "as JSON when it parses, e.g. n=1, else as a string)",
         )
         parser.add_argument(
-            "--strategy", choices=["delete", "keep_latest"], default="delete",
+            "--strategy",
+            choices=["delete", "keep_latest"],
+            default="delete",
             help="delete the threads (default) or keep only their latest checkpoint",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=100, metavar="N",
+            "--batch-size",
+            type=int,
+            default=100,
+            metavar="N",
             help="threads selected per query (default 100)",
         )
         parser.add_argument(
-            "--lock-timeout", type=float, default=10.0, metavar="SECONDS",
+            "--lock-timeout",
+            type=float,
+            default=10.0,
+            metavar="SECONDS",
             help="give up on a thread locked this long by another writer, report it and go on "
             "(PostgreSQL; default 10)",
         )
-        parser.add_argument("--dry-run", action="store_true", help="only say how many threads match")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="only say how many threads match"
+        )
 
     def handle(
         self,
@@ -79,16 +101,24 @@ class Command(SpindleCommand):
         **options: Any,
     ) -> None:
         if not (thread_ids or idle_for or status or metadata):
-            raise CommandError("Choose the threads: give thread ids, --idle-for, --status or --metadata.")
+            raise CommandError(
+                "Choose the threads: give thread ids, --idle-for, --status or --metadata."
+            )
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         chosen = selectors.threads_select(
             ids=thread_ids, idle_for=idle_for, statuses=status, metadata=metadata_filter(metadata)
         )
         total = chosen.count()
-        missing = len(set(thread_ids)) - total if thread_ids and not (idle_for or status or metadata) else 0
+        missing = (
+            len(set(thread_ids)) - total
+            if thread_ids and not (idle_for or status or metadata)
+            else 0
+        )
         if dry_run or not total:
-            self.stdout.write(f"{plural(total, 'thread')} match{'es' if total == 1 else ''}; nothing done.")
+            self.stdout.write(
+                f"{plural(total, 'thread')} match{'es' if total == 1 else ''}; nothing done."
+            )
             if missing:
                 raise CommandError(f"{plural(missing, 'thread')} not found")
             return
@@ -125,4 +155,3 @@ class Command(SpindleCommand):
         problems = failed + ([f"{plural(missing, 'thread')} not found"] if missing else [])
         if problems:
             raise CommandError("Not all threads were pruned: " + "; ".join(problems))
-

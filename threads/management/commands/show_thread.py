@@ -21,11 +21,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("thread_id", type=uuid.UUID, help="the thread to show")
         parser.add_argument(
-            "--runs", type=int, default=10, metavar="N", help="how many of its latest runs to list (default 10)"
+            "--runs",
+            type=int,
+            default=10,
+            metavar="N",
+            help="how many of its latest runs to list (default 10)",
         )
-        parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object instead of text")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help="print one JSON object instead of text",
+        )
 
-    def handle(self, *args: Any, thread_id: uuid.UUID, runs: int, as_json: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, thread_id: uuid.UUID, runs: int, as_json: bool, **options: Any
+    ) -> None:
         try:
             thread = thread_get(thread_id)
         except SpindleError as exc:
@@ -35,22 +46,38 @@ class Command(BaseCommand):
         raw_messages = values.get("messages")
         messages = raw_messages if isinstance(raw_messages, list) else []
         if as_json:
-            self.stdout.write(json.dumps(to_jsonable({
-                "thread_id": thread.pk,
-                "status": thread.status,
-                "metadata": thread.metadata,
-                "created_at": thread.created_at,
-                "updated_at": thread.updated_at,
-                "interrupts": thread.interrupts,
-                "error": thread.error,
-                "messages": [dict(zip(("role", "text"), message_text(m), strict=True)) for m in messages],
-                "runs": [
-                    {"run_id": r.run_id, "status": r.status, "multitask_strategy": r.multitask_strategy,
-                     "created_at": r.created_at, "started_at": r.started_at, "ended_at": r.ended_at,
-                     "error": r.error}
-                    for r in latest
-                ],
-            }), indent=2))
+            self.stdout.write(
+                json.dumps(
+                    to_jsonable(
+                        {
+                            "thread_id": thread.pk,
+                            "status": thread.status,
+                            "metadata": thread.metadata,
+                            "created_at": thread.created_at,
+                            "updated_at": thread.updated_at,
+                            "interrupts": thread.interrupts,
+                            "error": thread.error,
+                            "messages": [
+                                dict(zip(("role", "text"), message_text(m), strict=True))
+                                for m in messages
+                            ],
+                            "runs": [
+                                {
+                                    "run_id": r.run_id,
+                                    "status": r.status,
+                                    "multitask_strategy": r.multitask_strategy,
+                                    "created_at": r.created_at,
+                                    "started_at": r.started_at,
+                                    "ended_at": r.ended_at,
+                                    "error": r.error,
+                                }
+                                for r in latest
+                            ],
+                        }
+                    ),
+                    indent=2,
+                )
+            )
             return
         self.stdout.write(f"Thread {thread.pk}")
         self.stdout.write(f"  status:   {thread.status}")
@@ -74,4 +101,3 @@ class Command(BaseCommand):
             if run.error:
                 line += f" error {run.error.get('error')}: {run.error.get('message')}"
             self.stdout.write(line)
-
