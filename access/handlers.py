@@ -161,7 +161,7 @@ async def authorize(
     context = Auth.types.AuthContext(
         user=caller.user,
         permissions=caller.permissions,
-        resource=resource,
+        resource=resource,  # type: ignore[arg-type]
         action=action,  # type: ignore[arg-type]
     )
     try:

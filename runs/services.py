@@ -125,11 +125,9 @@ def run_create(
         if temporary:
             thread = Thread.objects.create(metadata=_new_thread_metadata(payload))
         else:
-            # thread_id is not None: `temporary` is False.
+            assert thread_id is not None  # `temporary` is False
             thread = _lock_or_create_thread(
-                thread_id,
-                if_not_exists=if_not_exists,
-                metadata=_new_thread_metadata(payload),  # type: ignore[arg-type]
+                thread_id, if_not_exists=if_not_exists, metadata=_new_thread_metadata(payload)
             )
         active = _active_runs(cursor, db_uuid(thread.pk))
         if active:
