@@ -11,7 +11,7 @@ from config.openapi import ObjectSchemaField, selected
 from config.webhook_urls import webhook_url_check
 from crons.models import Cron, OnRunCompleted
 from crons.selectors import SORTABLE, next_run_date
-from runs.api.serializers import ObjectField, StreamModeField
+from runs.api.serializers import NodeListField, ObjectField, StreamModeField
 from runs.models import MultitaskStrategy
 
 CRON_FIELDS = [
@@ -48,21 +48,6 @@ class _InputField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field(
-    {"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]}
-)
-class _NodeListField(serializers.Field):
-    default_error_messages = {"invalid": 'Must be "*" or a list of node names.'}
-
-    def to_internal_value(self, data: Any) -> Any:
-        if data == "*" or isinstance(data, list) and all(isinstance(item, str) for item in data):
-            return data
-        self.fail("invalid")
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
 class _RunFields(serializers.Serializer):
     """The run a cron creates, as on a run create."""
 
@@ -71,8 +56,8 @@ class _RunFields(serializers.Serializer):
     config = ObjectField(required=False, allow_null=True)
     context = ObjectField(required=False, allow_null=True)  # type: ignore[assignment]  # DRF moves declared fields off the class
     webhook = serializers.CharField(required=False, allow_null=True, min_length=1, max_length=65536)
-    interrupt_before = _NodeListField(required=False, allow_null=True)
-    interrupt_after = _NodeListField(required=False, allow_null=True)
+    interrupt_before = NodeListField(required=False, allow_null=True)
+    interrupt_after = NodeListField(required=False, allow_null=True)
     stream_mode = StreamModeField(required=False, allow_null=True)
     stream_subgraphs = serializers.BooleanField(required=False, allow_null=True)
     stream_resumable = serializers.BooleanField(required=False, allow_null=True)

@@ -40,7 +40,7 @@ STREAM_MODES = [
 @extend_schema_field(
     {"anyOf": [{"type": "string", "enum": ["*"]}, {"type": "array", "items": {"type": "string"}}]}
 )
-class _NodeListField(serializers.Field):
+class NodeListField(serializers.Field):
     """`"*"` or a list of node names."""
 
     default_error_messages = {"invalid": 'Must be "*" or a list of node names.'}
@@ -125,8 +125,8 @@ class RunCreateInputSerializer(BodySerializer):
     checkpoint = ObjectField(required=False, allow_null=True)
     checkpoint_id = serializers.CharField(required=False, allow_null=True, max_length=MAX_ID_LENGTH)
     checkpoint_during = serializers.BooleanField(required=False, allow_null=True)
-    interrupt_before = _NodeListField(required=False, allow_null=True)
-    interrupt_after = _NodeListField(required=False, allow_null=True)
+    interrupt_before = NodeListField(required=False, allow_null=True)
+    interrupt_after = NodeListField(required=False, allow_null=True)
     stream_mode = StreamModeField(required=False, allow_null=True)
     stream_subgraphs = serializers.BooleanField(required=False, allow_null=True)
     stream_resumable = serializers.BooleanField(required=False, allow_null=True)
