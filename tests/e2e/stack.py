@@ -228,6 +228,15 @@ class Stack:
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             return conn.execute(query, params).fetchall()
 
+    def wait_for_log(self, name: str, needle: str, *, timeout: float = 10) -> None:
+        """Wait until `<name>.log` holds `needle`: a process logs after the commit it reports."""
+        log = self.log_dir / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while not (log.exists() and needle in log.read_text()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{log.name}: no {needle!r} within {timeout}s:\n{self.logs()}")
+            time.sleep(0.1)
+
     def logs(self) -> str:
         return "\n".join(
             f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log"))

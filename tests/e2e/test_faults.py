@@ -137,7 +137,7 @@ async def test_a_graph_stuck_in_sync_code_is_terminated_after_the_grace_period(
         assert stack.sql(f"select count(*) from {table} where run_id = %s", stuck["run_id"]) == [
             (0,)
         ]
-    assert "did not stop within" in (stack.log_dir / "worker.log").read_text()
+    stack.wait_for_log("worker", "did not stop within")
     # The pool replaced the terminated process: the worker still executes runs.
     again = await client.runs.wait(tid, "echo", input=human("still there?"))
     assert contents(again)[-1] == ("ai", "still there?")
@@ -280,7 +280,7 @@ async def test_a_pool_process_killed_mid_run_ends_its_runs_at_once_and_the_threa
     assert contents((await client.threads.get_state(runs[0][0]))["values"])[-4:] == NYC
     for tid, rid in survivors:  # the other pool process's runs go on
         assert await wait_status(client, tid, rid, {"success", "error"}) == "success"
-    assert "running runs ended as error" in (stack.log_dir / "worker.log").read_text()
+    stack.wait_for_log("worker", "running runs ended as error")
 
 
 async def test_runs_sharing_a_process_with_a_stuck_run_end_as_error_with_the_reason(
