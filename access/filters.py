@@ -10,7 +10,7 @@ from django.db.models import F, JSONField, Q, Value
 from django.db.models.fields.json import DataContains, KeyTransform, KeyTransformExact
 
 from access.context import current_filter
-from config.errors import SpindleError
+from core.errors import SpindleError
 
 
 class BadFilter(SpindleError):

@@ -21,7 +21,7 @@ from langgraph_sdk import Auth
 
 from access.context import Caller, FilterType, current_caller
 from access.users import normalize_user
-from config.errors import SpindleError
+from core.errors import SpindleError
 
 logger = logging.getLogger(__name__)
 

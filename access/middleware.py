@@ -9,12 +9,13 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from access.context import Caller, reset_caller, set_caller
 from access.handlers import Denied, auth_object, authenticate
+from core.middleware import HybridMiddleware
 
 API_KEY_HEADER = "x-api-key"
 # Open to everyone, as the official server's meta routes are: health checks, the server
@@ -67,19 +68,13 @@ def access_mode() -> tuple[int, str]:
     )
 
 
-class AccessMiddleware:
+class AccessMiddleware(HybridMiddleware):
     """Answers 401 {"detail": ...} for a request without valid credentials; with custom
     auth, makes the user the request's caller (access.context) for the handlers and
     selectors downstream."""
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
+        super().__init__(get_response)
         self.custom = auth_object() is not None
         self.keys = bool(settings.SPINDLE_API_KEYS)
 

@@ -18,8 +18,8 @@ from django.utils.translation import ngettext
 from assistants import selectors, services
 from assistants.graphs import GraphRegistryError, graph_ids
 from assistants.models import Assistant, AssistantVersion
-from config.admin_display import json_field, precise_time
-from config.errors import SpindleError
+from core.admin import json_field, precise_time
+from core.errors import SpindleError
 
 
 class PrettyJSONField(forms.JSONField):

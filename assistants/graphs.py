@@ -33,7 +33,7 @@ from langgraph_sdk.runtime import AccessContext, ServerRuntime, _ExecutionRuntim
 
 from access.context import current_caller
 from access.users import AuthUser
-from config.errors import NotFound
+from core.errors import NotFound
 from store.backend import DjangoStore
 
 logger = logging.getLogger(__name__)
@@ -515,7 +515,7 @@ def _run_coroutine(awaitable: Any) -> Any:
 
 def graph_drawing(graph: Pregel, *, xray: bool | int = False) -> dict[str, Any]:
     """{nodes, edges} of the graph, as GET /assistants/{id}/graph returns it."""
-    from config.jsonable import to_jsonable
+    from core.json import to_jsonable
 
     return to_jsonable(graph.get_graph(xray=xray).to_json())
 

@@ -21,8 +21,8 @@ from assistants.graphs import (
     graph_subgraphs,
 )
 from assistants.models import SYSTEM_CREATED_BY, Assistant, AssistantVersion
-from config.errors import InvalidInput, NotFound, preview
-from config.sql import model_by_pk
+from core.db.sql import model_by_pk
+from core.errors import InvalidInput, NotFound, preview
 
 SORT_FIELDS = ("assistant_id", "created_at", "updated_at", "name", "graph_id")
 SORT_ORDERS = ("asc", "desc")

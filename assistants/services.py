@@ -12,8 +12,8 @@ from django.db.models import Max
 from access.filters import caller_q
 from assistants.graphs import GraphNotFound, default_assistant_id, graph_ids
 from assistants.models import SYSTEM_CREATED_BY, Assistant, AssistantVersion
-from config.errors import Conflict, NotFound
-from config.timestamps import created_as_updated
+from core.errors import Conflict, NotFound
+from core.timestamps import created_as_updated
 
 logger = logging.getLogger(__name__)
 

@@ -103,7 +103,7 @@ async def measure(n: int) -> dict[str, float]:
 
 
 def _analyze() -> None:
-    """What a deployment's sweeper does for young tables (config.db_stats), at fixed points."""
+    """What a deployment's sweeper does for young tables (core.db.stats), at fixed points."""
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -19,7 +19,7 @@ class SpindleASGIHandler(ASGIHandler):
     work gets a new thread, started and joined per request. For an async view that work
     is only `response.close()` (it sends request_finished), yet the thread cost half of
     a plain request's CPU. The run endpoints are async views that reach the database
-    through config.asyncdb, which hands connections back itself, so their requests skip
+    through core.db.asyncdb, which hands connections back itself, so their requests skip
     that context and close on asgiref's one shared thread, where request_finished still
     closes whatever was opened there. Requests to synchronous views keep a thread each,
     as before: one slow view must not hold up the others.

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from config.asyncdb import db
+from core.db.asyncdb import db
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
-"""AdminOnlyMiddleware, the admin's middleware stack run for /admin/ (and /static/) requests
-only, StaticFilesMiddleware, which serves /static/, and CorsMiddleware (langgraph.json)."""
+"""InputGateMiddleware (core.input's checks), AdminOnlyMiddleware, the admin's middleware
+stack run for /admin/ (and /static/) requests only, StaticFilesMiddleware, which serves
+/static/, and CorsMiddleware (langgraph.json)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,50 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from corsheaders.conf import conf as cors_conf
 from corsheaders.middleware import CorsMiddleware as BaseCorsMiddleware
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.module_loading import import_string
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from core.errors import SpindleError, error_payload
+from core.input import check_host, check_request
+from core.middleware import HybridMiddleware
+
 ADMIN_PREFIX = "/admin/"
 
 
-class AdminOnlyMiddleware:
+class InputGateMiddleware(HybridMiddleware):
+    """Answers a request that fails the gate with its JSON error; the admin's requests get
+    the host check only (its forms are not JSON)."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if self.is_async:
+            return self._acall(request)
+        refused = self._refuse(request)
+        return refused if refused is not None else self.get_response(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        refused = self._refuse(request)
+        return refused if refused is not None else await self.get_response(request)
+
+    @staticmethod
+    def _refuse(request: HttpRequest) -> HttpResponse | None:
+        try:
+            if request.path.startswith(ADMIN_PREFIX):
+                check_host(request)
+            else:
+                check_request(request)
+        except (SpindleError, RequestDataTooBig) as exc:
+            status, body = error_payload(exc)
+            return JsonResponse(body, status=status)
+        return None
+
+
+class AdminOnlyMiddleware(HybridMiddleware):
     """Sessions, CSRF, authentication and messages serve the admin, never the API.
 
     Under ASGI every classic middleware hook runs in a worker thread, so each API
@@ -31,14 +64,8 @@ class AdminOnlyMiddleware:
     without its process_view hook loses nothing there.
     """
 
-    sync_capable = True
-    async_capable = True
-
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
+        super().__init__(get_response)
         self.admin = _chain(get_response, settings.SPINDLE_ADMIN_MIDDLEWARE, is_async=self.is_async)
         self.prefixes = (ADMIN_PREFIX, "/" + settings.STATIC_URL.lstrip("/"))
 

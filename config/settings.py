@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     "protocols",
 ]
 
-MIDDLEWARE = ["config.input_gate.InputGateMiddleware", "config.middleware.AdminOnlyMiddleware"]
+MIDDLEWARE = ["config.middleware.InputGateMiddleware", "config.middleware.AdminOnlyMiddleware"]
 # Run only for /admin/ (config/middleware.py): the API needs none of it.
 SPINDLE_ADMIN_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -167,11 +167,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SPINDLE_MAX_BODY_BYTES", 10 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.input_gate.GateJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.http.GateJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 

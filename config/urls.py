@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from config import health
-from config.openapi import api_schema
+from core.openapi import api_schema
 from runs.api import views as runs_views
 
 ok = api_schema(
@@ -123,7 +123,7 @@ urlpatterns = [
     path("", include("protocols.urls")),
 ]
 
-handler400 = "config.errors.handler400"
-handler403 = "config.errors.handler403"
-handler404 = "config.errors.handler404"
-handler500 = "config.errors.handler500"
+handler400 = "core.errors.handler400"
+handler403 = "core.errors.handler403"
+handler404 = "core.errors.handler404"
+handler500 = "core.errors.handler500"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import models
 from django_celery_beat.models import PeriodicTask
 
-from config.ids import uuid7
+from core.ids import uuid7
 
 
 class OnRunCompleted(models.TextChoices):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from access.filters import caller_q
 from assistants.selectors import filter_metadata
-from config.errors import NotFound
+from core.errors import NotFound
 from crons.models import Cron
 
 SORTABLE = {

@@ -17,8 +17,8 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from access.filters import caller_q
 from assistants.selectors import assistant_resolve
-from config.errors import InvalidInput, NotFound, SpindleError
-from config.ids import uuid7
+from core.errors import InvalidInput, NotFound, SpindleError
+from core.ids import uuid7
 from crons.models import Cron, OnRunCompleted
 from runs.services import run_create
 from threads.models import Thread

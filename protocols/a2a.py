@@ -14,9 +14,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from config.asyncdb import db
-from config.errors import NotFound, SpindleError
-from config.jsonable import to_jsonable
+from core.db.asyncdb import db
+from core.errors import NotFound, SpindleError
+from core.json import to_jsonable
 from protocols.runs import run_outcome, run_start
 from runs import sse
 from runs.api.views import async_api

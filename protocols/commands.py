@@ -8,8 +8,8 @@ import time
 import uuid
 from typing import Any
 
-from config.asyncdb import db
-from config.errors import SpindleError
+from core.db.asyncdb import db
+from core.errors import SpindleError
 from protocols.runs import run_create_checked
 from runs.events import PROTOCOL_CONFIG_KEY
 from runs.models import MultitaskStrategy
@@ -89,7 +89,7 @@ def _awaiting_interrupts(thread_id: uuid.UUID) -> bool:
 
 
 def handle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Run one HTTP-transport command (blocking: call through config.asyncdb.db) and
+    """Run one HTTP-transport command (blocking: call through core.db.asyncdb.db) and
     return its result; raise CommandError for a protocol error."""
     if method not in KNOWN:
         raise CommandError("unknown_command", f"Unknown protocol command: {method}")

@@ -12,9 +12,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from config.asyncdb import db
-from config.errors import SpindleError
-from config.jsonable import to_jsonable
+from core.db.asyncdb import db
+from core.errors import SpindleError
+from core.json import to_jsonable
 from protocols.runs import run_output, run_start
 from runs.api.views import async_api
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.conf import settings
 
-from config.api import validated
-from config.asyncdb import db
-from config.errors import ServiceUnavailable
+from core.db.asyncdb import db
+from core.errors import ServiceUnavailable
+from core.http import validated
 from runs.api.serializers import RunCreateInputSerializer
 from runs.waits import run_join_body
 

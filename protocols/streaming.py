@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-from config.asyncdb import db
+from core.db.asyncdb import db
 from protocols.events import Event, Filter, RunEvents, seq_entry_time_ms, wanted
 from runs import sse
 

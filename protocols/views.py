@@ -11,7 +11,7 @@ import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from config.ids import parse_path_id
+from core.ids import parse_path_id
 from protocols import commands
 from protocols.events import FilterError, parse_filter, parse_since
 from protocols.streaming import thread_events

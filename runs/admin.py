@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from assistants.graphs import GraphRegistryError, graph_ids
 from assistants.models import Assistant
-from config.admin_display import (
+from core.admin import (
     CappedCountPaginator,
     InputFilter,
     admin_link,
@@ -25,7 +25,7 @@ from config.admin_display import (
     precise_time,
     pretty_json,
 )
-from config.errors import SpindleError
+from core.errors import SpindleError
 from runs import services
 from runs.models import ACTIVE_STATUSES, CancelAction, Run
 from threads.counts import describe_counts

@@ -9,7 +9,7 @@ class RunsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from config.sql import register_sqlite_functions
+        from core.db.sql import register_sqlite_functions
 
         connection_created.connect(
             register_sqlite_functions, dispatch_uid="spindle_sqlite_functions"

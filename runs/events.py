@@ -12,7 +12,7 @@ from langchain_core.messages import (
     message_chunk_to_message,
 )
 
-from config.jsonable import to_jsonable
+from core.json import to_jsonable
 
 Pair = tuple[str, Any]
 

@@ -22,7 +22,7 @@ from django.db import InterfaceError, OperationalError, connection
 from langchain_core.runnables import RunnableConfig
 
 from assistants.graphs import aget_graph
-from config.jsonable import to_jsonable
+from core.json import to_jsonable
 from runs import events, services
 from runs.models import CancelAction, Run, RunStatus
 from runs.outbox import RunPublisher

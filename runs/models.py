@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from config.ids import uuid7
+from core.ids import uuid7
 
 
 class RunStatus(models.TextChoices):

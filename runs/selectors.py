@@ -13,8 +13,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from access.filters import caller_q
-from config.errors import NotFound
-from config.sql import db_uuid, from_db_uuid
+from core.db.sql import db_uuid, from_db_uuid
+from core.errors import NotFound
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
 from runs.statements import NEXT_RUN_OF_THREAD, QUEUE_ORDER
 from threads.models import Thread, ThreadStatus

@@ -17,9 +17,9 @@ from django.utils import timezone
 from access.context import current_caller
 from access.filters import caller_q
 from assistants.graphs import get_graph
-from config.errors import NotFound, ThreadBusy
-from config.ids import uuid7
-from config.sql import db_datetime, db_json, db_uuid, from_db_json, from_db_uuid, run_statements
+from core.db.sql import db_datetime, db_json, db_uuid, from_db_json, from_db_uuid, run_statements
+from core.errors import NotFound, ThreadBusy
+from core.ids import uuid7
 from runs import dispatch
 from runs.models import ACTIVE_STATUSES, CancelAction, MultitaskStrategy, Run, RunStatus
 from runs.selectors import run_to_start

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.utils import timezone
 
-from config.asyncdb import db
+from core.db.asyncdb import db
 from runs import selectors, streams
 from runs.events import event_wanted
 from runs.models import ACTIVE_STATUSES

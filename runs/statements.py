@@ -2,7 +2,7 @@
 on the thread", the run INSERT (its columns and the metadata merge), marking a thread busy
 and the thread locks of the engine's pipelined statements (through threads/locks.py).
 
-Services put these together into one round trip (config.sql.run_statements); selectors
+Services put these together into one round trip (core.db.sql.run_statements); selectors
 read the queue through them too, so the ORM never restates a rule.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.sql import json_merge
+from core.db.sql import json_merge
 from runs.models import ACTIVE_SQL, Run, RunStatus
 from threads.locks import THREADS, thread_lock_sql
 

@@ -4,18 +4,18 @@ thread's run announcements."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable
 from functools import cache
 from typing import Any, NamedTuple, TypeVar, cast
 
-import orjson
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from config.errors import ServiceUnavailable
+from core.errors import ServiceUnavailable
+from core.json import dumps as json_dumps
+from core.json import loads as json_loads
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +106,7 @@ def async_client() -> aioredis.Redis:
 
 def dumps(data: Any) -> bytes:
     """Compact JSON of an event's data (already plain JSON values; anything else as str)."""
-    try:
-        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
-        return json.dumps(data, separators=(",", ":"), default=str).encode()
+    return json_dumps(data, default=str)
 
 
 # --- written by the worker ----------------------------------------------------------
@@ -205,7 +202,7 @@ async def aread_end(run_id: str) -> dict[str, Any] | None:
     for _entry_id, fields in cast(
         StreamEntries, await _cancellable(async_client().xrevrange(end_key(run_id), count=1))
     ):
-        return json.loads(fields[b"data"])
+        return json_loads(fields[b"data"])
     return None
 
 
@@ -226,7 +223,7 @@ async def await_end(run_id: str, *, block_seconds: float) -> tuple[bool, dict[st
     )
     for _key, entries in reply or []:
         for _entry_id, fields in entries:
-            return True, json.loads(fields[b"data"])
+            return True, json_loads(fields[b"data"])
     return False, None
 
 

@@ -17,7 +17,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from config.db_stats import analyze_grown_tables
+from core.db.stats import analyze_grown_tables
 from runs import services
 from runs.models import Run
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
@@ -25,7 +25,7 @@ from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 logger = logging.getLogger(__name__)
 
 # The tables a run writes to on every step: their statistics are kept fresh while they
-# are young (config/db_stats.py).
+# are young (core/db/stats.py).
 ENGINE_TABLES = [Run, Thread, Checkpoint, CheckpointBlob, CheckpointWrite]
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import connection
 
-from config.asyncdb import db
-from config.sql import db_uuid, from_db_json, from_db_uuid
+from core.db.asyncdb import db
+from core.db.sql import db_uuid, from_db_json, from_db_uuid
 from runs import streams
 from runs.models import ACTIVE_SQL, ACTIVE_STATUSES, Run, RunStatus
 from threads.models import Thread

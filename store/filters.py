@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.errors import InvalidInput, SpindleError
+from core.errors import InvalidInput, SpindleError
 
 OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
 

@@ -13,8 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import InvalidInput, NotFound
 from config.langgraph_json import langgraph_json_section
+from core.errors import InvalidInput, NotFound
 from runs.models import ACTIVE_STATUSES, Run
 from runs.services import thread_delete, thread_prune
 from thread_ttl.models import ThreadTTL, TTLStrategy

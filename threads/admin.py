@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 from langchain_core.runnables import RunnableConfig
 
-from config.admin_display import (
+from core.admin import (
     CappedCountPaginator,
     InputFilter,
     admin_link,
@@ -26,8 +26,8 @@ from config.admin_display import (
     precise_time,
     pretty_json,
 )
-from config.errors import SpindleError
-from config.jsonable import to_jsonable
+from core.errors import SpindleError
+from core.json import to_jsonable
 from runs.models import ACTIVE_STATUSES, Run
 from runs.services import thread_delete
 from threads.checkpointer import DjangoSaver

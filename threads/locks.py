@@ -8,8 +8,8 @@ from django.db import connection
 from django.db.transaction import TransactionManagementError
 
 from access.filters import caller_q
-from config.errors import NotFound
-from config.sql import for_no_key_update
+from core.db.sql import for_no_key_update
+from core.errors import NotFound
 from threads.models import Thread
 
 THREADS = Thread._meta.db_table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from config.ids import uuid7
+from core.ids import uuid7
 
 
 class ThreadStatus(models.TextChoices):

@@ -18,7 +18,7 @@ from langgraph.types import StateSnapshot
 from access.context import current_filter
 from access.filters import caller_q
 from assistants.graphs import get_graph
-from config.errors import NotFound
+from core.errors import NotFound
 from threads.checkpointer import DjangoSaver
 from threads.models import Checkpoint, CheckpointBlob, CheckpointWrite, Thread
 from threads.state import ThreadStateJson, empty_thread_state, snapshot_to_thread_state

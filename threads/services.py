@@ -16,9 +16,9 @@ from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot, StateUpdate
 
 from access.filters import caller_q
-from config.errors import Conflict, NotFound, SpindleError
-from config.jsonable import to_jsonable
-from config.timestamps import created_as_updated
+from core.errors import Conflict, NotFound, SpindleError
+from core.json import to_jsonable
+from core.timestamps import created_as_updated
 from runs.models import ACTIVE_STATUSES, Run
 from threads.checkpointer import DjangoSaver
 from threads.locks import lock_thread

@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 
 from langgraph.types import StateSnapshot
 
-from config.jsonable import to_jsonable
+from core.json import to_jsonable
 
 
 class CheckpointJson(TypedDict, total=False):

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.jsonable import to_jsonable
-from config.webhook_urls import WebhookRefused, webhook_url_check
+from core.json import to_jsonable
+from core.webhook_urls import WebhookRefused, webhook_url_check
 from runs.api.serializers import run_to_json
 from runs.models import Run
 from threads.models import Thread

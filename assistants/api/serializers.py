@@ -9,8 +9,8 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from assistants.selectors import SORT_FIELDS, SORT_ORDERS
-from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
-from config.openapi import NullableObjectSchemaField, raw_component, selected
+from core.input import MAX_ID_LENGTH, MAX_OFFSET
+from core.openapi import NullableObjectSchemaField, raw_component, selected
 
 SELECT_FIELDS = (
     "assistant_id",

@@ -38,9 +38,9 @@ from assistants.api.serializers import (
 )
 from assistants.graphs import default_assistant_id, graph_ids
 from assistants.models import Assistant
-from config.api import json_body, validated
-from config.ids import parse_path_id
-from config.openapi import ASSISTANT_ID, errors
+from core.http import json_body, validated
+from core.ids import parse_path_id
+from core.openapi import ASSISTANT_ID, errors
 
 logger = logging.getLogger(__name__)
 

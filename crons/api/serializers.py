@@ -7,8 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from config.openapi import ObjectSchemaField, selected
-from config.webhook_urls import webhook_url_check
+from core.openapi import ObjectSchemaField, selected
+from core.webhook_urls import webhook_url_check
 from crons.models import Cron, OnRunCompleted
 from crons.selectors import SORTABLE, next_run_date
 from runs.api.serializers import NodeListField, ObjectField, StreamModeField

@@ -13,10 +13,10 @@ from rest_framework.views import APIView
 
 from access.context import config_with_caller
 from access.handlers import authorize_sync
-from config.api import json_body, validated
-from config.errors import SpindleError
-from config.ids import parse_path_id
-from config.openapi import THREAD_ID, errors, path_id
+from core.errors import SpindleError
+from core.http import json_body, validated
+from core.ids import parse_path_id
+from core.openapi import THREAD_ID, errors, path_id
 from crons import selectors, services
 from crons.api.serializers import (
     CronSerializer,

@@ -8,9 +8,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from config.api import BodySerializer
-from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
-from config.openapi import (
+from core.http import BodySerializer
+from core.input import MAX_ID_LENGTH, MAX_OFFSET
+from core.openapi import (
     AnyJsonSchemaField,
     ConfigSerializer,
     ObjectSchemaField,
@@ -18,7 +18,7 @@ from config.openapi import (
     raw_component,
     schema_field,
 )
-from config.webhook_urls import webhook_url_check
+from core.webhook_urls import webhook_url_check
 from runs.models import CancelAction, MultitaskStrategy, Run
 
 # A run may wait this long before it starts (after_seconds): its due time must stay a date

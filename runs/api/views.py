@@ -24,11 +24,11 @@ from rest_framework.views import APIView
 from access.context import config_with_caller, current_filter
 from access.handlers import authorize, authorize_sync
 from assistants.selectors import assistant_resolve
-from config.api import json_body, json_response, validated
-from config.asyncdb import db
-from config.errors import InvalidInput, ServiceUnavailable, error_payload, preview
-from config.ids import parse_path_id
-from config.openapi import ANY_JSON, RUN_ID, THREAD_ID, api_schema, errors
+from core.db.asyncdb import db
+from core.errors import InvalidInput, ServiceUnavailable, error_payload, preview
+from core.http import json_body, json_response, validated
+from core.ids import parse_path_id
+from core.openapi import ANY_JSON, RUN_ID, THREAD_ID, api_schema, errors
 from runs import metrics, selectors, services, sse
 from runs.api.serializers import (
     STREAM_MODES,

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from langgraph.store.base import Item, SearchItem
 from rest_framework import serializers
 
-from config.openapi import ObjectSchemaField, raw_component
+from core.openapi import ObjectSchemaField, raw_component
 from store.filters import validate_filter
 
 MAX_LIMIT = 1000

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.handlers import authorize_sync
-from config.api import json_body, json_response, validated
-from config.errors import SpindleError
-from config.openapi import DeleteBodyAutoSchema, errors
+from core.errors import SpindleError
+from core.http import json_body, json_response, validated
+from core.openapi import DeleteBodyAutoSchema, errors
 from store.api.serializers import (
     InputStoreDeleteSerializer,
     InputStoreGetSerializer,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from config.errors import InvalidInput, bounded, error_payload
-from config.input_gate import MAX_DEPTH, check_json, load_json
+from core.errors import InvalidInput, bounded, error_payload
+from core.input import MAX_DEPTH, check_json, load_json
 from runs.sse import REPLAY_ALL, parse_last_event_id
 
 

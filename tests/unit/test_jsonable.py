@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.types import Interrupt
 from pydantic import BaseModel
 
-from config.jsonable import _walk, to_jsonable
+from core.json import _walk, to_jsonable
 
 
 class Color(enum.Enum):
@@ -98,13 +98,13 @@ def test_messages_come_out_as_their_fields() -> None:
 
 
 def test_messages_and_interrupts_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    import config.jsonable
+    import core.json
 
     expected = {
         name: _walk(CASES[name]) for name in ("messages", "interrupt", "pydantic", "dataclass")
     }
     monkeypatch.setattr(
-        config.jsonable, "_walk", lambda value: pytest.fail("fell back to the Python walk")
+        core.json, "_walk", lambda value: pytest.fail("fell back to the Python walk")
     )
     for name, reference in expected.items():
         assert to_jsonable(CASES[name]) == reference
@@ -113,7 +113,7 @@ def test_messages_and_interrupts_take_the_fast_path(monkeypatch: pytest.MonkeyPa
 def test_db_json_writes_what_the_orm_would_read_back() -> None:
     import json
 
-    from config.sql import db_json
+    from core.db.sql import db_json
 
     value = {
         "messages": [{"content": "héllo ✓", "n": 1.5}],

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from types import SimpleNamespace
 
-from config.sql import register_sqlite_functions
+from core.db.sql import register_sqlite_functions
 
 
 def test_the_sqlite_json_merge_is_shallow_and_later_objects_win() -> None:

@@ -10,8 +10,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from config.input_gate import MAX_ID_LENGTH, MAX_OFFSET
-from config.openapi import (
+from core.input import MAX_ID_LENGTH, MAX_OFFSET
+from core.openapi import (
     AnyJsonSchemaField,
     CheckpointConfigSerializer,
     InterruptSerializer,

@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.handlers import authorize_sync
-from config.api import json_body, validated
-from config.ids import parse_path_id
-from config.input_gate import MAX_ID_LENGTH, check_text
-from config.openapi import THREAD_ID, errors
+from core.http import json_body, validated
+from core.ids import parse_path_id
+from core.input import MAX_ID_LENGTH, check_text
+from core.openapi import THREAD_ID, errors
 from runs.services import thread_delete, thread_prune
 from thread_ttl.services import default_thread_ttl, thread_ttl_parse, thread_ttl_set
 from threads import selectors, services

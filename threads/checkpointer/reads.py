@@ -21,7 +21,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from config.sql import from_db_json
+from core.db.sql import from_db_json
 from threads.blob_cache import blob_cache
 from threads.checkpointer import statements
 from threads.checkpointer.cache import EMPTY, cache_blob, own_version

@@ -21,7 +21,7 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 
-from config.sql import db_datetime, db_uuid, run_statements
+from core.db.sql import db_datetime, db_uuid, run_statements
 from threads.blob_cache import BlobKey
 from threads.checkpointer import statements
 from threads.checkpointer.cache import EMPTY, cache_blob, own_version

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from assistants.graphs import GraphRegistryError, graph_ids
 from assistants.services import assistant_ensure_defaults
-from config.errors import SpindleError
+from core.errors import SpindleError
 
 
 class Command(BaseCommand):

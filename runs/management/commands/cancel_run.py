@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from config.commands import SpindleCommand
-from config.errors import SpindleError
+from core.commands import SpindleCommand
+from core.errors import SpindleError
 from runs import services
 from runs.models import CancelAction
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
-from config.commands import (
+from core.commands import (
     SpindleCommand,
     duration_arg,
     key_value_arg,
@@ -17,7 +17,7 @@ from config.commands import (
     plural,
     set_lock_timeout,
 )
-from config.errors import SpindleError
+from core.errors import SpindleError
 from runs import selectors, services
 from runs.models import ACTIVE_STATUSES, RunStatus
 from threads.counts import add_counts, deleted_counts, describe_counts

@@ -10,9 +10,9 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 from django.utils import timezone
 
-from config.admin_display import precise_time
-from config.commands import SpindleCommand, duration_arg, plural
-from config.errors import SpindleError
+from core.admin import precise_time
+from core.commands import SpindleCommand, duration_arg, plural
+from core.errors import SpindleError
 from runs import selectors, services
 
 

@@ -22,7 +22,7 @@ from assistants.services import (
     assistant_set_latest,
     assistant_update,
 )
-from config.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 pytestmark = pytest.mark.django_db
 

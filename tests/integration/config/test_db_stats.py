@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from assistants.models import Assistant
-from config.db_stats import analyze_grown_tables
+from core.db.stats import analyze_grown_tables
 from threads.models import Thread
 
 pytestmark = [

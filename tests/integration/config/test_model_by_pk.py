@@ -1,4 +1,4 @@
-"""config.sql.model_by_pk reads a row as the ORM would, on PostgreSQL and SQLite alike."""
+"""core.db.sql.model_by_pk reads a row as the ORM would, on PostgreSQL and SQLite alike."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Model
 
 from assistants.models import Assistant, AssistantVersion
-from config.sql import model_by_pk
+from core.db.sql import model_by_pk
 from runs.models import Run
 from threads.models import Thread
 

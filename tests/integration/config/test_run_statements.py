@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.db import DatabaseError, IntegrityError, connection
 
-from config.sql import db_uuid, run_statements
+from core.db.sql import db_uuid, run_statements
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)

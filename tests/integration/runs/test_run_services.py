@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from assistants.models import Assistant
-from config.errors import NotFound, ThreadBusy
+from core.errors import NotFound, ThreadBusy
 from runs import services
 from runs.models import Run, RunStatus
 from tests.conftest import Dispatched

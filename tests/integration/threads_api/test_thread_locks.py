@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
 from assistants.graphs import get_graph
-from config.errors import NotFound
+from core.errors import NotFound
 from runs import streams
 from runs.models import Run, RunStatus
 from runs.services import thread_delete

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from assistants.services import assistant_ensure_defaults
-from config.webhook_urls import WebhookRefused, webhook_url_check
+from core.webhook_urls import WebhookRefused, webhook_url_check
 from runs.models import Run
 from threads.models import Thread
 from webhooks.models import DeliveryStatus, WebhookDelivery

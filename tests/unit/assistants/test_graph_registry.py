@@ -26,7 +26,7 @@ from assistants.graphs import (
     parse_dotenv,
     reset_registry,
 )
-from config.errors import NotFound
+from core.errors import NotFound
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

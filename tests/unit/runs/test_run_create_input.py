@@ -68,7 +68,7 @@ def test_only_the_named_fields_are_made() -> None:
 
 
 def test_fields_with_defaults_are_made_when_the_body_leaves_them_out() -> None:
-    from config.api import BodySerializer
+    from core.http import BodySerializer
 
     class WithDefault(BodySerializer):
         limit = serializers.IntegerField(default=10)

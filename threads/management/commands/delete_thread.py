@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from config.commands import SpindleCommand, plural
-from config.errors import SpindleError
+from core.commands import SpindleCommand, plural
+from core.errors import SpindleError
 from runs.services import thread_delete
 from threads.counts import add_counts, deleted_counts, describe_counts
 

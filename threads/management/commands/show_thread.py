@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.admin_display import duration, message_text, precise_time
-from config.errors import SpindleError
-from config.jsonable import to_jsonable
+from core.admin import duration, message_text, precise_time
+from core.errors import SpindleError
+from core.json import to_jsonable
 from runs.selectors import run_list
 from threads.selectors import thread_get
 

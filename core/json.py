@@ -1,16 +1,39 @@
-"""Turn graph values (messages, pydantic models, dataclasses, interrupts) into plain JSON."""
+"""JSON for every app: dumps and loads (orjson, with Python's json for what orjson refuses),
+and to_jsonable, which turns graph values (messages, pydantic models, dataclasses,
+interrupts) into plain JSON."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
 import enum
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import orjson
+
+
+def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Compact JSON of plain JSON values (`default` converts anything else). orjson, as a
+    thread's values hold its whole message history; Python's json for integers beyond
+    64 bits, which orjson refuses."""
+    try:
+        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, separators=(",", ":"), default=default).encode()
+
+
+def loads(data: str | bytes) -> Any:
+    """Parse JSON: orjson, or Python's json for what it refuses (NaN, integers beyond
+    64 bits) and reads. Request bodies take the strict parser, core.input.load_json."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
 
 # Datetimes and dataclasses go through _default, so they come out as the walk below
 # renders them (isoformat(), fields by name).

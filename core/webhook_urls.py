@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from config.errors import InvalidInput
+from core.errors import InvalidInput
 
 MAX_URL_LENGTH = 4096
 

@@ -1,20 +1,20 @@
-"""Helpers every app's views share: the JSON body and input validation."""
+"""Helpers every app's views share: the JSON body, input validation, JSON responses."""
 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from django.http import HttpRequest, HttpResponse
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
-from config.errors import InvalidInput
-from config.input_gate import NO_BODY, request_json
+from core.errors import InvalidInput
+from core.input import JSON_MEDIA_TYPE, NO_BODY, request_json
+from core.json import dumps
 
 
 def json_body(request: HttpRequest | Request, *, required: bool = True) -> Any:
@@ -26,6 +26,20 @@ def json_body(request: HttpRequest | Request, *, required: bool = True) -> Any:
             raise InvalidInput("Invalid JSON in request body")
         return {}
     return body
+
+
+class GateJSONParser(BaseParser):
+    """DRF's parser for JSON bodies: the body the gate already parsed and checked."""
+
+    media_type = JSON_MEDIA_TYPE
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        return json_body((parser_context or {})["request"], required=False)
 
 
 class BodySerializer(serializers.Serializer):
@@ -61,8 +75,6 @@ def json_response(
 ) -> HttpResponse:
     """A JSON response for plain (async) views, encoded with orjson: a join answers a
     thread's whole message history."""
-    try:
-        body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
-        body = json.dumps(data).encode()
-    return HttpResponse(body, status=status, headers=headers, content_type="application/json")
+    return HttpResponse(
+        dumps(data), status=status, headers=headers, content_type="application/json"
+    )

@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-import orjson
 from django.db import connection, models
 from psycopg.pq import TransactionStatus
+
+from core.json import dumps, loads
 
 _UUID = models.UUIDField()
 M = TypeVar("M", bound=models.Model)
@@ -38,18 +39,14 @@ def db_datetime(value: datetime.datetime) -> Any:
 
 
 def db_json(value: Any) -> str | None:
-    """A JSONField value: SQL NULL for None, as the ORM writes it. Encoded with orjson: a
-    thread's cached values hold its whole message history."""
+    """A JSONField value: SQL NULL for None, as the ORM writes it."""
     if value is None:
         return None
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits
-        return json.dumps(value)
+    return dumps(value).decode()
 
 
 def from_db_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    return loads(value) if isinstance(value, str | bytes) else value
 
 
 def for_no_key_update(alias: str) -> str:

@@ -1,26 +1,17 @@
-"""The input gate: every API request's host, path, query parameters, headers and JSON body
-are checked here, once, before a view sees them; the limits are in docs/behaviour.md."""
+"""The input gate's checks: every API request's host, path, query parameters, headers and
+JSON body are checked once, by config.middleware.InputGateMiddleware, before a view sees
+them; the limits are in docs/behaviour.md."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import DisallowedHost, RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from rest_framework.parsers import BaseParser
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest
 
-from config.errors import (
-    BadHost,
-    InvalidInput,
-    SpindleError,
-    UnsupportedMediaType,
-    error_payload,
-    preview,
-)
+from core.errors import BadHost, InvalidInput, UnsupportedMediaType, preview
 
 # JSON objects and arrays nested deeper than this are refused. LangGraph inputs, states and
 # filters nest a handful of levels; Python's recursion (the serializers, the JSON encoders,
@@ -170,57 +161,3 @@ def request_json(request: HttpRequest) -> Any:
     if not hasattr(request, BODY_ATTRIBUTE):  # a view called without the middleware
         check_request(request)
     return getattr(request, BODY_ATTRIBUTE)
-
-
-class GateJSONParser(BaseParser):
-    """DRF's parser for JSON bodies: the body the gate already parsed and checked."""
-
-    media_type = JSON_MEDIA_TYPE
-
-    def parse(
-        self,
-        stream: Any,
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        request = (parser_context or {})["request"]
-        body = request_json(getattr(request, "_request", request))
-        return {} if body is NO_BODY else body
-
-
-class InputGateMiddleware:
-    """Answers a request that fails the gate with its JSON error; the admin's requests get
-    the host check only (its forms are not JSON)."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if self.is_async:
-            return self._acall(request)
-        refused = self._refuse(request)
-        return refused if refused is not None else self.get_response(request)
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        refused = self._refuse(request)
-        return refused if refused is not None else await self.get_response(request)
-
-    @staticmethod
-    def _refuse(request: HttpRequest) -> HttpResponse | None:
-        from config.middleware import ADMIN_PREFIX
-
-        try:
-            if request.path.startswith(ADMIN_PREFIX):
-                check_host(request)
-            else:
-                check_request(request)
-        except (SpindleError, RequestDataTooBig) as exc:
-            status, body = error_payload(exc)
-            return JsonResponse(body, status=status)
-        return None

@@ -38,7 +38,7 @@ def uuid7() -> uuid.UUID:
 
 def parse_path_id(value: str, what: str) -> uuid.UUID:
     """A UUID from a URL path segment; anything else is the official 422 for `what`."""
-    from config.errors import InvalidInput
+    from core.errors import InvalidInput
 
     try:
         return uuid.UUID(value)

@@ -16,7 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from config.jsonable import to_jsonable
+from core.json import to_jsonable
 
 
 def pretty_json(value: Any) -> SafeString:

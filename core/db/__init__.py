@@ -1,0 +1,1 @@
+"""Database helpers: async calls, hand-written SQL, planner statistics."""
