@@ -27,12 +27,10 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
 
 
 def loads(data: str | bytes) -> Any:
-    """Parse JSON: orjson, or Python's json for what it refuses (NaN, integers beyond
-    64 bits) and reads. Request bodies take the strict parser, core.input.load_json."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
+    """Parse JSON that dumps wrote. Python's json, not orjson: orjson reads an integer beyond
+    64 bits as a float, and would change such a value. Request bodies take the strict
+    parser, core.input.load_json."""
+    return json.loads(data)
 
 
 # Datetimes and dataclasses go through _default, so they come out as the walk below
