@@ -86,18 +86,19 @@ def test_serve_needs_no_database_or_broker(tmp_path: Path) -> None:
         check=True,
         timeout=120,
     )
+    log = tmp_path / "serve.log"
     proc = subprocess.Popen(
         [sys.executable, manage, "serve"],
         cwd=tmp_path,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert proc.poll() is None, proc.stdout.read()
+            assert proc.poll() is None, log.read_text()
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/ok", timeout=1)
                 break
@@ -112,10 +113,14 @@ def test_serve_needs_no_database_or_broker(tmp_path: Path) -> None:
             f"http://127.0.0.1:{port}/assistants/search", json={}, timeout=5
         ).json()
         assert {a["graph_id"] for a in assistants} == {"agent", "echo", "interruptible"}
+        # serve writes its banner once /ok answers: on a busy machine, after the loop above.
+        while "Spindle serving on" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    output = proc.stdout.read()
+    output = log.read_text()
     socket_path = Path(output.split("embedded Valkey ", 1)[1].split(" on ", 1)[1].split(" ", 1)[0])
     assert not socket_path.parent.exists(), "the embedded Redis and its folder are gone with serve"
     assert "Traceback" not in output
