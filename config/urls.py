@@ -111,7 +111,7 @@ urlpatterns = [
     path("", root),
     path("ok", ok),
     path("info", info),
-    path("metrics", runs_views.metrics_view),
+    path("metrics", runs_views.MetricsApi.as_view()),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", DocsView.as_view(url_name="openapi"), name="docs"),
     path("admin/", admin.site.urls),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.views import View
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -135,19 +136,46 @@ def api_schema(**operations: dict[str, Any]) -> Callable[[V], V]:
     """
 
     def attach(view: V) -> V:
-        handlers: dict[str, Any] = {}
-        for method, spec in operations.items():
-
-            def undocumented_call(self: APIView, request: Any, *args: Any, **kwargs: Any) -> None:
-                raise NotImplementedError("documentation only: requests go to the async view")
-
-            undocumented_call.__name__ = method
-            handlers[method] = extend_schema(**spec)(undocumented_call)
-        view.cls = type(f"{view.__name__}_doc", (APIView,), handlers)  # type: ignore[attr-defined]
-        view.initkwargs = {}  # type: ignore[attr-defined]
+        handlers = {
+            method: extend_schema(**spec)(_stand_in(method)) for method, spec in operations.items()
+        }
+        _attach_documentation(view, view.__name__, handlers, doc=None)
         return view
 
     return attach
+
+
+def document_view(view: Callable[..., Any], view_class: type[View]) -> None:
+    """Describe a class-based async view (core.views.AsyncApi) to drf-spectacular: `view`
+    (what `as_view()` made) gets a `cls` as `api_schema` gives a function view, whose methods
+    carry what `extend_schema` put on the class's handlers, and whose docstring is the
+    class's (DRF views are described by theirs)."""
+    handlers = {}
+    for method in view_class.http_method_names:
+        handler = getattr(view_class, method, None)
+        if handler is not None:
+            handlers[method] = _stand_in(method, getattr(handler, "kwargs", None))
+    _attach_documentation(view, view_class.__name__, handlers, doc=view_class.__doc__)
+
+
+def _stand_in(method: str, schema: dict[str, Any] | None = None) -> Callable[..., None]:
+    """An APIView method that only carries documentation (`kwargs` is where extend_schema
+    puts it); its own docstring would become the operation's description."""
+
+    def undocumented_call(self: APIView, request: Any, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("documentation only: requests go to the async view")
+
+    undocumented_call.__name__ = method
+    if schema is not None:
+        undocumented_call.kwargs = schema  # type: ignore[attr-defined]
+    return undocumented_call
+
+
+def _attach_documentation(
+    view: Callable[..., Any], name: str, handlers: dict[str, Any], doc: str | None
+) -> None:
+    view.cls = type(f"{name}_doc", (APIView,), {**handlers, "__doc__": doc})  # type: ignore[attr-defined]
+    view.initkwargs = {}  # type: ignore[attr-defined]
 
 
 def raw_component(

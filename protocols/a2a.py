@@ -17,9 +17,9 @@ from django.http.response import HttpResponseBase
 from core.db.asyncdb import db
 from core.errors import NotFound, SpindleError
 from core.json import to_jsonable
+from core.views import async_api
 from protocols.runs import run_outcome, run_start
 from runs import sse
-from runs.api.views import async_api
 from runs.models import ACTIVE_STATUSES
 
 logger = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from core.db.asyncdb import db
 from core.errors import SpindleError
 from core.json import to_jsonable
+from core.views import async_api
 from protocols.runs import run_output, run_start
-from runs.api.views import async_api
 
 logger = logging.getLogger(__name__)
 

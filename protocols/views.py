@@ -12,11 +12,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 
 from core.ids import parse_path_id
+from core.views import async_api
 from protocols import commands
 from protocols.events import FilterError, parse_filter, parse_since
 from protocols.streaming import thread_events
 from runs import sse
-from runs.api.views import async_api
 
 logger = logging.getLogger(__name__)
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import redis
@@ -14,21 +13,18 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from access.context import config_with_caller, current_filter
-from access.handlers import authorize, authorize_sync
+from access.handlers import authorize
 from assistants.selectors import assistant_resolve
 from core.db.asyncdb import db
-from core.errors import InvalidInput, ServiceUnavailable, error_payload, preview
+from core.errors import InvalidInput, ServiceUnavailable, preview
 from core.http import json_body, json_response, validated
 from core.ids import parse_path_id
-from core.openapi import ANY_JSON, RUN_ID, THREAD_ID, api_schema, errors
+from core.openapi import ANY_JSON, RUN_ID, THREAD_ID, errors
+from core.views import AsyncApi, no_content
 from runs import metrics, selectors, services, sse
 from runs.api.serializers import (
     STREAM_MODES,
@@ -147,54 +143,6 @@ def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
     return headers
 
 
-class RunDetailApi(APIView):
-    @extend_schema(
-        operation_id="get_run_http_threads__thread_id__runs__run_id__get",
-        summary="Get Run",
-        tags=["Thread Runs"],
-        parameters=[THREAD_ID, RUN_ID],
-        responses={200: RunSerializer, **errors(404, 422)},
-    )
-    def get(self, request: Request, thread_id: str, run_id: str) -> Response:
-        tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-        authorize_sync("threads", "read", {"thread_id": tid, "run_id": rid})
-        return Response(run_to_json(selectors.run_get(thread_id=tid, run_id=rid)))
-
-    @extend_schema(
-        operation_id="delete_run_threads__thread_id__runs__run_id__delete",
-        summary="Delete Run",
-        tags=["Thread Runs"],
-        parameters=[THREAD_ID, RUN_ID],
-        responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
-    )
-    def delete(self, request: Request, thread_id: str, run_id: str) -> Response:
-        tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-        authorize_sync("threads", "delete", {"thread_id": tid, "run_id": rid})
-        services.run_delete(thread_id=tid, run_id=rid)
-        return Response(status=204)
-
-
-# --- async views: long waits hold no thread and no database connection -------------
-
-
-def async_api(
-    view: Callable[..., Coroutine[Any, Any, HttpResponseBase]],
-) -> Callable[..., Coroutine[Any, Any, HttpResponseBase]]:
-    """JSON errors for plain async views, with the same mapping as the DRF handler."""
-
-    @functools.wraps(view)
-    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return await view(request, *args, **kwargs)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            status, body = error_payload(exc)
-            return JsonResponse(body, status=status)
-
-    return csrf_exempt(wrapper)
-
-
 async def _check_run_access(thread_id: uuid.UUID | None, run_id: uuid.UUID) -> None:
     """For join and stream, which read Redis and the run's row directly: NotFound unless the
     caller may read the run's thread (only asked when custom auth filters threads)."""
@@ -221,175 +169,7 @@ async def _create_response(request: HttpRequest, thread_id: uuid.UUID | None) ->
     return json_response(run_to_json(run), headers=_run_headers(run))
 
 
-@api_schema(
-    post={
-        "operation_id": "create_run_threads__thread_id__runs_post",
-        "summary": "Create Background Run",
-        "tags": ["Thread Runs"],
-        "parameters": [THREAD_ID],
-        "request": RunCreateStatefulSerializer,
-        "responses": {200: RunSerializer, **errors(404, 409, 422)},
-    },
-    get={
-        "operation_id": "list_runs_http_threads__thread_id__runs_get",
-        "summary": "List Runs",
-        "tags": ["Thread Runs"],
-        "parameters": [
-            THREAD_ID,
-            OpenApiParameter(
-                "limit",
-                {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
-                OpenApiParameter.QUERY,
-            ),
-            OpenApiParameter(
-                "offset", {"type": "integer", "minimum": 0, "default": 0}, OpenApiParameter.QUERY
-            ),
-            OpenApiParameter("status", str, OpenApiParameter.QUERY),
-        ],
-        "responses": {200: RunSerializer(many=True), **errors(404, 422)},
-    },
-)
-@async_api
-async def runs_view(request: HttpRequest, thread_id: str) -> HttpResponse:
-    """POST creates a run on the thread, GET lists its runs (newest first)."""
-    tid = parse_uuid(thread_id, "thread")
-    if request.method == "POST":
-        return await _create_response(request, tid)
-    if request.method == "GET":
-        params = validated(RunListInputSerializer, request.GET)
-        await _authorize_run(tid, None, "read")
-        return json_response(await db(_list_runs, tid, params))
-    return _method_not_allowed()
-
-
-@api_schema(
-    post={
-        "operation_id": "run_stateless_runs_post",
-        "summary": "Create Background Run",
-        "tags": ["Stateless Runs"],
-        "request": RunCreateStatelessSerializer,
-        "responses": {200: RunSerializer, **errors(404, 409, 422)},
-    }
-)
-@async_api
-async def stateless_runs_view(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _method_not_allowed()
-    return await _create_response(request, None)
-
-
-@api_schema(
-    post={
-        "operation_id": "run_batch_stateless_runs_post",
-        "summary": "Create Run Batch",
-        "tags": ["Stateless Runs"],
-        "request": RunBatchCreateSerializer,
-        "responses": {200: RunSerializer(many=True), **errors(404, 409, 422)},
-    }
-)
-@async_api
-async def runs_batch_view(request: HttpRequest) -> HttpResponse:
-    """POST /runs/batch: several stateless runs in one request."""
-    if request.method != "POST":
-        return _method_not_allowed()
-    batch = RunBatchInputSerializer(data=json_body(request))
-    batch.is_valid(raise_exception=True)
-    payloads = [dict(p) for p in batch.validated_data]
-    for payload in payloads:
-        await _authorize_create(None, payload)
-    runs = await db(_create_batch, payloads)
-    return json_response([run_to_json(r) for r in runs])
-
-
-@api_schema(
-    post={
-        "operation_id": "cancel_runs_post",
-        "summary": "Cancel Runs",
-        "tags": ["Thread Runs"],
-        "parameters": [
-            OpenApiParameter(
-                "action",
-                str,
-                OpenApiParameter.QUERY,
-                enum=["interrupt", "rollback"],
-                default="interrupt",
-            )
-        ],
-        "request": RunsCancelInputSerializer,
-        "responses": {
-            204: OpenApiResponse(description="Success - Runs cancelled"),
-            **errors(404, 422),
-        },
-    }
-)
-@async_api
-async def runs_cancel_view(request: HttpRequest) -> HttpResponse:
-    """POST /runs/cancel: cancel runs by thread and ids, by status or by assistant (204)."""
-    if request.method != "POST":
-        return _method_not_allowed()
-    selection = validated(RunsCancelInputSerializer, json_body(request))
-    params = validated(RunsCancelQuerySerializer, request.GET)
-    await authorize("threads", "update", {"thread_id": selection.get("thread_id"), "run_id": None})
-    await db(services.runs_cancel_many, action=params["action"], **selection)
-    return HttpResponse(status=204)
-
-
-@api_schema(
-    get={
-        "operation_id": "system_metrics_metrics_get",
-        "summary": "System Metrics",
-        "tags": ["System"],
-        "parameters": [
-            OpenApiParameter(
-                "format",
-                str,
-                OpenApiParameter.QUERY,
-                enum=["prometheus", "json"],
-                default="prometheus",
-            )
-        ],
-        "responses": {
-            (200, "text/plain"): OpenApiResponse(
-                {"type": "string"}, description="Prometheus exposition format"
-            ),
-            (200, "application/json"): OpenApiResponse(
-                {
-                    "type": "object",
-                    "properties": {
-                        "queue": {"type": "object"},
-                        "runs": {"type": "object"},
-                        "workers": {"type": "object"},
-                    },
-                },
-                description="queue, runs by status and workers",
-            ),
-            **errors(422),
-        },
-    }
-)
-@async_api
-async def metrics_view(request: HttpRequest) -> HttpResponse:
-    """GET /metrics: Prometheus text (the default) or JSON (`?format=json`)."""
-    if request.method != "GET":
-        return _method_not_allowed()
-    fmt = request.GET.get("format", "prometheus")
-    if fmt not in ("prometheus", "json"):
-        raise InvalidInput("Invalid format: must be prometheus or json")
-    data = await db(metrics.metrics_json)
-    if fmt == "json":
-        return json_response(data)
-    return HttpResponse(
-        metrics.metrics_prometheus(data), content_type=metrics.PROMETHEUS_CONTENT_TYPE
-    )
-
-
-def _method_not_allowed() -> JsonResponse:
-    return JsonResponse({"detail": "Method Not Allowed"}, status=405)
-
-
 async def _wait_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
-    if request.method != "POST":
-        return _method_not_allowed()
     payload = validated(RunCreateInputSerializer, json_body(request))
     await _authorize_create(thread_id, payload)
     run = await db(_create, thread_id, payload)
@@ -409,68 +189,109 @@ def _cancel_quietly(thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
         logger.info("Run %s: cancel on disconnect skipped: %s", run_id, exc)
 
 
-@api_schema(
-    post={
-        "operation_id": "wait_run_threads__thread_id__runs_wait_post",
-        "summary": "Create Run, Wait for Output",
-        "tags": ["Thread Runs"],
-        "parameters": [THREAD_ID],
-        "request": RunCreateStreamingStatefulSerializer,
-        "responses": {
+class ThreadRunsApi(AsyncApi):
+    @extend_schema(
+        operation_id="create_run_threads__thread_id__runs_post",
+        summary="Create Background Run",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID],
+        request=RunCreateStatefulSerializer,
+        responses={200: RunSerializer, **errors(404, 409, 422)},
+    )
+    async def post(self, request: HttpRequest, thread_id: str) -> HttpResponse:
+        return await _create_response(request, parse_uuid(thread_id, "thread"))
+
+    @extend_schema(
+        operation_id="list_runs_http_threads__thread_id__runs_get",
+        summary="List Runs",
+        tags=["Thread Runs"],
+        parameters=[
+            THREAD_ID,
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10},
+                OpenApiParameter.QUERY,
+            ),
+            OpenApiParameter(
+                "offset", {"type": "integer", "minimum": 0, "default": 0}, OpenApiParameter.QUERY
+            ),
+            OpenApiParameter("status", str, OpenApiParameter.QUERY),
+        ],
+        responses={200: RunSerializer(many=True), **errors(404, 422)},
+    )
+    async def get(self, request: HttpRequest, thread_id: str) -> HttpResponse:
+        tid = parse_uuid(thread_id, "thread")
+        params = validated(RunListInputSerializer, request.GET)
+        await _authorize_run(tid, None, "read")
+        return json_response(await db(_list_runs, tid, params))
+
+
+class ThreadRunWaitApi(AsyncApi):
+    @extend_schema(
+        operation_id="wait_run_threads__thread_id__runs_wait_post",
+        summary="Create Run, Wait for Output",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID],
+        request=RunCreateStreamingStatefulSerializer,
+        responses={
             200: OpenApiResponse(ANY_JSON, description="The final values"),
             **errors(404, 409, 422),
         },
-    }
-)
-@async_api
-async def run_wait_view(request: HttpRequest, thread_id: str) -> HttpResponse:
-    return await _wait_response(request, parse_uuid(thread_id, "thread"))
+    )
+    async def post(self, request: HttpRequest, thread_id: str) -> HttpResponse:
+        return await _wait_response(request, parse_uuid(thread_id, "thread"))
 
 
-@api_schema(
-    post={
-        "operation_id": "wait_run_stateless_runs_wait_post",
-        "summary": "Create Run, Wait for Output",
-        "tags": ["Stateless Runs"],
-        "request": RunCreateStreamingStatelessSerializer,
-        "responses": {
-            200: OpenApiResponse(ANY_JSON, description="The final values"),
-            **errors(404, 409, 422),
-        },
-    }
-)
-@async_api
-async def stateless_run_wait_view(request: HttpRequest) -> HttpResponse:
-    return await _wait_response(request, None)
+class ThreadRunDetailApi(AsyncApi):
+    @extend_schema(
+        operation_id="get_run_http_threads__thread_id__runs__run_id__get",
+        summary="Get Run",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID, RUN_ID],
+        responses={200: RunSerializer, **errors(404, 422)},
+    )
+    async def get(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+        tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+        await _authorize_run(tid, rid, "read")
+        return json_response(run_to_json(await db(selectors.run_get, thread_id=tid, run_id=rid)))
+
+    @extend_schema(
+        operation_id="delete_run_threads__thread_id__runs__run_id__delete",
+        summary="Delete Run",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID, RUN_ID],
+        responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
+    )
+    async def delete(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+        tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+        await _authorize_run(tid, rid, "delete")
+        await db(services.run_delete, thread_id=tid, run_id=rid)
+        return no_content()
 
 
-@api_schema(
-    get={
-        "operation_id": "join_run_http_threads__thread_id__runs__run_id__join_get",
-        "summary": "Join Run",
-        "tags": ["Thread Runs"],
-        "parameters": [THREAD_ID, RUN_ID],
-        "responses": {
+class ThreadRunJoinApi(AsyncApi):
+    @extend_schema(
+        operation_id="join_run_http_threads__thread_id__runs__run_id__join_get",
+        summary="Join Run",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID, RUN_ID],
+        responses={
             200: OpenApiResponse(ANY_JSON, description="The thread's values"),
             **errors(404, 422),
         },
-    }
-)
-@async_api
-async def run_join_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
-    if request.method != "GET":
-        return _method_not_allowed()
-    tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    await _check_run_access(tid, rid)
-    return json_response(await run_join_body(tid, rid))
+    )
+    async def get(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+        tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+        await _check_run_access(tid, rid)
+        return json_response(await run_join_body(tid, rid))
 
 
-@api_schema(
-    post={
-        "operation_id": "cancel_run_http_threads__thread_id__runs__run_id__cancel_post",
-        "summary": "Cancel Run",
-        "tags": ["Thread Runs"],
-        "parameters": [
+class ThreadRunCancelApi(AsyncApi):
+    @extend_schema(
+        operation_id="cancel_run_http_threads__thread_id__runs__run_id__cancel_post",
+        summary="Cancel Run",
+        tags=["Thread Runs"],
+        parameters=[
             THREAD_ID,
             RUN_ID,
             OpenApiParameter("wait", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
@@ -482,26 +303,142 @@ async def run_join_view(request: HttpRequest, thread_id: str, run_id: str) -> Ht
                 default="interrupt",
             ),
         ],
-        "request": None,
-        "responses": {
+        request=None,
+        responses={
             200: OpenApiResponse({"type": "object"}, description="Cancelled (wait=true)"),
             202: OpenApiResponse(description="Cancel requested"),
             **errors(404, 422),
         },
-    }
-)
-@async_api
-async def run_cancel_view(request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
-    if request.method != "POST":
-        return _method_not_allowed()
-    tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    params = validated(RunCancelInputSerializer, request.GET)
-    await _authorize_run(tid, rid, "update")
-    await db(services.run_cancel, thread_id=tid, run_id=rid, action=params["action"])
-    if not params["wait"]:
-        return HttpResponse(status=202)
-    await run_wait(rid)
-    return JsonResponse({})
+    )
+    async def post(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
+        tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+        params = validated(RunCancelInputSerializer, request.GET)
+        await _authorize_run(tid, rid, "update")
+        await db(services.run_cancel, thread_id=tid, run_id=rid, action=params["action"])
+        if not params["wait"]:
+            return HttpResponse(status=202)
+        await run_wait(rid)
+        return JsonResponse({})
+
+
+class RunCreateApi(AsyncApi):
+    @extend_schema(
+        operation_id="run_stateless_runs_post",
+        summary="Create Background Run",
+        tags=["Stateless Runs"],
+        request=RunCreateStatelessSerializer,
+        responses={200: RunSerializer, **errors(404, 409, 422)},
+    )
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        return await _create_response(request, None)
+
+
+class RunWaitApi(AsyncApi):
+    @extend_schema(
+        operation_id="wait_run_stateless_runs_wait_post",
+        summary="Create Run, Wait for Output",
+        tags=["Stateless Runs"],
+        request=RunCreateStreamingStatelessSerializer,
+        responses={
+            200: OpenApiResponse(ANY_JSON, description="The final values"),
+            **errors(404, 409, 422),
+        },
+    )
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        return await _wait_response(request, None)
+
+
+class RunBatchCreateApi(AsyncApi):
+    @extend_schema(
+        operation_id="run_batch_stateless_runs_post",
+        summary="Create Run Batch",
+        tags=["Stateless Runs"],
+        request=RunBatchCreateSerializer,
+        responses={200: RunSerializer(many=True), **errors(404, 409, 422)},
+    )
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        batch = RunBatchInputSerializer(data=json_body(request))
+        batch.is_valid(raise_exception=True)
+        payloads = [dict(p) for p in batch.validated_data]
+        for payload in payloads:
+            await _authorize_create(None, payload)
+        runs = await db(_create_batch, payloads)
+        return json_response([run_to_json(r) for r in runs])
+
+
+class RunsCancelApi(AsyncApi):
+    @extend_schema(
+        operation_id="cancel_runs_post",
+        summary="Cancel Runs",
+        tags=["Thread Runs"],
+        parameters=[
+            OpenApiParameter(
+                "action",
+                str,
+                OpenApiParameter.QUERY,
+                enum=["interrupt", "rollback"],
+                default="interrupt",
+            )
+        ],
+        request=RunsCancelInputSerializer,
+        responses={
+            204: OpenApiResponse(description="Success - Runs cancelled"),
+            **errors(404, 422),
+        },
+    )
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        selection = validated(RunsCancelInputSerializer, json_body(request))
+        params = validated(RunsCancelQuerySerializer, request.GET)
+        await authorize(
+            "threads", "update", {"thread_id": selection.get("thread_id"), "run_id": None}
+        )
+        await db(services.runs_cancel_many, action=params["action"], **selection)
+        return no_content()
+
+
+class MetricsApi(AsyncApi):
+    @extend_schema(
+        operation_id="system_metrics_metrics_get",
+        summary="System Metrics",
+        tags=["System"],
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                OpenApiParameter.QUERY,
+                enum=["prometheus", "json"],
+                default="prometheus",
+            )
+        ],
+        responses={
+            (200, "text/plain"): OpenApiResponse(
+                {"type": "string"}, description="Prometheus exposition format"
+            ),
+            (200, "application/json"): OpenApiResponse(
+                {
+                    "type": "object",
+                    "properties": {
+                        "queue": {"type": "object"},
+                        "runs": {"type": "object"},
+                        "workers": {"type": "object"},
+                    },
+                },
+                description="queue, runs by status and workers",
+            ),
+            **errors(422),
+        },
+    )
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        """Prometheus text (the default) or JSON (`?format=json`)."""
+        fmt = request.GET.get("format", "prometheus")
+        if fmt not in ("prometheus", "json"):
+            raise InvalidInput("Invalid format: must be prometheus or json")
+        data = await db(metrics.metrics_json)
+        if fmt == "json":
+            return json_response(data)
+        return HttpResponse(
+            metrics.metrics_prometheus(data), content_type=metrics.PROMETHEUS_CONTENT_TYPE
+        )
 
 
 # --- streaming (SSE) ------------------------------------------------------------------
@@ -609,8 +546,6 @@ def _query_bool(request: HttpRequest, name: str) -> bool:
 async def _stream_create_response(
     request: HttpRequest, thread_id: uuid.UUID | None
 ) -> HttpResponseBase:
-    if request.method != "POST":
-        return _method_not_allowed()
     payload = validated(RunCreateInputSerializer, json_body(request))
     await _authorize_create(thread_id, payload)
     run = await db(_create, thread_id, payload)
@@ -627,40 +562,9 @@ async def _stream_create_response(
     return _sse_response(frames, headers, on_disconnect)
 
 
-@api_schema(
-    post={
-        "operation_id": "stream_run_threads__thread_id__runs_stream_post",
-        "summary": "Create Run, Stream Output",
-        "tags": ["Thread Runs"],
-        "parameters": [THREAD_ID],
-        "request": RunCreateStreamingStatefulSerializer,
-        "responses": {**SSE_RESPONSE, **errors(404, 409, 422)},
-    }
-)
-@async_api
-async def run_stream_view(request: HttpRequest, thread_id: str) -> HttpResponseBase:
-    return await _stream_create_response(request, parse_uuid(thread_id, "thread"))
-
-
-@api_schema(
-    post={
-        "operation_id": "stream_run_stateless_runs_stream_post",
-        "summary": "Create Run, Stream Output",
-        "tags": ["Stateless Runs"],
-        "request": RunCreateStreamingStatelessSerializer,
-        "responses": {**SSE_RESPONSE, **errors(404, 409, 422)},
-    }
-)
-@async_api
-async def stateless_run_stream_view(request: HttpRequest) -> HttpResponseBase:
-    return await _stream_create_response(request, None)
-
-
 async def _join_stream_response(
     request: HttpRequest, thread_id: uuid.UUID | None, run_id: uuid.UUID
 ) -> HttpResponseBase:
-    if request.method != "GET":
-        return _method_not_allowed()
     modes = _query_modes(request, ("stream_mode",), STREAM_MODES)
     cancel = _query_bool(request, "cancel_on_disconnect")
     await _check_run_access(thread_id, run_id)
@@ -680,12 +584,37 @@ async def _join_stream_response(
     return _sse_response(frames, headers, on_disconnect)
 
 
-@api_schema(
-    get={
-        "operation_id": "stream_run_http_threads__thread_id__runs__run_id__join_get",
-        "summary": "Join Run Stream",
-        "tags": ["Thread Runs"],
-        "parameters": [
+class ThreadRunStreamApi(AsyncApi):
+    @extend_schema(
+        operation_id="stream_run_threads__thread_id__runs_stream_post",
+        summary="Create Run, Stream Output",
+        tags=["Thread Runs"],
+        parameters=[THREAD_ID],
+        request=RunCreateStreamingStatefulSerializer,
+        responses={**SSE_RESPONSE, **errors(404, 409, 422)},
+    )
+    async def post(self, request: HttpRequest, thread_id: str) -> HttpResponseBase:
+        return await _stream_create_response(request, parse_uuid(thread_id, "thread"))
+
+
+class RunStreamApi(AsyncApi):
+    @extend_schema(
+        operation_id="stream_run_stateless_runs_stream_post",
+        summary="Create Run, Stream Output",
+        tags=["Stateless Runs"],
+        request=RunCreateStreamingStatelessSerializer,
+        responses={**SSE_RESPONSE, **errors(404, 409, 422)},
+    )
+    async def post(self, request: HttpRequest) -> HttpResponseBase:
+        return await _stream_create_response(request, None)
+
+
+class ThreadRunJoinStreamApi(AsyncApi):
+    @extend_schema(
+        operation_id="stream_run_http_threads__thread_id__runs__run_id__join_get",
+        summary="Join Run Stream",
+        tags=["Thread Runs"],
+        parameters=[
             THREAD_ID,
             RUN_ID,
             STREAM_MODE_QUERY,
@@ -694,28 +623,26 @@ async def _join_stream_response(
                 "cancel_on_disconnect", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False
             ),
         ],
-        "responses": {**SSE_RESPONSE, **errors(404, 422)},
-    }
-)
-@async_api
-async def run_join_stream_view(
-    request: HttpRequest, thread_id: str, run_id: str
-) -> HttpResponseBase:
-    tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-    return await _join_stream_response(request, tid, rid)
+        responses={**SSE_RESPONSE, **errors(404, 422)},
+    )
+    async def get(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponseBase:
+        tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
+        return await _join_stream_response(request, tid, rid)
 
 
-@async_api
-async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> HttpResponseBase:
-    return await _join_stream_response(request, None, parse_uuid(run_id, "run"))
+class RunJoinStreamApi(AsyncApi):
+    # Not in the official document, which has no stateless join: left out of ours too.
+    @extend_schema(exclude=True)
+    async def get(self, request: HttpRequest, run_id: str) -> HttpResponseBase:
+        return await _join_stream_response(request, None, parse_uuid(run_id, "run"))
 
 
-@api_schema(
-    get={
-        "operation_id": "join_thread_stream_threads__thread_id__stream_get",
-        "summary": "Join Thread Stream",
-        "tags": ["Threads"],
-        "parameters": [
+class ThreadStreamApi(AsyncApi):
+    @extend_schema(
+        operation_id="join_thread_stream_threads__thread_id__stream_get",
+        summary="Join Thread Stream",
+        tags=["Threads"],
+        parameters=[
             THREAD_ID,
             LAST_EVENT_ID,
             OpenApiParameter(
@@ -725,19 +652,13 @@ async def stateless_run_join_stream_view(request: HttpRequest, run_id: str) -> H
                 explode=True,
             ),
         ],
-        "responses": {**SSE_RESPONSE, **errors(404, 422)},
-    }
-)
-@async_api
-async def thread_stream_view(request: HttpRequest, thread_id: str) -> HttpResponseBase:
-    if request.method != "GET":
-        return _method_not_allowed()
-    tid = parse_uuid(thread_id, "thread")
-    # Every mode is served as run_modes (all events of the thread's runs).
-    _query_modes(request, ("stream_mode", "stream_modes"), THREAD_STREAM_MODES)
-    from threads.selectors import thread_get
-
-    await _authorize_run(tid, None, "read")
-    await db(thread_get, tid)
-    after = sse.parse_last_event_id(request.headers.get("Last-Event-ID"))
-    return _sse_response(sse.follow_thread(tid, after=after))
+        responses={**SSE_RESPONSE, **errors(404, 422)},
+    )
+    async def get(self, request: HttpRequest, thread_id: str) -> HttpResponseBase:
+        tid = parse_uuid(thread_id, "thread")
+        # Every mode is served as run_modes (all events of the thread's runs).
+        _query_modes(request, ("stream_mode", "stream_modes"), THREAD_STREAM_MODES)
+        await _authorize_run(tid, None, "read")
+        await db(thread_get, tid)
+        after = sse.parse_last_event_id(request.headers.get("Last-Event-ID"))
+        return _sse_response(sse.follow_thread(tid, after=after))

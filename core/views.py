@@ -1,0 +1,87 @@
+"""AsyncApi, the base of the API's views: async handlers, the JSON error body, Django's 405."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.views import View
+
+from core.errors import error_payload
+from core.openapi import document_view
+
+METHOD_NOT_ALLOWED = {"detail": "Method Not Allowed"}
+
+
+class AsyncApi(View):
+    """One path of the API. A subclass defines an async handler per HTTP method it serves
+    (`get`, `post`, ...), named for the operation and documented with `extend_schema`; its
+    class docstring is the operations' description in the API document, as for a DRF view.
+
+    Django dispatches: a method the class does not define gets the 405 below. Any error a
+    handler raises becomes the JSON body `error_payload` gives, as DRF's handler does. A
+    handler reaches services and selectors through `core.db.asyncdb.db`.
+    """
+
+    # OPTIONS is not served, as on the official server: CORS preflights are answered by the
+    # middleware before they reach a view. HEAD is served by GET, as Django does.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        # The API takes no cookies: no request can ride on a browser's session.
+        view.csrf_exempt = True  # type: ignore[attr-defined]
+        document_view(view, cls)
+        return view
+
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        try:
+            # Django's dispatch returns the handler's coroutine (or the 405's below).
+            return await super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        except Exception as exc:
+            return error_response(exc)
+
+    async def http_method_not_allowed(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        return JsonResponse(
+            METHOD_NOT_ALLOWED,
+            status=405,
+            headers={"Allow": ", ".join(self._allowed_methods())},  # type: ignore[attr-defined]
+        )
+
+
+def error_response(exc: Exception) -> JsonResponse:
+    """The JSON answer to an error a handler raised, as DRF's exception handler gives it."""
+    status, body = error_payload(exc)
+    return JsonResponse(body, status=status)
+
+
+def async_api(
+    view: Callable[..., Coroutine[Any, Any, HttpResponseBase]],
+) -> Callable[..., Coroutine[Any, Any, HttpResponseBase]]:
+    """AsyncApi's error mapping for a plain async view function (the protocol endpoints)."""
+
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return await view(request, *args, **kwargs)
+        except Exception as exc:
+            return error_response(exc)
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def no_content() -> HttpResponse:
+    """204, without a Content-Type: there is no body to describe (DRF and the official
+    server send none)."""
+    response = HttpResponse(status=204)
+    del response["Content-Type"]
+    return response
