@@ -13,7 +13,7 @@ urlpatterns = [
     path("assistants/<str:assistant_id>", views.AssistantDetailApi.as_view()),
     path("assistants/<str:assistant_id>/graph", views.AssistantGraphApi.as_view()),
     path("assistants/<str:assistant_id>/schemas", views.AssistantSchemasApi.as_view()),
-    path("assistants/<str:assistant_id>/subgraphs", views.AssistantSubgraphsRootApi.as_view()),
+    path("assistants/<str:assistant_id>/subgraphs", views.AssistantSubgraphsApi.as_view()),
     path(
         "assistants/<str:assistant_id>/subgraphs/<path:namespace>",
         views.AssistantSubgraphsByNamespaceApi.as_view(),

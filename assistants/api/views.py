@@ -6,19 +6,11 @@ import logging
 import uuid
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
-from rest_framework import status
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
-from access.handlers import authorize_sync
+from access.handlers import authorize
 from assistants import selectors, services
 from assistants.api.serializers import (
     GRAPH_DRAWING,
@@ -38,9 +30,11 @@ from assistants.api.serializers import (
 )
 from assistants.graphs import default_assistant_id, graph_ids
 from assistants.models import Assistant
-from core.http import json_body, validated
+from core.db.asyncdb import db
+from core.http import json_body, json_response, validated
 from core.ids import parse_path_id
 from core.openapi import ASSISTANT_ID, errors
+from core.views import AsyncApi, no_content
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +43,15 @@ def _assistant_uuid(raw: str) -> uuid.UUID:
     return parse_path_id(raw, "assistant")
 
 
-def _assistant_or_graph(raw: str) -> Assistant:
-    """Introspection endpoints also accept a graph id for its system assistant."""
+async def _assistant_or_graph_id(raw: str) -> uuid.UUID:
+    """Introspection endpoints also accept a graph id for its system assistant: the id, once
+    the auth handler allowed reading it."""
     if selectors.parse_uuid(raw) is None and raw in graph_ids():
         assistant_id = default_assistant_id(raw)
     else:
         assistant_id = _assistant_uuid(raw)
-    authorize_sync("assistants", "read", {"assistant_id": assistant_id})
-    return selectors.assistant_get(assistant_id)
+    await authorize("assistants", "read", {"assistant_id": assistant_id})
+    return assistant_id
 
 
 def _search_value(data: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +67,51 @@ def _render(assistant: Assistant) -> dict[str, Any]:
     return OutputAssistantSerializer(assistant).data
 
 
-class AssistantCreateApi(APIView):
+def _assistant_json(assistant_id: uuid.UUID) -> dict[str, Any]:
+    return _render(selectors.assistant_get(assistant_id))
+
+
+def _assistant_create(data: dict[str, Any]) -> dict[str, Any]:
+    return _render(services.assistant_create(**data))
+
+
+def _assistant_search(data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    assistants, total = selectors.assistant_search(**data)
+    return [_render(a) for a in assistants], total
+
+
+def _assistant_update(assistant_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]:
+    return _render(services.assistant_update(assistant_id=assistant_id, **data))
+
+
+def _assistant_set_latest(assistant_id: uuid.UUID, version: int) -> dict[str, Any]:
+    return _render(services.assistant_set_latest(assistant_id=assistant_id, version=version))
+
+
+def _assistant_graph(assistant_id: uuid.UUID, query: Any) -> dict[str, Any]:
+    assistant = selectors.assistant_get(assistant_id)
+    data = validated(InputGraphSerializer, query)
+    return selectors.assistant_graph(assistant, xray=data["xray"])
+
+
+def _assistant_schemas(assistant_id: uuid.UUID) -> dict[str, Any]:
+    return selectors.assistant_schemas(selectors.assistant_get(assistant_id))
+
+
+def _assistant_subgraphs(
+    assistant_id: uuid.UUID, query: Any, namespace: str | None
+) -> dict[str, dict[str, Any]]:
+    assistant = selectors.assistant_get(assistant_id)
+    data = validated(InputSubgraphsSerializer, query)
+    return selectors.assistant_subgraphs(assistant, namespace=namespace, recurse=data["recurse"])
+
+
+def _assistant_versions(assistant_id: uuid.UUID, data: dict[str, Any]) -> Any:
+    versions = selectors.assistant_versions(assistant_id=assistant_id, **data)
+    return OutputAssistantVersionSerializer(versions, many=True).data
+
+
+class AssistantCreateApi(AsyncApi):
     @extend_schema(
         operation_id="create_assistant_assistants_post",
         summary="Create Assistant",
@@ -80,7 +119,7 @@ class AssistantCreateApi(APIView):
         request=InputAssistantCreateSerializer,
         responses={200: OutputAssistantSerializer, **errors(404, 409, 422)},
     )
-    def post(self, request: Request) -> Response:
+    async def post(self, request: HttpRequest) -> HttpResponse:
         data = validated(InputAssistantCreateSerializer, json_body(request))
         value = {
             "assistant_id": data.get("assistant_id"),
@@ -91,13 +130,12 @@ class AssistantCreateApi(APIView):
             "if_exists": data.get("if_exists", "raise"),
             "name": data.get("name"),
         }
-        authorize_sync("assistants", "create", value)
+        await authorize("assistants", "create", value)
         data["metadata"] = value["metadata"]
-        assistant = services.assistant_create(**data)
-        return Response(_render(assistant))
+        return json_response(await db(_assistant_create, data))
 
 
-class AssistantSearchApi(APIView):
+class AssistantSearchApi(AsyncApi):
     @extend_schema(
         operation_id="search_assistants_assistants_search_post",
         summary="Search Assistants",
@@ -105,22 +143,21 @@ class AssistantSearchApi(APIView):
         request=InputAssistantSearchSerializer,
         responses={200: SelectedAssistantSerializer(many=True), **errors(404, 422)},
     )
-    def post(self, request: Request) -> Response:
+    async def post(self, request: HttpRequest) -> HttpResponse:
         data = validated(InputAssistantSearchSerializer, json_body(request))
         select = data.pop("select", None)
-        authorize_sync("assistants", "search", _search_value(data))
-        assistants, total = selectors.assistant_search(**data)
-        body = [_render(a) for a in assistants]
+        await authorize("assistants", "search", _search_value(data))
+        body, total = await db(_assistant_search, data)
         if select:
             body = [{k: v for k, v in item.items() if k in select} for item in body]
         headers = {"X-Pagination-Total": str(total)}
-        next_offset = data["offset"] + len(assistants)
-        if assistants and next_offset < total:
+        next_offset = data["offset"] + len(body)
+        if body and next_offset < total:
             headers["X-Pagination-Next"] = str(next_offset)
-        return Response(body, headers=headers)
+        return json_response(body, headers=headers)
 
 
-class AssistantCountApi(APIView):
+class AssistantCountApi(AsyncApi):
     @extend_schema(
         operation_id="count_assistants_assistants_count_post",
         summary="Count Assistants",
@@ -128,13 +165,13 @@ class AssistantCountApi(APIView):
         request=InputAssistantCountSerializer,
         responses={200: OpenApiTypes.INT, **errors(404, 422)},
     )
-    def post(self, request: Request) -> Response:
+    async def post(self, request: HttpRequest) -> HttpResponse:
         data = validated(InputAssistantCountSerializer, json_body(request))
-        authorize_sync("assistants", "search", _search_value(data))
-        return Response(selectors.assistant_count(**data))
+        await authorize("assistants", "search", _search_value(data))
+        return json_response(await db(selectors.assistant_count, **data))
 
 
-class AssistantDetailApi(APIView):
+class AssistantDetailApi(AsyncApi):
     @extend_schema(
         operation_id="get_assistant_assistants__assistant_id__get",
         summary="Get Assistant",
@@ -142,10 +179,10 @@ class AssistantDetailApi(APIView):
         parameters=[ASSISTANT_ID],
         responses={200: OutputAssistantSerializer, **errors(404, 422)},
     )
-    def get(self, request: Request, assistant_id: str) -> Response:
+    async def get(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
         parsed = _assistant_uuid(assistant_id)
-        authorize_sync("assistants", "read", {"assistant_id": parsed})
-        return Response(_render(selectors.assistant_get(parsed)))
+        await authorize("assistants", "read", {"assistant_id": parsed})
+        return json_response(await db(_assistant_json, parsed))
 
     @extend_schema(
         operation_id="patch_assistant_assistants__assistant_id__patch",
@@ -155,15 +192,14 @@ class AssistantDetailApi(APIView):
         request=InputAssistantUpdateSerializer,
         responses={200: OutputAssistantSerializer, **errors(404, 422)},
     )
-    def patch(self, request: Request, assistant_id: str) -> Response:
+    async def patch(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
         parsed = _assistant_uuid(assistant_id)
         data = validated(InputAssistantUpdateSerializer, json_body(request))
         value = {"assistant_id": parsed, **data, "metadata": dict(data.get("metadata") or {})}
-        authorize_sync("assistants", "update", value)
+        await authorize("assistants", "update", value)
         if data.get("metadata") is not None or value["metadata"]:
             data["metadata"] = value["metadata"]
-        assistant = services.assistant_update(assistant_id=parsed, **data)
-        return Response(_render(assistant))
+        return json_response(await db(_assistant_update, parsed, data))
 
     @extend_schema(
         operation_id="delete_assistant_assistants__assistant_id__delete",
@@ -177,29 +213,30 @@ class AssistantDetailApi(APIView):
         ],
         responses={204: OpenApiResponse(description="Deleted"), **errors(404, 422)},
     )
-    def delete(self, request: Request, assistant_id: str) -> Response:
+    async def delete(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
         parsed = _assistant_uuid(assistant_id)
-        if request.query_params.get("delete_threads", "").lower() in ("true", "1"):
+        if request.GET.get("delete_threads", "").lower() in ("true", "1"):
             # Deleting the threads means cancelling their runs: that belongs to the runs
             # app, which does not offer it yet.
             logger.warning("delete_threads is not supported; threads of %s are kept", parsed)
-        authorize_sync("assistants", "delete", {"assistant_id": parsed})
-        services.assistant_delete(assistant_id=parsed)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        await authorize("assistants", "delete", {"assistant_id": parsed})
+        await db(services.assistant_delete, assistant_id=parsed)
+        return no_content()
 
 
-class AssistantGraphApi(APIView):
+# The graph endpoints take an assistant id or a graph name.
+ASSISTANT_OR_GRAPH_ID = OpenApiParameter(
+    "assistant_id", str, OpenApiParameter.PATH, description="An assistant ID or a graph name."
+)
+
+
+class AssistantGraphApi(AsyncApi):
     @extend_schema(
         operation_id="get_assistant_graph_assistants__assistant_id__graph_get",
         summary="Get Assistant Graph",
         tags=["Assistants"],
         parameters=[
-            OpenApiParameter(
-                "assistant_id",
-                str,
-                OpenApiParameter.PATH,
-                description="An assistant ID or a graph name.",
-            ),
+            ASSISTANT_OR_GRAPH_ID,
             OpenApiParameter(
                 "xray",
                 {"oneOf": [{"type": "boolean"}, {"type": "integer", "minimum": 0}]},
@@ -208,76 +245,58 @@ class AssistantGraphApi(APIView):
         ],
         responses={200: GRAPH_DRAWING, **errors(404, 422)},
     )
-    def get(self, request: Request, assistant_id: str) -> Response:
-        assistant = _assistant_or_graph(assistant_id)
-        data = validated(InputGraphSerializer, request.query_params)
-        return Response(selectors.assistant_graph(assistant, xray=data["xray"]))
+    async def get(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
+        parsed = await _assistant_or_graph_id(assistant_id)
+        return json_response(await db(_assistant_graph, parsed, request.GET))
 
 
-class AssistantSchemasApi(APIView):
+class AssistantSchemasApi(AsyncApi):
     @extend_schema(
         operation_id="get_assistant_schemas_assistants__assistant_id__schemas_get",
         summary="Get Assistant Schemas",
         tags=["Assistants"],
-        parameters=[
-            OpenApiParameter(
-                "assistant_id",
-                str,
-                OpenApiParameter.PATH,
-                description="An assistant ID or a graph name.",
-            )
-        ],
+        parameters=[ASSISTANT_OR_GRAPH_ID],
         responses={200: GraphSchemaSerializer, **errors(404, 422)},
     )
-    def get(self, request: Request, assistant_id: str) -> Response:
-        assistant = _assistant_or_graph(assistant_id)
-        return Response(selectors.assistant_schemas(assistant))
+    async def get(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
+        parsed = await _assistant_or_graph_id(assistant_id)
+        return json_response(await db(_assistant_schemas, parsed))
 
 
-class AssistantSubgraphsApi(APIView):
+SUBGRAPHS_PARAMETERS = [
+    ASSISTANT_OR_GRAPH_ID,
+    OpenApiParameter("recurse", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
+]
+SUBGRAPHS_RESPONSES = {200: SubgraphsSerializer, **errors(404, 422)}
+
+
+class AssistantSubgraphsApi(AsyncApi):
     @extend_schema(
+        operation_id="get_assistant_subgraphs_assistants__assistant_id__subgraphs_get",
         summary="Get Assistant Subgraphs",
         tags=["Assistants"],
-        parameters=[
-            OpenApiParameter(
-                "assistant_id",
-                str,
-                OpenApiParameter.PATH,
-                description="An assistant ID or a graph name.",
-            ),
-            OpenApiParameter("recurse", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
-        ],
-        responses={200: SubgraphsSerializer, **errors(404, 422)},
+        parameters=SUBGRAPHS_PARAMETERS,
+        responses=SUBGRAPHS_RESPONSES,
     )
-    def get(self, request: Request, assistant_id: str, namespace: str | None = None) -> Response:
-        assistant = _assistant_or_graph(assistant_id)
-        data = validated(InputSubgraphsSerializer, request.query_params)
-        subgraphs = selectors.assistant_subgraphs(
-            assistant, namespace=namespace, recurse=data["recurse"]
-        )
-        return Response(subgraphs)
+    async def get(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
+        parsed = await _assistant_or_graph_id(assistant_id)
+        return json_response(await db(_assistant_subgraphs, parsed, request.GET, None))
 
 
-@extend_schema_view(
-    get=extend_schema(
+class AssistantSubgraphsByNamespaceApi(AsyncApi):
+    @extend_schema(
         operation_id="get_assistant_subgraphs_assistants__assistant_id__subgraphs__namespace__get",
         summary="Get Assistant Subgraphs by Namespace",
+        tags=["Assistants"],
+        parameters=SUBGRAPHS_PARAMETERS,
+        responses=SUBGRAPHS_RESPONSES,
     )
-)
-class AssistantSubgraphsByNamespaceApi(AssistantSubgraphsApi):
-    pass
+    async def get(self, request: HttpRequest, assistant_id: str, namespace: str) -> HttpResponse:
+        parsed = await _assistant_or_graph_id(assistant_id)
+        return json_response(await db(_assistant_subgraphs, parsed, request.GET, namespace))
 
 
-@extend_schema_view(
-    get=extend_schema(
-        operation_id="get_assistant_subgraphs_assistants__assistant_id__subgraphs_get"
-    )
-)
-class AssistantSubgraphsRootApi(AssistantSubgraphsApi):
-    pass
-
-
-class AssistantVersionsApi(APIView):
+class AssistantVersionsApi(AsyncApi):
     @extend_schema(
         operation_id="get_assistant_versions_assistants__assistant_id__versions_get",
         summary="Get Assistant Versions",
@@ -286,15 +305,14 @@ class AssistantVersionsApi(APIView):
         request=InputAssistantVersionsSerializer,
         responses={200: OutputAssistantVersionSerializer(many=True), **errors(404, 422)},
     )
-    def post(self, request: Request, assistant_id: str) -> Response:
+    async def post(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
         parsed = _assistant_uuid(assistant_id)
         data = validated(InputAssistantVersionsSerializer, json_body(request, required=False))
-        authorize_sync("assistants", "read", {"assistant_id": parsed})
-        versions = selectors.assistant_versions(assistant_id=parsed, **data)
-        return Response(OutputAssistantVersionSerializer(versions, many=True).data)
+        await authorize("assistants", "read", {"assistant_id": parsed})
+        return json_response(await db(_assistant_versions, parsed, data))
 
 
-class AssistantSetLatestApi(APIView):
+class AssistantSetLatestApi(AsyncApi):
     @extend_schema(
         operation_id="set_latest_assistant_version_assistants__assistant_id__versions_post",
         summary="Set Latest Assistant Version",
@@ -303,13 +321,14 @@ class AssistantSetLatestApi(APIView):
         request=InputAssistantSetLatestSerializer,
         responses={200: OutputAssistantSerializer, **errors(404, 422)},
     )
-    def post(self, request: Request, assistant_id: str) -> Response:
+    async def post(self, request: HttpRequest, assistant_id: str) -> HttpResponse:
         parsed = _assistant_uuid(assistant_id)
         body = json_body(request, required=False)
         # The SDK sends {"version": n} in the body; the OpenAPI document has ?version=n.
-        if isinstance(body, dict) and "version" not in body and "version" in request.query_params:
-            body = {**body, "version": request.query_params["version"]}
+        if isinstance(body, dict) and "version" not in body and "version" in request.GET:
+            body = {**body, "version": request.GET["version"]}
         data = validated(InputAssistantSetLatestSerializer, body)
-        authorize_sync("assistants", "update", {"assistant_id": parsed, "version": data["version"]})
-        assistant = services.assistant_set_latest(assistant_id=parsed, version=data["version"])
-        return Response(_render(assistant))
+        await authorize(
+            "assistants", "update", {"assistant_id": parsed, "version": data["version"]}
+        )
+        return json_response(await db(_assistant_set_latest, parsed, data["version"]))
