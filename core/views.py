@@ -26,8 +26,8 @@ class AsyncApi(View):
     handler reaches services and selectors through `core.db.asyncdb.db`.
     """
 
-    # OPTIONS is not served, as on the official server: CORS preflights are answered by the
-    # middleware before they reach a view. HEAD is served by GET, as Django does.
+    # No OPTIONS (405, as the run endpoints always answered): CORS preflights are answered by
+    # the middleware before they reach a view. HEAD is served by GET, as Django does.
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
 
     @classmethod
