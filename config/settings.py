@@ -211,8 +211,20 @@ SPECTACULAR_SETTINGS = {
             "description": "Store is an API for managing persistent key-value store (long-term memory) that is available from any thread.",
         },
         {
+            "name": "A2A",
+            "description": "Agent-to-Agent Protocol related endpoints for exposing assistants as A2A-compliant agents.",
+        },
+        {
+            "name": "MCP",
+            "description": "Model Context Protocol related endpoints for exposing an agent as an MCP server.",
+        },
+        {
             "name": "System",
             "description": "System endpoints for health checks, metrics, and server information.",
+        },
+        {
+            "name": "Streaming",
+            "description": "Thread-centric streaming endpoints. Provides a structured command/event surface over SSE+HTTP; WebSocket is also supported at `/threads/{thread_id}/stream/events` (not documented here — OpenAPI 3.1 does not describe WebSocket).",
         },
     ],
     "SORT_OPERATIONS": False,
@@ -226,6 +238,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": False,
     "COMPONENT_SPLIT_PATCH": False,
     "DISABLE_ERRORS_AND_WARNINGS": False,
+    # The agent protocols' components, some named only inside hand-written schemas.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "protocols.openapi.add_components",
+    ],
 }
 
 # --- Spindle ---------------------------------------------------------------

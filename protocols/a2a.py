@@ -13,11 +13,20 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from core.db.asyncdb import db
 from core.errors import NotFound, SpindleError
 from core.json import to_jsonable
+from core.openapi import api_schema, path_id
 from core.views import async_api
+from protocols.openapi import (
+    A2A_EXAMPLES,
+    A2A_REQUEST,
+    JSON_RPC_RESPONSE,
+    error_response,
+    sse_frames,
+)
 from protocols.runs import run_outcome, run_start
 from runs import sse
 from runs.models import ACTIVE_STATUSES
@@ -442,6 +451,40 @@ def _rpc_error(rpc_id: Any, code: int, message: str) -> JsonResponse:
     )
 
 
+@api_schema(
+    post={
+        "operation_id": "post_a2a",
+        "summary": "A2A JSON-RPC",
+        "tags": ["A2A"],
+        "parameters": [
+            path_id("assistant_id", "The ID of the assistant to communicate with"),
+            OpenApiParameter(
+                "Accept",
+                str,
+                OpenApiParameter.HEADER,
+                description="For `message/stream`, must include `text/event-stream`.",
+            ),
+        ],
+        "request": {"application/json": A2A_REQUEST},
+        "examples": [
+            OpenApiExample(name, example["value"], summary=example["summary"], request_only=True)
+            for name, example in A2A_EXAMPLES.items()
+        ],
+        "responses": {
+            (200, "application/json"): OpenApiResponse(
+                JSON_RPC_RESPONSE,
+                description="The JSON-RPC response, a result or an error (an unknown assistant"
+                " too). For `message/stream`, an SSE stream of JSON-RPC responses.",
+            ),
+            # The JSON answer's description (one per status) says when this one comes.
+            (200, "text/event-stream"): sse_frames(JSON_RPC_RESPONSE),
+            422: error_response(
+                "The body is not JSON (the input gate), or the assistant id is neither a UUID nor"
+                " a graph id."
+            ),
+        },
+    }
+)
 @async_api
 async def a2a_view(request: HttpRequest, assistant_id: str) -> HttpResponseBase:
     """POST /a2a/{assistant_id}: message/send, message/stream, tasks/get, tasks/cancel."""

@@ -18,19 +18,19 @@ from runs import streams
 EPOCH_MS = 1_700_000_000_000
 ENTRY_BITS = 8  # up to 256 entries of one run's stream in one millisecond
 PART_BITS = 4  # up to 16 protocol events made from one entry
-CHANNELS = frozenset(
-    {
-        "values",
-        "updates",
-        "messages",
-        "tools",
-        "lifecycle",
-        "input",
-        "tasks",
-        "custom",
-        "checkpoints",
-    }
+MAX_SEQ = 2**53 - 1
+# The protocol's channels, in its order; `checkpoints`, which it has dropped, is still taken.
+PROTOCOL_CHANNELS = (
+    "values",
+    "updates",
+    "messages",
+    "tools",
+    "lifecycle",
+    "input",
+    "tasks",
+    "custom",
 )
+CHANNELS = frozenset({*PROTOCOL_CHANNELS, "checkpoints"})
 # Legacy stream modes of runs started through the runs API, as protocol methods.
 LEGACY_METHODS = frozenset({"values", "updates", "custom", "tasks", "checkpoints"})
 
@@ -131,7 +131,7 @@ def parse_filter(params: Any) -> Filter:
 def parse_since(value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value >= 1 << 53:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > MAX_SEQ:
         raise FilterError("since must be a non-negative integer (an event's seq).")
     return value
 

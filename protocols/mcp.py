@@ -11,11 +11,14 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from core.db.asyncdb import db
 from core.errors import SpindleError
 from core.json import to_jsonable
+from core.openapi import api_schema
 from core.views import async_api
+from protocols.openapi import JSON_RPC_RESPONSE, MCP_EXAMPLE, error_response
 from protocols.runs import run_output, run_start
 
 logger = logging.getLogger(__name__)
@@ -203,6 +206,52 @@ def _bad_request(detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=400)
 
 
+@api_schema(
+    post={
+        "operation_id": "post_mcp",
+        "summary": "MCP Post",
+        "tags": ["MCP"],
+        "parameters": [
+            OpenApiParameter(
+                "Accept",
+                {"type": "string", "enum": ["application/json, text/event-stream"]},
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Must include application/json or text/event-stream.",
+            )
+        ],
+        "request": {
+            "application/json": {
+                "type": "object",
+                "description": "A JSON-RPC 2.0 request, notification, or response object.",
+            }
+        },
+        "examples": [OpenApiExample("initialize", MCP_EXAMPLE, request_only=True)],
+        "responses": {
+            200: OpenApiResponse(JSON_RPC_RESPONSE, description="Successful JSON-RPC response."),
+            202: OpenApiResponse(description="Notification or response accepted; no content body."),
+            400: error_response(
+                "Not a JSON-RPC message, or an Accept header without either media type."
+            ),
+            415: error_response("The body is not declared JSON (Content-Type)."),
+            422: error_response(
+                "The body is not JSON, or JSON no column can hold (the input gate)."
+            ),
+        },
+    },
+    get={
+        "operation_id": "get_mcp",
+        "summary": "MCP Get",
+        "tags": ["MCP"],
+        "responses": {405: error_response("GET method not allowed; streaming not supported.")},
+    },
+    delete={
+        "operation_id": "delete_mcp",
+        "summary": "Terminate Session",
+        "tags": ["MCP"],
+        "responses": {404: error_response("Session not found: the server keeps no sessions.")},
+    },
+)
 @async_api
 async def mcp_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":

@@ -10,11 +10,20 @@ from typing import Any
 import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from drf_spectacular.utils import OpenApiResponse
 
 from core.ids import parse_path_id
+from core.openapi import api_schema, errors, path_id
 from core.views import async_api
 from protocols import commands
 from protocols.events import FilterError, parse_filter, parse_since
+from protocols.openapi import (
+    CommandSerializer,
+    EventStreamRequestSerializer,
+    component,
+    error_response,
+    sse_frames,
+)
 from protocols.streaming import thread_events
 from runs import sse
 
@@ -38,6 +47,23 @@ async def _frames(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         logger.warning("Protocol event stream closed early, Redis failed: %s", exc)
 
 
+@api_schema(
+    post={
+        "operation_id": "protocol_thread_events_post",
+        "summary": "Protocol v2 Event Stream (SSE)",
+        "tags": ["Streaming"],
+        "parameters": [path_id("thread_id", "The ID of the thread to observe.")],
+        "request": EventStreamRequestSerializer,
+        "responses": {
+            (200, "text/event-stream"): sse_frames(
+                component("ProtocolEvent"),
+                "The thread's protocol events: `event:` the method, `data:` the event, `id:` its seq.",
+            ),
+            400: error_response("Invalid request body"),
+            **errors(422),
+        },
+    }
+)
 @async_api
 async def stream_events_view(request: HttpRequest, thread_id: str) -> HttpResponseBase:
     """POST /threads/{thread_id}/stream/events: the thread's protocol events as SSE."""
@@ -59,6 +85,25 @@ async def stream_events_view(request: HttpRequest, thread_id: str) -> HttpRespon
     )
 
 
+@api_schema(
+    post={
+        "operation_id": "protocol_thread_command_post",
+        "summary": "Protocol v2 Command",
+        "tags": ["Streaming"],
+        "parameters": [path_id("thread_id", "The ID of the thread the command applies to.")],
+        "request": CommandSerializer,
+        "responses": {
+            200: OpenApiResponse(
+                {"oneOf": [component("ProtocolSuccess"), component("ProtocolError")]},
+                description="Protocol response — either `ProtocolSuccess` or `ProtocolError`.",
+            ),
+            400: OpenApiResponse(
+                component("ProtocolError"), description="Malformed command envelope"
+            ),
+            **errors(422),
+        },
+    }
+)
 @async_api
 async def commands_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     """POST /threads/{thread_id}/commands: one protocol command, answered in the protocol's

@@ -17,6 +17,8 @@ from tests.e2e.stack import ROOT, Stack
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 # Thread streams follow a thread until the client leaves: nothing for a fuzzer to wait on.
 EXCLUDE_PATH = "/threads/{thread_id}/stream"
+# Per-operation settings: a short read of the protocol event stream, also endless.
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 ACTIVE = "('pending', 'running')"
 # A run created with after_seconds waits for its due time: not stuck before then.
 DUE = "(due_at is null or due_at <= now())"
@@ -48,6 +50,8 @@ def run_schemathesis(
     report = report_dir / "schemathesis.json"
     cmd = [
         str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(CONFIG),
         "run",
         f"{stack.url}/openapi.json",
         "--checks",
