@@ -15,8 +15,10 @@ import os
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import redis
@@ -25,14 +27,20 @@ from langgraph_sdk import get_client
 from tests.e2e.stack import Stack, drop_database, free_port, fresh_database, stack_env
 
 
-def cpu_seconds() -> dict[str, float] | None:
+def cpu_seconds(roots: dict[str, int] | None = None, database: str = "") -> dict[str, float] | None:
     """CPU seconds used so far by each part of the stack on this machine (Linux /proc):
-    web (uvicorn), worker (Celery), postgres, redis; None where /proc is missing."""
+    web (uvicorn), worker (Celery), postgres, redis; None where /proc is missing.
+
+    With `roots` (part -> pid), a part counts only that process and its descendants, and
+    with `database` PostgreSQL counts only the backends serving it: other stacks on the
+    machine (other checkouts' tests and benches) are not this one's cost. Redis is
+    counted whole (one shared server)."""
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
         return None
     tick = os.sysconf("SC_CLK_TCK")
     totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
+    found: dict[int, tuple[str, int, float]] = {}  # pid -> (cmdline, ppid, seconds)
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -41,6 +49,20 @@ def cpu_seconds() -> dict[str, float] | None:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
+        found[int(entry.name)] = (
+            cmdline,
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / tick,
+        )
+
+    def under(pid: int, root: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = found[pid][1] if pid in found else 0
+        return False
+
+    for pid, (cmdline, _ppid, seconds) in found.items():
         part = next(
             (
                 name
@@ -54,8 +76,12 @@ def cpu_seconds() -> dict[str, float] | None:
             ),
             None,
         )
+        if part in ("web", "worker") and roots and not under(pid, roots[part]):
+            continue
+        if part == "postgres" and database and f" {database} " not in f"{cmdline} ":
+            continue
         if part is not None:
-            totals[part] += (int(fields[11]) + int(fields[12])) / tick
+            totals[part] += seconds
     usage = os.times()
     totals["bench client"] = usage.user + usage.system
     return totals
@@ -99,7 +125,7 @@ async def again(call: Any, attempts: int = 10) -> Any:
 
 
 async def echo_throughput(
-    url: str, clients: int, runs_per_client: int
+    url: str, clients: int, runs_per_client: int, *, measure: Any = cpu_seconds
 ) -> tuple[float, dict[str, float] | None, dict[str, float] | None]:
     """Runs per second with `clients` clients, each creating and joining runs on a thread of
     its own, and the CPU counters before and after. Clients and threads are made before
@@ -119,11 +145,11 @@ async def echo_throughput(
             )
             await again(lambda run=run: client.runs.join(thread_id, run["run_id"]))
 
-    before = cpu_seconds()
+    before = measure()
     t0 = time.perf_counter()
     await asyncio.gather(*(one_client(client, thread_id) for client, thread_id in sessions))
     rate = clients * runs_per_client / (time.perf_counter() - t0)
-    return rate, before, cpu_seconds()
+    return rate, before, measure()
 
 
 async def rollback_to_running(url: str, reps: int) -> list[float]:
@@ -210,9 +236,12 @@ async def main(args: argparse.Namespace) -> None:
         }
     )
     try:
-        stack.start_web()
-        stack.start_worker(concurrency=args.concurrency)
+        roots = {
+            "web": stack.start_web().pid,
+            "worker": stack.start_worker(concurrency=args.concurrency).pid,
+        }
         stack.start_sweeper()
+        measure = partial(cpu_seconds, roots, urlsplit(db_url).path.lstrip("/"))
         await echo_latency(stack.url, 10)  # warm-up: imports, connections
         for fresh, label in (
             (False, "one thread, growing history"),
@@ -225,7 +254,9 @@ async def main(args: argparse.Namespace) -> None:
             )
         for clients in (1, 4, 16):
             runs = clients * max(1, args.runs // clients)
-            rate, before, after = await echo_throughput(stack.url, clients, runs // clients)
+            rate, before, after = await echo_throughput(
+                stack.url, clients, runs // clients, measure=measure
+            )
             print(f"echo throughput, {clients:>2} clients: {rate:.1f} runs/s")
             if clients == 16 and before and after:
                 # Where the CPU goes (every part shares this machine's cores).

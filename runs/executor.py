@@ -12,16 +12,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from traceback import format_exc
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from langchain_core.runnables import RunnableConfig
 
 from assistants.graphs import aget_graph
+from core.db.thread import DbThread
 from core.json import to_jsonable
 from runs import events, services
 from runs.models import CancelAction, Run, RunStatus
@@ -30,6 +30,8 @@ from store.backend import DjangoStore
 from threads.checkpointer import DjangoSaver
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 LANGGRAPH_VERSION = importlib.metadata.version("langgraph")
 # The run whose coroutine is executing: its synchronous calls count against it
@@ -66,9 +68,10 @@ def claim(run_id: uuid.UUID, *, worker: str) -> Run | None:
         return services.run_claim(run_id=run_id, worker=worker)
 
 
-class DatabaseThread(ThreadPoolExecutor):
-    """The thread a worker process gives the checkpointer's database calls: one thread,
-    so one connection, kept from run to run like the main thread's.
+class DatabaseThread(DbThread):
+    """The thread a worker process gives its runs' database calls (the checkpointer's, the
+    store's, the run's end): one thread, so one connection, kept from run to run like the
+    main thread's; the loop's calls reach it in batches (core/db/thread.py).
 
     As with the claim, the connection is not pinged before use: a call that meets a dead
     one (the database restarted) is run again on a new connection (_on_a_new_connection).
@@ -76,10 +79,13 @@ class DatabaseThread(ThreadPoolExecutor):
     """
 
     def __init__(self) -> None:
-        super().__init__(max_workers=1, thread_name_prefix="run-db")
+        super().__init__(thread_name_prefix="run-db")
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         return super().submit(_on_a_new_connection, fn, *args, **kwargs)
+
+    def run_call(self, fn: Callable[[], T]) -> T:
+        return _on_a_new_connection(fn)
 
 
 def _on_a_new_connection(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -152,18 +158,26 @@ class RunExecution:
             outcome = await self._execute()
         finally:
             self.returned.set()
-        # Interrupted, failed or timed out: the checkpoints written so far stay, and the
-        # thread shows that state, as the official server's does.
-        if not (outcome.snapshot or outcome.deleted or self.graph is None):
-            try:
-                await self._snapshot(outcome)
-            except Exception:
-                logger.exception("Run %s: could not read the state it left", self.run_id)
         if self.cancel_action and not await self._drain_node_threads():
             # A synchronous node is still running in a thread: only ending the process
             # stops it. (Off the loop: Django refuses database calls on a loop's thread.)
             await self.loop.run_in_executor(db_executor(), hard_stop, self, outcome)
-        await self.loop.run_in_executor(db_executor(), self.finish, outcome)
+        await db_executor().call(self.conclude, outcome)
+
+    def conclude(self, outcome: Outcome) -> None:
+        """On the database thread: read the state the run left into its outcome, then end
+        the run (one hand-over for both). A graph that returned but whose state cannot be
+        read ends as `error`; an interrupted, failed or timed-out run keeps the
+        checkpoints written so far, and the thread shows that state, as the official
+        server's does."""
+        if outcome.status == RunStatus.SUCCESS and not outcome.snapshot:
+            try:
+                self._fill(outcome, self.graph.get_state(self.thread_config))
+            except Exception as exc:
+                outcome = self._failed(exc)
+        else:
+            self.keep_state(outcome)
+        self.finish(outcome)
 
     def request_cancel(self, action: str) -> None:
         """Stop the graph at its next await (called from another thread). If it has not
@@ -260,10 +274,14 @@ class RunExecution:
             # cancel() sets cancel_action while the graph runs; mypy keeps the narrowing above.
             if self.cancel_action == CancelAction.ROLLBACK:  # type: ignore[comparison-overlap]
                 return Outcome(status=RunStatus.INTERRUPTED, deleted=True)
-            logger.exception("Run %s: the graph raised", self.run_id)
-            error = {"error": type(exc).__name__, "message": str(exc)}
-            self.publish("error", error)
-            return Outcome(status=RunStatus.ERROR, error=error, traceback=format_exc())
+            return self._failed(exc)
+
+    def _failed(self, exc: Exception) -> Outcome:
+        """The outcome of a graph that raised `exc` (called in its except block)."""
+        logger.exception("Run %s: the graph raised", self.run_id)
+        error = {"error": type(exc).__name__, "message": str(exc)}
+        self.publish("error", error)
+        return Outcome(status=RunStatus.ERROR, error=error, traceback=format_exc())
 
     def _cancelled_outcome(self) -> Outcome:
         return Outcome(
@@ -337,11 +355,8 @@ class RunExecution:
             async for item in graph.astream(graph_input, config, **options):
                 self._publish_chunk(converter.chunk(item, subgraphs=subgraphs))
 
-        return await self._snapshot(Outcome(status=RunStatus.SUCCESS))
-
-    async def _snapshot(self, outcome: Outcome) -> Outcome:
-        """Fill the outcome with the thread's state as the run left it."""
-        return self._fill(outcome, await self.graph.aget_state(self.thread_config))
+        # The state it left is read by `conclude`, on the database thread.
+        return Outcome(status=RunStatus.SUCCESS)
 
     def _fill(self, outcome: Outcome, state: Any) -> Outcome:
         values = to_jsonable(state.values)

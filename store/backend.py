@@ -3,10 +3,8 @@ every run and the API share."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
-from functools import partial
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -21,6 +19,7 @@ from langgraph.store.base import (
     SearchOp,
 )
 
+from core.db.thread import off_loop
 from store import selectors, services, vectors
 from store.config import StoreSettings, store_settings
 
@@ -192,4 +191,4 @@ class DjangoStore(BaseStore):
     async def _off_loop(self, fn: Callable[..., T], /, *args: Any) -> T:
         if self.executor is None:
             return await sync_to_async(fn, thread_sensitive=True)(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
+        return await off_loop(self.executor, fn, *args)

@@ -1,1 +1,1 @@
-"""Database helpers: async calls, hand-written SQL, planner statistics."""
+"""Database helpers: async calls, a loop's database thread, hand-written SQL, planner statistics."""

@@ -145,7 +145,9 @@ class Stack:
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "sweep_runs", "--loop"],
             cwd=ROOT,
-            env=self.env,
+            # At least INFO: its start line is what says it is ready (the bench runs the
+            # stack at WARNING).
+            env={**self.env, "LOG_LEVEL": "INFO"},
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -6,10 +6,8 @@ maintenance.py; this module adds versions and the async methods."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
-from functools import partial
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -21,6 +19,7 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 
+from core.db.thread import off_loop
 from threads.checkpointer.maintenance import SaverMaintenance
 
 T = TypeVar("T")
@@ -56,9 +55,7 @@ class DjangoSaver(SaverMaintenance):
     async def _off_loop(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         if self.executor is None:
             return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(
-            self.executor, partial(fn, *args, **kwargs)
-        )
+        return await off_loop(self.executor, fn, *args, **kwargs)
 
     # --- versions ---------------------------------------------------------------
 
