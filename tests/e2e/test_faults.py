@@ -27,6 +27,17 @@ def private(tmp_path) -> Iterator[tuple[Stack, RedisServer]]:
         yield stack, redis_server
 
 
+@pytest.fixture
+def private_slow_sweep(tmp_path) -> Iterator[tuple[Stack, RedisServer]]:
+    """A private stack whose sweeper takes a run for lost only after a minute: whatever ends
+    a dead process's runs sooner is the pool's notice of the exit."""
+    env = {"SPINDLE_STALE_AFTER_SECONDS": "60"}
+    with private_stack("fault", tmp_path, env=env) as (stack, redis_server):
+        stack.start_web()
+        stack.start_sweeper()
+        yield stack, redis_server
+
+
 async def wait_status(client, tid: str, rid: str, wanted: set[str], timeout: float = 30) -> str:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -238,12 +249,9 @@ def _pid_of(worker: str) -> int:
 
 
 async def test_a_pool_process_killed_mid_run_ends_its_runs_at_once_and_the_thread_moves_on(
-    private,
+    private_slow_sweep,
 ) -> None:
-    stack, _ = private
-    # The sweep would end the runs only after a minute: whatever ends them sooner is the
-    # pool's notice of the dead process.
-    stack.env["SPINDLE_STALE_AFTER_SECONDS"] = "60"
+    stack, _ = private_slow_sweep
     master = stack.start_worker(concurrency=2)
     client = get_client(url=stack.url, timeout=60)
     slow = {"configurable": {"delay": 2}}
