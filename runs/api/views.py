@@ -286,6 +286,12 @@ class ThreadRunJoinApi(AsyncApi):
         return json_response(await run_join_body(tid, rid))
 
 
+# The one cancel and the bulk cancel take the same `action` query parameter.
+CANCEL_ACTION = OpenApiParameter(
+    "action", str, OpenApiParameter.QUERY, enum=["interrupt", "rollback"], default="interrupt"
+)
+
+
 class ThreadRunCancelApi(AsyncApi):
     @extend_schema(
         operation_id="cancel_run_http_threads__thread_id__runs__run_id__cancel_post",
@@ -295,13 +301,7 @@ class ThreadRunCancelApi(AsyncApi):
             THREAD_ID,
             RUN_ID,
             OpenApiParameter("wait", OpenApiTypes.BOOL, OpenApiParameter.QUERY, default=False),
-            OpenApiParameter(
-                "action",
-                str,
-                OpenApiParameter.QUERY,
-                enum=["interrupt", "rollback"],
-                default="interrupt",
-            ),
+            CANCEL_ACTION,
         ],
         request=None,
         responses={
@@ -371,15 +371,7 @@ class RunsCancelApi(AsyncApi):
         operation_id="cancel_runs_post",
         summary="Cancel Runs",
         tags=["Thread Runs"],
-        parameters=[
-            OpenApiParameter(
-                "action",
-                str,
-                OpenApiParameter.QUERY,
-                enum=["interrupt", "rollback"],
-                default="interrupt",
-            )
-        ],
+        parameters=[CANCEL_ACTION],
         request=RunsCancelInputSerializer,
         responses={
             204: OpenApiResponse(description="Success - Runs cancelled"),
