@@ -200,7 +200,8 @@ async def official(args: argparse.Namespace) -> Figures:
     config.write_text(json.dumps(project))
     proc = subprocess.Popen(
         [
-            args.official,
+            # Resolved: the server runs in a directory of its own.
+            str(Path(args.official).resolve()),
             "dev",
             "--port",
             str(port),
