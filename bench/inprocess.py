@@ -129,6 +129,9 @@ def main() -> None:
         import django
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        # As uvicorn serves it: config.asgi turns on the connection pool, which settings
+        # read at django.setup(), so before it.
+        os.environ.setdefault("SPINDLE_DB_POOL", "1")
         django.setup()
         import config.asgi  # noqa: F401  (loads the graphs: outside the loop)
         from assistants.services import assistant_ensure_defaults

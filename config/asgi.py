@@ -36,6 +36,19 @@ class SpindleASGIHandler(ASGIHandler):
         else:
             await super().__call__(scope, receive, send)
 
+    def resolve_request(self, request):
+        # The match `_serves_async_view` found for this path: resolving walks every URL
+        # pattern before the run endpoints, so once per request is enough.
+        found = getattr(request, "scope", {}).get(RESOLVED)
+        if found is None or found[0] != request.path_info or hasattr(request, "urlconf"):
+            return super().resolve_request(request)
+        request.resolver_match = found[1]
+        return found[1]
+
+
+# The scope key under which the path's URL match is kept for the request's handler.
+RESOLVED = "spindle.resolved"
+
 
 def _serves_async_view(scope: dict) -> bool:
     path = scope["path"]
@@ -46,6 +59,7 @@ def _serves_async_view(scope: dict) -> bool:
         match = get_resolver().resolve(path)
     except Resolver404:
         return False
+    scope[RESOLVED] = (path, match)
     return iscoroutinefunction(match.func)
 
 

@@ -67,6 +67,21 @@ async def main():
         assert (await call("GET", "/ok"))[0] == 200
     threading.Thread.start = original_start
     assert started == [], started
+    # Each request's path is resolved once: the handler reuses the match that chose how
+    # the request is served.
+    from django.urls import get_resolver
+    root = get_resolver()
+    resolved = []
+    original_resolve = type(root).resolve
+    def counting_resolve(self, path):
+        if self is root:
+            resolved.append(path)
+        return original_resolve(self, path)
+    type(root).resolve = counting_resolve
+    assert (await call("GET", f"/threads/{thread_id}/runs"))[0] == 200
+    assert (await call("GET", "/admin/login/"))[0] == 200
+    type(root).resolve = original_resolve
+    assert resolved == [f"/threads/{thread_id}/runs", "/admin/login/"], resolved
     print("served")
 
 asyncio.run(main())
