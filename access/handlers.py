@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
@@ -185,12 +185,3 @@ async def authorize(
     if remember:
         caller.filters[resource] = dict(result)
     return dict(result)
-
-
-def authorize_sync(
-    resource: str, action: str, value: dict[str, Any], *, remember: bool = True
-) -> FilterType | None:
-    """authorize() for synchronous views (they run on a worker thread of the event loop)."""
-    if current_caller() is None:
-        return None
-    return async_to_sync(authorize)(resource, action, value, remember=remember)

@@ -148,13 +148,17 @@ def api_schema(**operations: dict[str, Any]) -> Callable[[V], V]:
 def document_view(view: Callable[..., Any], view_class: type[View]) -> None:
     """Describe a class-based async view (core.views.AsyncApi) to drf-spectacular: `view`
     (what `as_view()` made) gets a `cls` as `api_schema` gives a function view, whose methods
-    carry what `extend_schema` put on the class's handlers, and whose docstring is the
-    class's (DRF views are described by theirs)."""
-    handlers = {}
+    carry what `extend_schema` put on the class's handlers, whose docstring is the class's
+    (DRF views are described by theirs), and whose `schema` is the class's if it names one
+    (as a DRF view's does: `schema = DeleteBodyAutoSchema()`)."""
+    handlers: dict[str, Any] = {}
     for method in view_class.http_method_names:
         handler = getattr(view_class, method, None)
         if handler is not None:
             handlers[method] = _stand_in(method, getattr(handler, "kwargs", None))
+    schema = getattr(view_class, "schema", None)
+    if schema is not None:
+        handlers["schema"] = schema
     _attach_documentation(view, view_class.__name__, handlers, doc=view_class.__doc__)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -61,22 +59,6 @@ def error_response(exc: Exception) -> JsonResponse:
     """The JSON answer to an error a handler raised, as DRF's exception handler gives it."""
     status, body = error_payload(exc)
     return JsonResponse(body, status=status)
-
-
-def async_api(
-    view: Callable[..., Coroutine[Any, Any, HttpResponseBase]],
-) -> Callable[..., Coroutine[Any, Any, HttpResponseBase]]:
-    """AsyncApi's error mapping for a plain async view function (the protocol endpoints)."""
-
-    @functools.wraps(view)
-    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return await view(request, *args, **kwargs)
-        except Exception as exc:
-            return error_response(exc)
-
-    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
-    return wrapper
 
 
 def no_content() -> HttpResponse:

@@ -13,13 +13,19 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 
 from core.db.asyncdb import db
-from core.errors import NotFound, SpindleError
+from core.errors import InvalidInput, NotFound, SpindleError
+from core.http import json_body
 from core.json import to_jsonable
-from core.openapi import api_schema, path_id
-from core.views import async_api
+from core.openapi import path_id
+from core.views import AsyncApi
 from protocols.openapi import (
     A2A_EXAMPLES,
     A2A_REQUEST,
@@ -451,12 +457,13 @@ def _rpc_error(rpc_id: Any, code: int, message: str) -> JsonResponse:
     )
 
 
-@api_schema(
-    post={
-        "operation_id": "post_a2a",
-        "summary": "A2A JSON-RPC",
-        "tags": ["A2A"],
-        "parameters": [
+# POST /a2a/{assistant_id}: message/send, message/stream, tasks/get, tasks/cancel.
+class A2AApi(AsyncApi):
+    @extend_schema(
+        operation_id="post_a2a",
+        summary="A2A JSON-RPC",
+        tags=["A2A"],
+        parameters=[
             path_id("assistant_id", "The ID of the assistant to communicate with"),
             OpenApiParameter(
                 "Accept",
@@ -465,12 +472,12 @@ def _rpc_error(rpc_id: Any, code: int, message: str) -> JsonResponse:
                 description="For `message/stream`, must include `text/event-stream`.",
             ),
         ],
-        "request": {"application/json": A2A_REQUEST},
-        "examples": [
+        request={"application/json": A2A_REQUEST},
+        examples=[
             OpenApiExample(name, example["value"], summary=example["summary"], request_only=True)
             for name, example in A2A_EXAMPLES.items()
         ],
-        "responses": {
+        responses={
             (200, "application/json"): OpenApiResponse(
                 JSON_RPC_RESPONSE,
                 description="The JSON-RPC response, a result or an error (an unknown assistant"
@@ -483,51 +490,49 @@ def _rpc_error(rpc_id: Any, code: int, message: str) -> JsonResponse:
                 " a graph id."
             ),
         },
-    }
-)
-@async_api
-async def a2a_view(request: HttpRequest, assistant_id: str) -> HttpResponseBase:
-    """POST /a2a/{assistant_id}: message/send, message/stream, tasks/get, tasks/cancel."""
-    if request.method != "POST":
-        return JsonResponse({"detail": "Method Not Allowed"}, status=405)
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _rpc_error(None, -32700, "Parse error: invalid JSON")
-    if (
-        not isinstance(body, dict)
-        or body.get("jsonrpc") != "2.0"
-        or not isinstance(body.get("method"), str)
-    ):
-        return _rpc_error(
-            body.get("id") if isinstance(body, dict) else None,
-            INVALID_REQUEST,
-            "Invalid JSON-RPC request",
-        )
-    rpc_id, method = body.get("id"), body["method"]
-    params = body.get("params") or {}
-    if not isinstance(params, dict):
-        return _rpc_error(rpc_id, INVALID_PARAMS, "params must be an object")
-    try:
-        assistant = await db(_assistant, assistant_id)
-        if method == "message/stream":
-            if "text/event-stream" not in request.headers.get("Accept", ""):
-                raise RpcError(INVALID_REQUEST, "message/stream needs Accept: text/event-stream")
-            frames = await message_stream(assistant, params, rpc_id)
-            return StreamingHttpResponse(
-                frames, content_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+    async def post(self, request: HttpRequest, assistant_id: str) -> HttpResponseBase:
+        try:
+            body = json_body(request)
+        except InvalidInput:
+            # No body (the input gate refused malformed JSON with its 422).
+            return _rpc_error(None, -32700, "Parse error: invalid JSON")
+        if (
+            not isinstance(body, dict)
+            or body.get("jsonrpc") != "2.0"
+            or not isinstance(body.get("method"), str)
+        ):
+            return _rpc_error(
+                body.get("id") if isinstance(body, dict) else None,
+                INVALID_REQUEST,
+                "Invalid JSON-RPC request",
             )
-        handlers = {
-            "message/send": message_send,
-            "tasks/get": tasks_get,
-            "tasks/cancel": tasks_cancel,
-        }
-        if method not in handlers:
-            raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
-        result = await handlers[method](assistant, params)
-    except RpcError as exc:
-        return _rpc_error(rpc_id, exc.code, exc.message)
-    return JsonResponse({"jsonrpc": "2.0", "id": rpc_id, "result": result})
+        rpc_id, method = body.get("id"), body["method"]
+        params = body.get("params") or {}
+        if not isinstance(params, dict):
+            return _rpc_error(rpc_id, INVALID_PARAMS, "params must be an object")
+        try:
+            assistant = await db(_assistant, assistant_id)
+            if method == "message/stream":
+                if "text/event-stream" not in request.headers.get("Accept", ""):
+                    raise RpcError(
+                        INVALID_REQUEST, "message/stream needs Accept: text/event-stream"
+                    )
+                frames = await message_stream(assistant, params, rpc_id)
+                return StreamingHttpResponse(
+                    frames, content_type="text/event-stream", headers={"Cache-Control": "no-store"}
+                )
+            handlers = {
+                "message/send": message_send,
+                "tasks/get": tasks_get,
+                "tasks/cancel": tasks_cancel,
+            }
+            if method not in handlers:
+                raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
+            result = await handlers[method](assistant, params)
+        except RpcError as exc:
+            return _rpc_error(rpc_id, exc.code, exc.message)
+        return JsonResponse({"jsonrpc": "2.0", "id": rpc_id, "result": result})
 
 
 def _card(request: HttpRequest, assistant: Any) -> dict[str, Any]:
@@ -575,16 +580,17 @@ def _card(request: HttpRequest, assistant: Any) -> dict[str, Any]:
     }
 
 
-@async_api
-async def agent_card_view(request: HttpRequest, assistant_id: str | None = None) -> HttpResponse:
-    """The agent card: /a2a/{id}/.well-known/agent-card.json, or /.well-known/agent-card.json?assistant_id=."""
-    if request.method != "GET":
-        return JsonResponse({"detail": "Method Not Allowed"}, status=405)
-    assistant_id = assistant_id or request.GET.get("assistant_id")
-    if not assistant_id:
-        return JsonResponse({"detail": "assistant_id is required"}, status=400)
-    try:
-        assistant = await db(_assistant, assistant_id)
-    except RpcError as exc:
-        return JsonResponse({"detail": exc.message}, status=404)
-    return JsonResponse(await db(_card, request, assistant))
+# The agent card: /a2a/{id}/.well-known/agent-card.json (and agent.json), or
+# /.well-known/agent-card.json?assistant_id=. Not in the API document (the official one
+# lists it nowhere either).
+class AgentCardApi(AsyncApi):
+    @extend_schema(exclude=True)
+    async def get(self, request: HttpRequest, assistant_id: str | None = None) -> HttpResponse:
+        assistant_id = assistant_id or request.GET.get("assistant_id")
+        if not assistant_id:
+            return JsonResponse({"detail": "assistant_id is required"}, status=400)
+        try:
+            assistant = await db(_assistant, assistant_id)
+        except RpcError as exc:
+            return JsonResponse({"detail": exc.message}, status=404)
+        return JsonResponse(await db(_card, request, assistant))

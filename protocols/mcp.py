@@ -11,13 +11,18 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 
 from core.db.asyncdb import db
-from core.errors import SpindleError
+from core.errors import InvalidInput, SpindleError
+from core.http import json_body
 from core.json import to_jsonable
-from core.openapi import api_schema
-from core.views import async_api
+from core.views import AsyncApi
 from protocols.openapi import JSON_RPC_RESPONSE, MCP_EXAMPLE, error_response
 from protocols.runs import run_output, run_start
 
@@ -206,12 +211,14 @@ def _bad_request(detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=400)
 
 
-@api_schema(
-    post={
-        "operation_id": "post_mcp",
-        "summary": "MCP Post",
-        "tags": ["MCP"],
-        "parameters": [
+# /mcp/ (and /mcp): stateless streamable HTTP, so GET (a server stream) and DELETE (a session)
+# answer as a server without either does.
+class McpApi(AsyncApi):
+    @extend_schema(
+        operation_id="post_mcp",
+        summary="MCP Post",
+        tags=["MCP"],
+        parameters=[
             OpenApiParameter(
                 "Accept",
                 {"type": "string", "enum": ["application/json, text/event-stream"]},
@@ -220,14 +227,14 @@ def _bad_request(detail: str) -> JsonResponse:
                 description="Must include application/json or text/event-stream.",
             )
         ],
-        "request": {
+        request={
             "application/json": {
                 "type": "object",
                 "description": "A JSON-RPC 2.0 request, notification, or response object.",
             }
         },
-        "examples": [OpenApiExample("initialize", MCP_EXAMPLE, request_only=True)],
-        "responses": {
+        examples=[OpenApiExample("initialize", MCP_EXAMPLE, request_only=True)],
+        responses={
             200: OpenApiResponse(JSON_RPC_RESPONSE, description="Successful JSON-RPC response."),
             202: OpenApiResponse(description="Notification or response accepted; no content body."),
             400: error_response(
@@ -238,58 +245,59 @@ def _bad_request(detail: str) -> JsonResponse:
                 "The body is not JSON, or JSON no column can hold (the input gate)."
             ),
         },
-    },
-    get={
-        "operation_id": "get_mcp",
-        "summary": "MCP Get",
-        "tags": ["MCP"],
-        "responses": {405: error_response("GET method not allowed; streaming not supported.")},
-    },
-    delete={
-        "operation_id": "delete_mcp",
-        "summary": "Terminate Session",
-        "tags": ["MCP"],
-        "responses": {404: error_response("Session not found: the server keeps no sessions.")},
-    },
-)
-@async_api
-async def mcp_view(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
+    )
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            message = json_body(request)
+        except InvalidInput:
+            # No body (the input gate refused malformed JSON with its 422).
+            return _bad_request("Invalid JSON in request body")
+        accept = request.headers.get("Accept", "")
+        if "application/json" not in accept and "text/event-stream" not in accept:
+            return _bad_request(
+                "The Accept header must include application/json or text/event-stream"
+            )
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+            return _bad_request("Invalid JSON-RPC message: it must be an object with jsonrpc 2.0")
+        message_id, method = message.get("id"), message.get("method")
+        if message_id is None:
+            # A notification (or a response to nothing we asked): accepted, nothing to answer.
+            return (
+                HttpResponse(status=202)
+                if method or "result" in message or "error" in message
+                else _bad_request("Invalid JSON-RPC message")
+            )
+        if not isinstance(method, str):
+            return HttpResponse(status=202)  # a client's response to a server request
+        params = message.get("params") or {}
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message_id}
+        if not isinstance(params, dict):
+            reply["error"] = {"code": INVALID_PARAMS, "message": "params must be an object"}
+            return JsonResponse(reply)
+        try:
+            reply["result"] = await _answer(method, params)
+        except RpcError as exc:
+            reply["error"] = {"code": exc.code, "message": exc.message}
+        return JsonResponse(reply)
+
+    @extend_schema(
+        operation_id="get_mcp",
+        summary="MCP Get",
+        tags=["MCP"],
+        responses={405: error_response("GET method not allowed; streaming not supported.")},
+    )
+    async def get(self, request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {"detail": "This server does not stream: GET is not allowed"}, status=405
         )
-    if request.method == "DELETE":
+
+    @extend_schema(
+        operation_id="delete_mcp",
+        summary="Terminate Session",
+        tags=["MCP"],
+        responses={404: error_response("Session not found: the server keeps no sessions.")},
+    )
+    async def delete(self, request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {"detail": "Session not found: this server keeps no sessions"}, status=404
         )
-    if request.method != "POST":
-        return JsonResponse({"detail": "Method Not Allowed"}, status=405)
-    try:
-        message = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _bad_request("Invalid JSON in request body")
-    accept = request.headers.get("Accept", "")
-    if "application/json" not in accept and "text/event-stream" not in accept:
-        return _bad_request("The Accept header must include application/json or text/event-stream")
-    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-        return _bad_request("Invalid JSON-RPC message: it must be an object with jsonrpc 2.0")
-    message_id, method = message.get("id"), message.get("method")
-    if message_id is None:
-        # A notification (or a response to nothing we asked): accepted, nothing to answer.
-        return (
-            HttpResponse(status=202)
-            if method or "result" in message or "error" in message
-            else _bad_request("Invalid JSON-RPC message")
-        )
-    if not isinstance(method, str):
-        return HttpResponse(status=202)  # a client's response to a server request
-    params = message.get("params") or {}
-    reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message_id}
-    if not isinstance(params, dict):
-        reply["error"] = {"code": INVALID_PARAMS, "message": "params must be an object"}
-        return JsonResponse(reply)
-    try:
-        reply["result"] = await _answer(method, params)
-    except RpcError as exc:
-        reply["error"] = {"code": exc.code, "message": exc.message}
-    return JsonResponse(reply)

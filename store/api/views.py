@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from access.handlers import authorize_sync
+from access.handlers import authorize
+from core.db.asyncdb import db
 from core.errors import SpindleError
 from core.http import json_body, json_response, validated
 from core.openapi import DeleteBodyAutoSchema, errors
+from core.views import AsyncApi, no_content
 from store.api.serializers import (
     InputStoreDeleteSerializer,
     InputStoreGetSerializer,
@@ -29,15 +29,19 @@ from store.api.serializers import (
 from store.backend import DjangoStore
 from store.filters import StoreRequestError
 
+T = TypeVar("T")
 
-def _store() -> DjangoStore:
-    return DjangoStore()
+
+def _in_store(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A DjangoStore method called on a new store, for db(): reading langgraph.json's store
+    section and the embeddings a put or a search computes stay off the event loop."""
+    return method(DjangoStore(), *args, **kwargs)
 
 
 DONE = OpenApiResponse(description="Success")
 
 
-class StoreItemApi(APIView):
+class StoreItemApi(AsyncApi):
     schema = DeleteBodyAutoSchema()
 
     @extend_schema(
@@ -47,7 +51,7 @@ class StoreItemApi(APIView):
         request=InputStorePutSerializer,
         responses={204: DONE, **errors(400, 422)},
     )
-    def put(self, request: Request) -> Response:
+    async def put(self, request: HttpRequest) -> HttpResponse:
         payload = validated(InputStorePutSerializer, json_body(request))
         value = {
             "namespace": tuple(payload["namespace"]),
@@ -55,7 +59,7 @@ class StoreItemApi(APIView):
             "value": payload["value"],
             "index": payload.get("index"),
         }
-        authorize_sync("store", "put", value)
+        await authorize("store", "put", value)
         payload["namespace"] = list(_namespace(value))
         namespace = payload["namespace"]
         # What langgraph's BaseStore.put refuses, with its words, as the official server answers.
@@ -68,8 +72,15 @@ class StoreItemApi(APIView):
         put = {"index": payload.get("index")}
         if payload.get("ttl") is not None:
             put["ttl"] = payload["ttl"]
-        _store().put(payload["namespace"], payload["key"], payload["value"], **put)
-        return Response(status=204)
+        await db(
+            _in_store,
+            DjangoStore.put,
+            payload["namespace"],
+            payload["key"],
+            payload["value"],
+            **put,
+        )
+        return no_content()
 
     @extend_schema(
         operation_id="get_item",
@@ -87,18 +98,22 @@ class StoreItemApi(APIView):
         ],
         responses={200: ItemOrNull, **errors(400, 422)},
     )
-    def get(self, request: Request) -> Response | HttpResponse:
-        if not request.query_params.get("key"):
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        if not request.GET.get("key"):
             raise KeyRequired()
-        params = validated(InputStoreGetSerializer, request.query_params)
+        params = validated(InputStoreGetSerializer, request.GET)
         value = {"namespace": tuple(params["namespace"]), "key": params["key"]}
-        authorize_sync("store", "get", value)
+        await authorize("store", "get", value)
         params["namespace"] = list(_namespace(value))
-        item = _store().get(params["namespace"], params["key"], refresh_ttl=params["refresh_ttl"])
-        if item is None:
-            # `null`, as the official server answers (DRF would send an empty body).
-            return json_response(None)
-        return Response(item_to_json(item))
+        item = await db(
+            _in_store,
+            DjangoStore.get,
+            params["namespace"],
+            params["key"],
+            refresh_ttl=params["refresh_ttl"],
+        )
+        # `null` for no item, as the official server answers.
+        return json_response(None if item is None else item_to_json(item))
 
     @extend_schema(
         operation_id="delete_item",
@@ -107,12 +122,12 @@ class StoreItemApi(APIView):
         request=InputStoreDeleteSerializer,
         responses={204: DONE, **errors(422)},
     )
-    def delete(self, request: Request) -> Response:
+    async def delete(self, request: HttpRequest) -> HttpResponse:
         payload = validated(InputStoreDeleteSerializer, json_body(request))
         value = {"namespace": tuple(payload.get("namespace") or ()), "key": payload["key"]}
-        authorize_sync("store", "delete", value)
-        _store().delete(_namespace(value), payload["key"])
-        return Response(status=204)
+        await authorize("store", "delete", value)
+        await db(_in_store, DjangoStore.delete, _namespace(value), payload["key"])
+        return no_content()
 
 
 def _namespace(value: dict[str, Any]) -> tuple[str, ...]:
@@ -133,7 +148,7 @@ class KeyRequired(SpindleError):
     default_detail = "Key is required"
 
 
-class StoreSearchApi(APIView):
+class StoreSearchApi(AsyncApi):
     @extend_schema(
         operation_id="search_items",
         summary="Search or list items within a namespace prefix.",
@@ -141,7 +156,7 @@ class StoreSearchApi(APIView):
         request=InputStoreSearchSerializer,
         responses={200: SearchItemsResponseSerializer, **errors(400, 422)},
     )
-    def post(self, request: Request) -> Response:
+    async def post(self, request: HttpRequest) -> HttpResponse:
         payload = validated(InputStoreSearchSerializer, json_body(request, required=False))
         value = {
             "namespace": tuple(payload.get("namespace_prefix") or ()),
@@ -151,8 +166,10 @@ class StoreSearchApi(APIView):
             "query": payload.get("query") or None,
         }
         # The handler may rewrite the namespace, and its filter narrows the items' values.
-        restriction = authorize_sync("store", "search", value, remember=False)
-        items = _store().search(
+        restriction = await authorize("store", "search", value, remember=False)
+        items = await db(
+            _in_store,
+            DjangoStore.search,
             _namespace(value),
             query=payload.get("query") or None,
             filter={**(value.get("filter") or {}), **(restriction or {})} or None,
@@ -160,10 +177,10 @@ class StoreSearchApi(APIView):
             offset=payload["offset"],
             refresh_ttl=payload["refresh_ttl"],
         )
-        return Response({"items": [item_to_json(item) for item in items]})
+        return json_response({"items": [item_to_json(item) for item in items]})
 
 
-class StoreNamespacesApi(APIView):
+class StoreNamespacesApi(AsyncApi):
     @extend_schema(
         operation_id="list_namespaces",
         summary="List namespaces with optional match conditions.",
@@ -171,7 +188,7 @@ class StoreNamespacesApi(APIView):
         request=InputStoreNamespacesSerializer,
         responses={200: ListNamespaceResponseSerializer, **errors(422)},
     )
-    def post(self, request: Request) -> Response:
+    async def post(self, request: HttpRequest) -> HttpResponse:
         payload = validated(InputStoreNamespacesSerializer, json_body(request, required=False))
         value = {
             "namespace": tuple(payload.get("prefix") or ()),
@@ -180,12 +197,14 @@ class StoreNamespacesApi(APIView):
             "limit": payload["limit"],
             "offset": payload["offset"],
         }
-        authorize_sync("store", "list_namespaces", value, remember=False)
-        namespaces = _store().list_namespaces(
+        await authorize("store", "list_namespaces", value, remember=False)
+        namespaces = await db(
+            _in_store,
+            DjangoStore.list_namespaces,
             prefix=_namespace(value) or None,
             suffix=payload.get("suffix") or None,
             max_depth=payload.get("max_depth"),
             limit=payload["limit"],
             offset=payload["offset"],
         )
-        return Response({"namespaces": [list(namespace) for namespace in namespaces]})
+        return json_response({"namespaces": [list(namespace) for namespace in namespaces]})

@@ -48,3 +48,30 @@ def test_a_delete_answers_204_without_a_content_type(client: Client) -> None:
     assert response.status_code == 204
     assert "Content-Type" not in response.headers
     assert not Thread.objects.filter(pk=thread_id).exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("put", "/runs/crons/search", "POST"),
+        ("options", "/runs/crons/00000000-0000-4000-8000-000000000001", "GET, PATCH, DELETE, HEAD"),
+        ("post", "/store/items", "GET, PUT, DELETE, HEAD"),
+        ("options", "/store/namespaces", "POST"),
+    ],
+)
+def test_cron_and_store_paths_answer_methods_as_every_asyncapi_path(
+    client: Client, method: str, path: str, allow: str
+) -> None:
+    """They were DRF views, which answered OPTIONS with a description of the view."""
+    response = client.generic(method.upper(), path, b"", content_type="application/json")
+
+    assert (response.status_code, response.json()) == (405, {"detail": "Method Not Allowed"})
+    assert response["Allow"] == allow
+
+
+def test_an_answer_is_json_whatever_accept_says(client: Client) -> None:
+    response = client.get("/store/items", {"namespace": "a", "key": "k"}, HTTP_ACCEPT="text/html")
+
+    assert (response.status_code, response["Content-Type"]) == (200, "application/json")
+    assert response.json() is None
+    assert "Allow" not in response.headers
