@@ -71,6 +71,9 @@ class SaverReads(BaseCheckpointSaver[str]):
         self.bind_runs = bind_runs
         self.executor = executor
         self._recent: dict[tuple[str, str, str], Recent] = {}
+        # (thread, namespace) scopes this saver read the latest checkpoint of and found
+        # none: a list written there has no earlier version worth looking up as a base.
+        self._empty_scopes: set[tuple[str, str]] = set()
 
     # --- reads ------------------------------------------------------------------
 
@@ -86,6 +89,8 @@ class SaverReads(BaseCheckpointSaver[str]):
             cursor.execute(sql, [*params, thread_id, ns])
             found = cursor.fetchall()
         if not found:
+            if not checkpoint_id:
+                self._empty_scopes.add((thread_id, ns))
             return None
         checkpoint_id, parent_id, type_, data, metadata = found[0][:5]
         row = _Row(

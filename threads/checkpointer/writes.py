@@ -183,6 +183,11 @@ class SaverWrites(SaverReads):
             stored = ListValue(recent.elements + new, digest=digest.hex())
             return stored, (recent.version if start else None), start
         stored = ListValue.build(self.serde, value)
+        if (thread_id, ns) in self._empty_scopes:
+            # The scope had no checkpoint when this saver read it (a thread's first run):
+            # the lookup would find no base, or one left by a rolled-back run. A value
+            # stored whole is always valid; a delta only saves space.
+            return stored, None, 0
         base = self._list_base(thread_id, ns, channel, version, stored)
         if base is None:
             return stored, None, 0

@@ -87,6 +87,32 @@ def test_an_appending_put_stores_only_the_new_messages_on_the_last_version() -> 
     assert [m.content for m in read(thread_id)["messages"]] == [f"m{i}" for i in range(6)]
 
 
+def test_a_list_put_after_reading_an_empty_thread_looks_up_no_base() -> None:
+    thread_id = str(uuid.uuid4())
+    writer = Writer(DjangoSaver(), thread_id)
+    base_lookups = []
+    for read_first in (False, True):
+        if read_first:
+            # A fresh saver on a new thread, read first as a run's graph does: it
+            # learns the thread has no checkpoint, so no earlier list to build on.
+            thread_id = str(uuid.uuid4())
+            writer = Writer(DjangoSaver(), thread_id)
+            assert writer.saver.get_tuple(writer.config) is None
+        with CaptureQueriesContext(connection) as queries:
+            version = writer.put(messages=[HumanMessage("a", id="a")])
+        base_lookups.append(
+            any(
+                q["sql"].startswith("SELECT version, length, digest")
+                for q in queries.captured_queries
+            )
+        )
+        row = CheckpointBlob.objects.get(thread_id=thread_id, channel="messages", version=version)
+        assert (row.type, row.base_version, row.length) == (LIST_BLOB_TYPE, None, 1)
+    assert base_lookups == [True, False]
+    blob_cache.clear()
+    assert [m.content for m in read(thread_id)["messages"]] == ["a"]
+
+
 def test_a_list_that_is_not_an_extension_is_stored_whole() -> None:
     thread_id = str(uuid.uuid4())
     writer = Writer(DjangoSaver(), thread_id)
