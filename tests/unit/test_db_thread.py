@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
@@ -36,20 +37,22 @@ async def test_calls_made_while_the_thread_is_busy_run_as_one_job() -> None:
         drains = 0
         drain = pool._drain
 
-        def counting_drain() -> None:
+        def counting_drain(batch: list[Any]) -> bool:
             nonlocal drains
             drains += 1
-            drain()
+            return drain(batch)
 
         pool._drain = counting_drain  # type: ignore[method-assign]
         blocker = pool.submit(release.wait)  # the thread is busy until released
+        while not blocker.running():
+            await asyncio.sleep(0.001)
         calls = [asyncio.ensure_future(pool.call(lambda n=n: n)) for n in range(10)]
         await asyncio.sleep(0.05)
         release.set()
 
         assert await asyncio.gather(*calls) == list(range(10))
         assert blocker.result() is True
-        assert drains == 1
+        assert drains == 2  # the blocker's batch, then the ten calls as one
     finally:
         pool.shutdown()
 
