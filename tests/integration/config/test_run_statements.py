@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.db import DatabaseError, IntegrityError, connection
 
-from core.db.sql import db_uuid, run_statements
+from core.db.sql import CACHED_STATEMENT_PARAMS, db_uuid, run_statements
 from threads.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -171,3 +171,18 @@ def test_failed_pipelines_never_leave_prepared_statements_out_of_step(
         believed = {name.decode() for name in raw._prepared._names.values()}
         assert believed <= _server_prepared_names(), f"round {round_}"
         assert raw.info.transaction_status == 0  # idle: nothing left open
+
+
+def test_a_statement_of_a_checkpoint_put_s_size_is_converted_once() -> None:
+    # A put on a thread's later run passes psycopg's default cache limit of 50
+    # parameters (core.db.sql.CACHED_STATEMENT_PARAMS): it must still hit the cache.
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg only")
+    from psycopg._queries import _query2pg
+
+    params = list(range(CACHED_STATEMENT_PARAMS))
+    sql = f"SELECT {', '.join(['%s::int'] * len(params))}"
+    run_statements([(sql, params)])
+    hits = _query2pg.cache_info().hits
+    assert run_statements([(sql, params)]) == [[tuple(params)]]
+    assert _query2pg.cache_info().hits == hits + 1
