@@ -38,7 +38,8 @@ class Run(models.Model):
     run_id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # No index of its own: run_thread_created_idx starts with thread_id and serves every
     # lookup by thread. Each run is written three times, and none of its updates is HOT
-    # (status is indexed), so every index costs three insertions per run.
+    # (status is indexed), so every index costs three insertions per run (run_active_idx,
+    # which holds active runs only, two).
     thread = models.ForeignKey(
         "threads.Thread", on_delete=models.CASCADE, related_name="runs", db_index=False
     )
@@ -77,7 +78,16 @@ class Run(models.Model):
         ]
         indexes = [
             models.Index(fields=["thread", "created_at"], name="run_thread_created_idx"),
-            models.Index(fields=["status", "heartbeat_at"], name="run_status_idx"),
+            # Only active runs: every lookup by status asks for pending or running ones
+            # (a thread's queue head, whether it is busy, the sweeper, the metrics), so
+            # those cost the active runs, not the history. An index over every status
+            # also tempted the planner, for `run_id = $1 AND status = $2`, to scan all
+            # the runs ended with one status instead of taking the primary key.
+            models.Index(
+                fields=["thread", "created_at", "run_id"],
+                name="run_active_idx",
+                condition=Q(status__in=ACTIVE_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:

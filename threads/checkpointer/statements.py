@@ -134,29 +134,48 @@ def release_shared_blobs(
     """
     values_sql, values_params = _values_list(sorted(pairs))
     not_mine = " AND owner_run_id <> %s" if owner_run is not None else ""
-    # On PostgreSQL the update finds its rows by primary key, never by scanning the
-    # table: `id IN (SELECT ...)` was planned as a hash semi-join over all its rows.
-    ids_of_shared = (
-        "id = ANY(ARRAY(SELECT id FROM shared))"
-        if connection.vendor == "postgresql"
-        else "id IN (SELECT id FROM shared)"
-    )
-    shared = (
-        "shared (id, channel, owner_run_id, base_version) AS ("
-        f" SELECT id, channel, owner_run_id, base_version FROM {BLOBS}"
-        " WHERE thread_id = %s AND checkpoint_ns = %s AND owner_run_id IS NOT NULL"
-        f"{not_mine} AND (channel, version) IN {values_sql}"
-        " UNION"
-        f" SELECT b.id, b.channel, b.owner_run_id, b.base_version FROM {BLOBS} b"
-        " JOIN shared s ON b.channel = s.channel AND b.version = s.base_version"
-        " AND b.owner_run_id = s.owner_run_id"
-        " WHERE b.thread_id = %s AND b.checkpoint_ns = %s)"
-    )
-    update = f"UPDATE {BLOBS} SET owner_run_id = NULL WHERE {ids_of_shared}"
     params: list[Any] = [thread_id, ns]
     if owner_run is not None:
         params.append(owner_run)
-    return Release(shared, update, [*params, *values_params, thread_id, ns])
+    if connection.vendor != "postgresql":
+        shared = (
+            "shared (id, channel, owner_run_id, base_version) AS ("
+            f" SELECT id, channel, owner_run_id, base_version FROM {BLOBS}"
+            " WHERE thread_id = %s AND checkpoint_ns = %s AND owner_run_id IS NOT NULL"
+            f"{not_mine} AND (channel, version) IN {values_sql}"
+            " UNION"
+            f" SELECT b.id, b.channel, b.owner_run_id, b.base_version FROM {BLOBS} b"
+            " JOIN shared s ON b.channel = s.channel AND b.version = s.base_version"
+            " AND b.owner_run_id = s.owner_run_id"
+            " WHERE b.thread_id = %s AND b.checkpoint_ns = %s)"
+        )
+        update = f"UPDATE {BLOBS} SET owner_run_id = NULL WHERE id IN (SELECT id FROM shared)"
+        return Release(shared, update, [*params, *values_params, thread_id, ns])
+    # On PostgreSQL each step of the walk is a lookup by the whole natural key (LIMIT 1
+    # keeps the planner from making it a join over the thread's blobs), and the update
+    # runs only when the walk found rows (the EXISTS is checked once, before any scan),
+    # then within the thread. Plans cached while a new database's tables were small,
+    # never re-planned where nothing analyzes them (autovacuum off), had read every blob
+    # of the thread, and the update every blob of the table, on each put. The rows are
+    # taken by the ctid the walk read: a row updated since was released by another put
+    # (its ctid changed) and stays released.
+    shared = (
+        "shared (tid, channel, owner_run_id, base_version) AS ("
+        f" SELECT b.tid, b.channel, b.owner_run_id, b.base_version FROM {values_sql} v (channel, version)"
+        f" CROSS JOIN LATERAL (SELECT ctid AS tid, channel, owner_run_id, base_version FROM {BLOBS}"
+        " WHERE thread_id = %s AND checkpoint_ns = %s AND channel = v.channel"
+        f" AND version = v.version AND owner_run_id IS NOT NULL{not_mine} LIMIT 1) b"
+        " UNION"
+        " SELECT b.tid, b.channel, b.owner_run_id, b.base_version FROM shared s"
+        f" CROSS JOIN LATERAL (SELECT ctid AS tid, channel, owner_run_id, base_version FROM {BLOBS}"
+        " WHERE thread_id = %s AND checkpoint_ns = %s AND channel = s.channel"
+        " AND version = s.base_version AND owner_run_id = s.owner_run_id LIMIT 1) b)"
+    )
+    update = (
+        f"UPDATE {BLOBS} SET owner_run_id = NULL WHERE EXISTS (SELECT FROM shared)"
+        " AND thread_id = %s AND checkpoint_ns = %s AND ctid = ANY(ARRAY(SELECT tid FROM shared))"
+    )
+    return Release(shared, update, [*values_params, *params, thread_id, ns, thread_id, ns])
 
 
 def put_statements(
