@@ -81,12 +81,9 @@ class SaverReads(BaseCheckpointSaver[str]):
         configurable = config["configurable"]
         thread_id = str(configurable["thread_id"])
         ns = configurable.get("checkpoint_ns") or ""
-        params = [thread_id, ns]
-        if checkpoint_id := get_checkpoint_id(config):
-            params.append(checkpoint_id)
-        sql = statements.select_checkpoint_with_writes(by_id=bool(checkpoint_id))
+        checkpoint_id = get_checkpoint_id(config)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, thread_id, ns])
+            cursor.execute(*statements.select_checkpoint_with_writes(thread_id, ns, checkpoint_id))
             found = cursor.fetchall()
         if not found:
             if not checkpoint_id:
@@ -285,13 +282,8 @@ class SaverReads(BaseCheckpointSaver[str]):
                 found[(channel, version)] = cached
         if not missing:
             return found
-        channels = sorted({c for c, _ in missing})
-        versions = sorted({v for _, v in missing})
         with connection.cursor() as cursor:
-            cursor.execute(
-                statements.select_blobs(len(channels), len(versions)),
-                [thread_id, ns, *channels, *versions],
-            )
+            cursor.execute(*statements.select_blobs(thread_id, ns, sorted(missing)))
             rows = cursor.fetchall()
         deltas: dict[str, dict[str, tuple[str | None, bytes]]] = defaultdict(dict)
         digests: dict[tuple[str, str], str | None] = {}

@@ -18,21 +18,38 @@ WRITES = CheckpointWrite._meta.db_table
 # --- reads -------------------------------------------------------------------------
 
 
-def select_checkpoint_with_writes(*, by_id: bool) -> str:
+def select_checkpoint_with_writes(
+    thread_id: str, ns: str, checkpoint_id: str | None
+) -> tuple[str, list[Any]]:
     """A checkpoint (the one with the id given, else the latest) and its pending writes in
-    one statement (one snapshot): a row per write, or one row with no write. Parameters:
-    thread_id, checkpoint_ns[, checkpoint_id], thread_id, checkpoint_ns."""
+    one statement (one snapshot): a row per write, or one row with no write.
+
+    The writes are looked up by their checkpoint id as a value (the id given, or the
+    latest one's, found again by a subquery), so the lookup uses the whole key prefix
+    whatever the planner believes of the table's size: joined on `c.checkpoint_id`,
+    plans cached while the tables were small read every write of the thread."""
     checkpoint = (
         f"SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM {CHECKPOINTS}"
         " WHERE thread_id = %s AND checkpoint_ns = %s"
     )
-    checkpoint += " AND checkpoint_id = %s" if by_id else " ORDER BY checkpoint_id DESC LIMIT 1"
-    return (
+    if checkpoint_id:
+        checkpoint += " AND checkpoint_id = %s"
+        which, which_params = "%s", [checkpoint_id]
+    else:
+        checkpoint += " ORDER BY checkpoint_id DESC LIMIT 1"
+        which = (
+            f"(SELECT checkpoint_id FROM {CHECKPOINTS} WHERE thread_id = %s"
+            " AND checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1)"
+        )
+        which_params = [thread_id, ns]
+    sql = (
         "SELECT c.checkpoint_id, c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata,"
         " w.task_path, w.task_id, w.idx, w.channel, w.type, w.blob"
         f" FROM ({checkpoint}) c LEFT JOIN {WRITES} w ON w.thread_id = %s AND w.checkpoint_ns = %s"
-        " AND w.checkpoint_id = c.checkpoint_id"
+        f" AND w.checkpoint_id = {which}"
     )
+    found = [thread_id, ns, *([checkpoint_id] if checkpoint_id else [])]
+    return sql, [*found, thread_id, ns, *which_params]
 
 
 def select_writes(count: int) -> str:
@@ -44,13 +61,30 @@ def select_writes(count: int) -> str:
     )
 
 
-def select_blobs(channels: int, versions: int) -> str:
-    """The blob rows of some channels at some versions, of one thread and namespace."""
-    return (
-        f"SELECT channel, version, type, blob, base_version, digest FROM {BLOBS}"
-        " WHERE thread_id = %s AND checkpoint_ns = %s"
-        f" AND channel IN ({_marks(channels)}) AND version IN ({_marks(versions)})"
+def select_blobs(
+    thread_id: str, ns: str, pairs: Sequence[tuple[str, str]]
+) -> tuple[str, list[Any]]:
+    """The blob rows of some (channel, version) pairs of one thread and namespace.
+
+    On PostgreSQL each pair is a lookup by the whole natural key (see
+    `release_shared_blobs`); elsewhere the rows of the channels and versions named, of
+    which the caller keeps the pairs it asked for."""
+    columns = "channel, version, type, blob, base_version, digest"
+    if connection.vendor == "postgresql":
+        values_sql, values_params = _values_list(pairs)
+        sql = (
+            f"SELECT b.* FROM {values_sql} v (channel, version) CROSS JOIN LATERAL"
+            f" (SELECT {columns} FROM {BLOBS} WHERE thread_id = %s AND checkpoint_ns = %s"
+            " AND channel = v.channel AND version = v.version LIMIT 1) b"
+        )
+        return sql, [*values_params, thread_id, ns]
+    channels = sorted({channel for channel, _ in pairs})
+    versions = sorted({version for _, version in pairs})
+    sql = (
+        f"SELECT {columns} FROM {BLOBS} WHERE thread_id = %s AND checkpoint_ns = %s"
+        f" AND channel IN ({_marks(len(channels))}) AND version IN ({_marks(len(versions))})"
     )
+    return sql, [thread_id, ns, *channels, *versions]
 
 
 # A page of a channel's list rows, newest first, below a version (to walk delta chains).
