@@ -26,6 +26,7 @@ from runs.selectors import run_to_start
 from runs.signals import run_ended
 from runs.statements import (
     ACTIVE_RUNS_OF_THREAD,
+    ENDED_RUN,
     LOCK_THREAD,
     LOCK_THREAD_OF_PENDING_RUN,
     LOCK_THREAD_OF_RUN,
@@ -631,7 +632,6 @@ def run_finish(
     rid = db_uuid(run_id)
     now = db_datetime(timezone.now())
     run_error = {**error, "traceback": traceback} if error and traceback else error
-    ended_now = f"FROM {RUNS} e WHERE e.run_id = %s AND e.status = %s AND e.ended_at = %s"
     sets = (
         f"status = CASE WHEN {active_on(THREADS)} THEN '{ThreadStatus.BUSY}' ELSE %s END,"
         " updated_at = %s, error = %s"
@@ -653,10 +653,10 @@ def run_finish(
                 [status, now, now, db_json(run_error), rid, RunStatus.RUNNING],
             ),
             (
-                f"UPDATE {THREADS} SET {sets} WHERE thread_id = (SELECT e.thread_id {ended_now})",
+                f"UPDATE {THREADS} SET {sets} WHERE thread_id = (SELECT e.thread_id {ENDED_RUN})",
                 [*params, rid, status, now],
             ),
-            (f"SELECT ({head_of('e')}) {ended_now} AND NOT {running_on('e')}", [rid, status, now]),
+            (f"SELECT ({head_of('e')}) {ENDED_RUN} AND NOT {running_on('e')}", [rid, status, now]),
         ]
     )
     if not ended:

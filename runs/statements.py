@@ -67,6 +67,10 @@ LOCK_THREAD_OF_PENDING_RUN = thread_lock_sql(
     join=f"JOIN {RUNS} r ON r.thread_id = t.thread_id", where="r.run_id = %s AND r.status = %s"
 )
 
+# The run just ended by the statement before, found again in the same transaction by the
+# end time that statement set; parameters: run_id, status, ended_at.
+ENDED_RUN = f"FROM {RUNS} e WHERE e.run_id = %s AND e.status = %s AND e.ended_at = %s"
+
 ACTIVE_RUNS_OF_THREAD = (
     f"SELECT run_id, status FROM {RUNS} r WHERE thread_id = %s AND status IN {ACTIVE_SQL}"
     f" ORDER BY {queue_order('r')}"
