@@ -28,15 +28,9 @@ def select_checkpoint_with_writes(
     latest one's, found again by a subquery), so the lookup uses the whole key prefix
     whatever the planner believes of the table's size: joined on `c.checkpoint_id`,
     plans cached while the tables were small read every write of the thread."""
-    checkpoint = (
-        f"SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM {CHECKPOINTS}"
-        " WHERE thread_id = %s AND checkpoint_ns = %s"
-    )
     if checkpoint_id:
-        checkpoint += " AND checkpoint_id = %s"
         which, which_params = "%s", [checkpoint_id]
     else:
-        checkpoint += " ORDER BY checkpoint_id DESC LIMIT 1"
         which = (
             f"(SELECT checkpoint_id FROM {CHECKPOINTS} WHERE thread_id = %s"
             " AND checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1)"
@@ -45,11 +39,11 @@ def select_checkpoint_with_writes(
     sql = (
         "SELECT c.checkpoint_id, c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata,"
         " w.task_path, w.task_id, w.idx, w.channel, w.type, w.blob"
-        f" FROM ({checkpoint}) c LEFT JOIN {WRITES} w ON w.thread_id = %s AND w.checkpoint_ns = %s"
+        f" FROM {CHECKPOINTS} c LEFT JOIN {WRITES} w ON w.thread_id = %s AND w.checkpoint_ns = %s"
         f" AND w.checkpoint_id = {which}"
+        f" WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = {which}"
     )
-    found = [thread_id, ns, *([checkpoint_id] if checkpoint_id else [])]
-    return sql, [*found, thread_id, ns, *which_params]
+    return sql, [thread_id, ns, *which_params] * 2
 
 
 def select_writes(count: int) -> str:
@@ -73,9 +67,8 @@ def select_blobs(
     if connection.vendor == "postgresql":
         values_sql, values_params = _values_list(pairs)
         sql = (
-            f"SELECT b.* FROM {values_sql} v (channel, version) CROSS JOIN LATERAL"
-            f" (SELECT {columns} FROM {BLOBS} WHERE thread_id = %s AND checkpoint_ns = %s"
-            " AND channel = v.channel AND version = v.version LIMIT 1) b"
+            f"SELECT b.* FROM {values_sql} v (channel, version)"
+            f" {_blob_by_key(columns, 'v.channel', 'v.version')}"
         )
         return sql, [*values_params, thread_id, ns]
     channels = sorted({channel for channel, _ in pairs})
@@ -185,25 +178,27 @@ def release_shared_blobs(
         )
         update = f"UPDATE {BLOBS} SET owner_run_id = NULL WHERE id IN (SELECT id FROM shared)"
         return Release(shared, update, [*params, *values_params, thread_id, ns])
-    # On PostgreSQL each step of the walk is a lookup by the whole natural key (LIMIT 1
-    # keeps the planner from making it a join over the thread's blobs), and the update
-    # runs only when the walk found rows (the EXISTS is checked once, before any scan),
-    # then within the thread. Plans cached while a new database's tables were small,
-    # never re-planned where nothing analyzes them (autovacuum off), had read every blob
-    # of the thread, and the update every blob of the table, on each put. The rows are
-    # taken by the ctid the walk read: a row updated since was released by another put
-    # (its ctid changed) and stays released.
+    # On PostgreSQL each step of the walk is a lookup by the whole natural key, and the
+    # update runs only when the walk found rows (the EXISTS is checked once, before any
+    # scan), then within the thread. Plans cached while a new database's tables were
+    # small, never re-planned where nothing analyzes them (autovacuum off), had read every
+    # blob of the thread, and the update every blob of the table, on each put. The rows
+    # are taken by the ctid the walk read: a row updated since was released by another
+    # put (its ctid changed) and stays released. (A bare `ctid = ANY(...)` gets a
+    # sequential scan in the generic plan of a nearly empty table.)
+    columns = "ctid AS tid, channel, owner_run_id, base_version"
+    first = _blob_by_key(
+        columns, "v.channel", "v.version", f" AND owner_run_id IS NOT NULL{not_mine}"
+    )
+    base = _blob_by_key(
+        columns, "s.channel", "s.base_version", " AND owner_run_id = s.owner_run_id"
+    )
     shared = (
         "shared (tid, channel, owner_run_id, base_version) AS ("
-        f" SELECT b.tid, b.channel, b.owner_run_id, b.base_version FROM {values_sql} v (channel, version)"
-        f" CROSS JOIN LATERAL (SELECT ctid AS tid, channel, owner_run_id, base_version FROM {BLOBS}"
-        " WHERE thread_id = %s AND checkpoint_ns = %s AND channel = v.channel"
-        f" AND version = v.version AND owner_run_id IS NOT NULL{not_mine} LIMIT 1) b"
+        " SELECT b.tid, b.channel, b.owner_run_id, b.base_version"
+        f" FROM {values_sql} v (channel, version) {first}"
         " UNION"
-        " SELECT b.tid, b.channel, b.owner_run_id, b.base_version FROM shared s"
-        f" CROSS JOIN LATERAL (SELECT ctid AS tid, channel, owner_run_id, base_version FROM {BLOBS}"
-        " WHERE thread_id = %s AND checkpoint_ns = %s AND channel = s.channel"
-        " AND version = s.base_version AND owner_run_id = s.owner_run_id LIMIT 1) b)"
+        f" SELECT b.tid, b.channel, b.owner_run_id, b.base_version FROM shared s {base})"
     )
     update = (
         f"UPDATE {BLOBS} SET owner_run_id = NULL WHERE EXISTS (SELECT FROM shared)"
@@ -243,6 +238,17 @@ def put_statements(
     parts += [f"saved AS ({insert_checkpoint[0]})", f"inserted AS ({insert_blobs[0]})"]
     params += insert_checkpoint[1] + insert_blobs[1]
     return [(f"WITH RECURSIVE {', '.join(parts)} SELECT channel FROM inserted", params)]
+
+
+def _blob_by_key(columns: str, channel: str, version: str, condition: str = "") -> str:
+    """`CROSS JOIN LATERAL (...) b`: one blob row (thread and namespace are the first two
+    parameters), looked up by its whole natural key; LIMIT 1 keeps the planner from
+    making it a join over the thread's blobs."""
+    return (
+        f"CROSS JOIN LATERAL (SELECT {columns} FROM {BLOBS} WHERE thread_id = %s"
+        f" AND checkpoint_ns = %s AND channel = {channel} AND version = {version}{condition}"
+        " LIMIT 1) b"
+    )
 
 
 def _marks(count: int) -> str:
