@@ -51,7 +51,9 @@ class _CheckpointOwned(models.Model):
 
     thread_id = models.CharField(max_length=255)
     checkpoint_ns = models.CharField(max_length=255, default="", blank=True)
-    run_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    # Indexed by each table's Meta: a plain btree (db_index on a varchar would add a second,
+    # LIKE-only index that every insert maintains).
+    run_id = models.CharField(max_length=255, null=True, blank=True)
     owner_thread = models.ForeignKey(
         Thread, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
@@ -82,12 +84,8 @@ class Checkpoint(_CheckpointOwned):
                 name="checkpoint_natural_key",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["thread_id", "checkpoint_ns", "-checkpoint_id"],
-                name="checkpoint_thread_idx",
-            ),
-        ]
+        # The latest checkpoint of a thread is a backward scan of the natural key's index.
+        indexes = [models.Index(fields=["run_id"], name="checkpoint_run_idx")]
 
     def __str__(self) -> str:
         return f"{self.thread_id}/{self.checkpoint_ns}/{self.checkpoint_id}"
@@ -117,6 +115,7 @@ class CheckpointBlob(_CheckpointOwned):
                 fields=["thread_id", "checkpoint_ns", "channel", "version"], name="blob_natural_key"
             ),
         ]
+        indexes = [models.Index(fields=["run_id"], name="blob_run_idx")]
 
     def __str__(self) -> str:
         return f"{self.thread_id}/{self.channel}@{self.version}"
@@ -140,6 +139,7 @@ class CheckpointWrite(_CheckpointOwned):
                 name="write_natural_key",
             ),
         ]
+        indexes = [models.Index(fields=["run_id"], name="write_run_idx")]
 
     def __str__(self) -> str:
         return f"{self.thread_id}/{self.checkpoint_id}/{self.task_id}[{self.idx}]"
