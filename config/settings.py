@@ -335,6 +335,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-store": {"task": "store.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
     "sweep-threads": {"task": "thread_ttl.sweep_expired", "schedule": SPINDLE_TTL_SWEEP_SECONDS},
+    "redeliver-webhooks": {
+        "task": "webhooks.redeliver_overdue",
+        "schedule": SPINDLE_REDISPATCH_AFTER_SECONDS,
+    },
 }
 
 # --- Logging -----------------------------------------------------------------

@@ -242,6 +242,7 @@ class RunExecution:
                 paused=outcome.paused,
                 update_values=outcome.snapshot,
                 traceback=outcome.traceback,
+                webhook=bool(self.run.kwargs.get("webhook")),
             )
             logger.info("Run %s: ended %s", self.run_id, outcome.status)
         end: dict[str, Any] = {"status": "deleted"}

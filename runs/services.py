@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -620,6 +621,7 @@ def run_finish(
     paused: bool = False,
     update_values: bool = True,
     traceback: str | None = None,
+    webhook: bool = False,
 ) -> bool:
     """End a running run and move its thread on. False if the run was no longer running
     (rolled back, or ended by the sweeper): then nothing changes. A `traceback` is kept
@@ -628,8 +630,38 @@ def run_finish(
     One round trip on PostgreSQL: lock the thread, end the run, set the thread's status
     and values, and find the next run to dispatch. The statements after the run's own
     update act only if it matched: they find the thread through the run as just ended.
+
+    `webhook`: the caller knows the run has a webhook. The run then ends in a transaction
+    that also holds what run_ended's receivers record (the delivery it is owed), so a
+    crash cannot end the run and lose its webhook. Without it, a run found to have one is
+    announced right after the commit.
     """
-    rid = db_uuid(run_id)
+    with transaction.atomic() if webhook else nullcontext():
+        return _finish(
+            rid=db_uuid(run_id),
+            run_id=run_id,
+            status=status,
+            error=error,
+            values=values,
+            interrupts=interrupts,
+            paused=paused,
+            update_values=update_values,
+            traceback=traceback,
+        )
+
+
+def _finish(
+    *,
+    rid: Any,
+    run_id: uuid.UUID,
+    status: str,
+    error: dict[str, Any] | None,
+    values: Any,
+    interrupts: dict[str, Any] | None,
+    paused: bool,
+    update_values: bool,
+    traceback: str | None,
+) -> bool:
     now = db_datetime(timezone.now())
     run_error = {**error, "traceback": traceback} if error and traceback else error
     sets = (
@@ -667,10 +699,19 @@ def run_finish(
     kwargs = from_db_json(kwargs) or {}
     if kwargs.get("webhook"):
         # Before a temporary thread's deletion below: receivers read the run's row.
-        _after_commit(_announce_end, run_id, status, error, values if update_values else None)
+        _announce(run_id, status, error, values if update_values else None)
     if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
         _after_commit(_delete_temporary_thread, from_db_uuid(thread_id))
     return True
+
+
+def _announce(run_id: uuid.UUID, status: str, error: dict[str, Any] | None, values: Any) -> None:
+    """Send run_ended inside the transaction that ends the run when there is one (what the
+    receivers record commits with the end), else right after the commit."""
+    if connection.in_atomic_block:
+        _announce_end(run_id, status, error, values)
+    else:
+        _after_commit(_announce_end, run_id, status, error, values)
 
 
 def _announce_end(
@@ -706,8 +747,13 @@ def run_redispatch(*, run_id: uuid.UUID) -> bool:
 def run_end_lost(*, run_id: uuid.UUID) -> bool:
     """End a running run whose worker is gone as error (WorkerLost), moving its thread on.
     False if it was no longer running."""
+    # webhook=True: whether it has one is not known here, and this path is rare.
     if not run_finish(
-        run_id=run_id, status=RunStatus.ERROR, error=WORKER_LOST_ERROR, update_values=False
+        run_id=run_id,
+        status=RunStatus.ERROR,
+        error=WORKER_LOST_ERROR,
+        update_values=False,
+        webhook=True,
     ):
         return False
     logger.warning("Run %s: worker lost, run ended as error", run_id)

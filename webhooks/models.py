@@ -31,6 +31,14 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
+        # The pending ones, which the redelivery of lost messages reads (webhooks.services).
+        indexes = [
+            models.Index(
+                fields=["updated_at"],
+                name="delivery_pending_idx",
+                condition=models.Q(status="pending"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id} -> {self.url} ({self.status})"

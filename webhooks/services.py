@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -30,9 +30,13 @@ DELIVER_TASK = "webhooks.deliver"
 def webhook_on_run_end(
     sender: Any, *, run_id: uuid.UUID, status: str, error: dict | None, values: Any, **kwargs: Any
 ) -> None:
-    """run_ended receiver: record the delivery the run's webhook is owed and queue it."""
+    """run_ended receiver: record the delivery the run's webhook is owed and queue it once
+    the transaction commits (the one that ends the run, when the worker knew of the
+    webhook: then the run cannot end without it)."""
     try:
-        delivery = webhook_record(run_id=run_id, status=status, error=error, values=values)
+        # A savepoint inside the run's transaction: a failure here never undoes the end.
+        with transaction.atomic():
+            delivery = webhook_record(run_id=run_id, status=status, error=error, values=values)
     except Exception:
         logger.exception("Run %s: could not record its webhook delivery", run_id)
         return
@@ -115,7 +119,7 @@ def webhook_deliver(*, delivery_id: uuid.UUID) -> float | None:
         )
         return None
     WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=failure)
-    delay = settings.SPINDLE_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)
+    delay = _backoff(attempt).total_seconds()
     logger.warning(
         "Run %s: webhook %s failed (attempt %d: %s); retrying in %.1fs",
         delivery.run_id,
@@ -125,6 +129,41 @@ def webhook_deliver(*, delivery_id: uuid.UUID) -> float | None:
         delay,
     )
     return delay
+
+
+def webhook_redeliver_overdue(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Queue again each pending delivery whose next attempt is overdue by more than
+    SPINDLE_REDISPATCH_AFTER_SECONDS: its message was lost (Redis restarted without it, or
+    was down when it was sent). Returns how many were queued.
+
+    A message that was only late costs at most one extra attempt, never a second delivery:
+    each attempt is claimed by compare-and-set on the attempt count, and a delivered one is
+    settled."""
+    now = now or timezone.now()
+    slack = timedelta(seconds=settings.SPINDLE_REDISPATCH_AFTER_SECONDS)
+    pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).order_by("updated_at")
+    queued = 0
+    for delivery_id, attempts, updated_at in pending.values_list(
+        "delivery_id", "attempts", "updated_at"
+    )[:limit]:
+        # After an attempt (updated_at is its start) the next one is queued once it ends.
+        attempt_time = timedelta(
+            seconds=settings.SPINDLE_WEBHOOK_TIMEOUT_SECONDS if attempts else 0
+        )
+        if updated_at + attempt_time + _backoff(attempts) + slack > now:
+            continue
+        webhook_dispatch(delivery_id)
+        queued += 1
+    if queued:
+        logger.warning("Webhooks: %d deliveries whose message was lost queued again", queued)
+    return queued
+
+
+def _backoff(attempts: int) -> timedelta:
+    """The wait before the attempt after `attempts` failed ones (none before the first)."""
+    if attempts == 0:
+        return timedelta(0)
+    return timedelta(seconds=settings.SPINDLE_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempts - 1))
 
 
 def _settle(delivery: WebhookDelivery, status: str, error: str) -> None:

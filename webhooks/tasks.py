@@ -22,3 +22,13 @@ def deliver(delivery_id: str) -> None:
             services.webhook_dispatch(uuid.UUID(delivery_id), countdown=delay)
     finally:
         close_old_connections()
+
+
+@shared_task(name="webhooks.redeliver_overdue", ignore_result=True)
+def redeliver_overdue() -> None:
+    """Scheduled by beat: queue again the deliveries whose message was lost."""
+    close_old_connections()
+    try:
+        services.webhook_redeliver_overdue()
+    finally:
+        close_old_connections()
