@@ -136,9 +136,9 @@ def webhook_redeliver_overdue(*, now: datetime | None = None, limit: int = 500) 
     SPINDLE_REDISPATCH_AFTER_SECONDS: its message was lost (Redis restarted without it, or
     was down when it was sent). Returns how many were queued.
 
-    A message that was only late costs at most one extra attempt, never a second delivery:
-    each attempt is claimed by compare-and-set on the attempt count, and a delivered one is
-    settled."""
+    A message that was only late can make one extra attempt (each attempt is claimed by
+    compare-and-set on the attempt count, and a delivered one is settled, so no more than
+    that): delivery is at least once."""
     now = now or timezone.now()
     slack = timedelta(seconds=settings.SPINDLE_REDISPATCH_AFTER_SECONDS)
     pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).order_by("updated_at")
