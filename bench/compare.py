@@ -2,7 +2,8 @@
 against both, one after the other, on this machine; prints each figure with its ratio.
 
 Rounds: `echo` create + join latency (sequential); `echo` throughput with 1, 16 and 64
-clients; bursts of 20, 100 and 500 `agent` runs at 1 s per step started at once (wall
+clients, and with 64 the CPU per run of the whole server (Spindle: web, worker,
+PostgreSQL's backends of its database, its Redis) and of the bench's client; bursts of 20, 100 and 500 `agent` runs at 1 s per step started at once (wall
 time, and the peak memory of the processes that execute runs); `agent` rollback request
 until the new run is running; `echo` first stream event. Usage: `make bench-compare`
 (which installs the pinned official server in `.venv-official`), or
@@ -20,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +67,30 @@ def memory_mb(session: int) -> float:
         except (OSError, ValueError, IndexError):
             continue
     return total / 1024
+
+
+def cpu_seconds_of(sessions: list[int], pids: tuple[int, ...] = (), database: str = "") -> float:
+    """CPU seconds used so far by the processes of these sessions (a server and its
+    children) and these processes, plus, with `database`, the PostgreSQL backends serving
+    that database."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            mine = int(fields[3]) in sessions or int(entry.name) in pids
+            if not mine and database:
+                cmdline = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+                mine = cmdline.startswith("postgres") and f" {database} " in f"{cmdline} "
+            if mine:
+                total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / tick
 
 
 class PeakMemory:
@@ -131,7 +157,11 @@ class Figures:
         print(f"  {name}: {value:.1f}", flush=True)
 
 
-async def rounds(url: str, session: int, args: argparse.Namespace) -> Figures:
+async def rounds(
+    url: str, session: int, args: argparse.Namespace, server_cpu: Callable[[], float]
+) -> Figures:
+    """The client rounds. `session`: the processes that execute runs (their memory is
+    measured); `server_cpu`: the CPU seconds the whole server has used so far."""
     figures = Figures()
     await echo_latency(url, 5)  # warm-up: imports, connections
     latency = await echo_latency(url, args.n, fresh_threads=True)
@@ -140,8 +170,23 @@ async def rounds(url: str, session: int, args: argparse.Namespace) -> Figures:
     for clients in (1, 16, 64):
         # One client against the official server makes about one run a second.
         per_client = max(1, min(args.runs // clients, 40))
-        rate, _before, _after = await echo_throughput(url, clients, per_client)
+        # Measured around the timed part only (the clients and threads are made before it).
+        rate, before, after = await echo_throughput(
+            url, clients, per_client, measure=lambda: (server_cpu(), _own_cpu())
+        )
         figures.add(f"echo runs/s, {clients} clients", rate, lower_is_better=False)
+        if clients == 64:
+            runs = clients * per_client
+            figures.add(
+                "CPU per run with 64 clients: server, all processes (ms)",
+                (after[0] - before[0]) * 1000 / runs,
+                lower_is_better=True,
+            )
+            figures.add(
+                "CPU per run with 64 clients: the bench's client (ms)",
+                (after[1] - before[1]) * 1000 / runs,
+                lower_is_better=True,
+            )
     for n in args.bursts:
         wall, idle, peak = await agent_burst(url, n, session)
         figures.add(f"agent burst of {n}: wall (s)", wall, lower_is_better=True)
@@ -158,6 +203,11 @@ async def rounds(url: str, session: int, args: argparse.Namespace) -> Figures:
         "echo first stream event p50 (ms)", pct(marks["first event"], 0.5), lower_is_better=True
     )
     return figures
+
+
+def _own_cpu() -> float:
+    usage = os.times()
+    return usage.user + usage.system
 
 
 async def spindle(args: argparse.Namespace) -> Figures:
@@ -177,10 +227,17 @@ async def spindle(args: argparse.Namespace) -> Figures:
             del stack.env[name]
     stack.env["LOG_LEVEL"] = "WARNING"
     try:
-        stack.start_web()
+        web = stack.start_web()
         # Default settings: a pool process per CPU, 50 runs each (no beat: no process to sweep).
         worker = stack.start_worker(beat=False)
-        return await rounds(stack.url, worker.pid, args)
+        redis_pid = (redis_server.proc.pid,)
+        database = db_url.rsplit("/", 1)[1]
+        return await rounds(
+            stack.url,
+            worker.pid,
+            args,
+            lambda: cpu_seconds_of([web.pid, worker.pid], redis_pid, database),
+        )
     finally:
         stack.stop()
         redis_server.stop()
@@ -231,7 +288,7 @@ async def official(args: argparse.Namespace) -> Figures:
                 pass
             assert time.monotonic() < deadline, "the official server did not start"
             time.sleep(0.2)
-        return await rounds(url, proc.pid, args)
+        return await rounds(url, proc.pid, args, lambda: cpu_seconds_of([proc.pid]))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
