@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import (
     broker_url,
     env_bool,
@@ -118,6 +120,16 @@ DATABASES = {"default": env_database("DATABASE_URL", str(Path.cwd() / "spindle.s
 # Services own their transactions; SSE responses must not hold one open.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 SPINDLE_DB_POOL_SIZE = env_int("SPINDLE_DB_POOL_SIZE", 20, minimum=1)
+# Threads a web process gives its async views' database calls (core/db/asyncdb.py).
+# Each keeps a pooled connection; synchronous views (the admin) need the rest of the pool.
+SPINDLE_WEB_DB_THREADS = env_int(
+    "SPINDLE_WEB_DB_THREADS", min(4, max(1, SPINDLE_DB_POOL_SIZE // 2)), minimum=1
+)
+if SPINDLE_WEB_DB_THREADS >= SPINDLE_DB_POOL_SIZE:
+    raise ImproperlyConfigured(
+        f"SPINDLE_WEB_DB_THREADS={SPINDLE_WEB_DB_THREADS} must be below"
+        f" SPINDLE_DB_POOL_SIZE={SPINDLE_DB_POOL_SIZE}"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters travel apart from the SQL, and psycopg prepares a statement once it has
     # run a few times on a connection: PostgreSQL then skips parsing and planning, which
