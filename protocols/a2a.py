@@ -212,7 +212,7 @@ async def _start(
             payload["input"] = parsed["input"]
         if stream:
             payload["stream_mode"] = ["messages-tuple"]
-        run = await run_start(thread_id, assistant, payload)
+        run = await run_start(thread_id, str(assistant.assistant_id), payload)
     except SpindleError as exc:
         if exc.status_code >= 500:
             raise

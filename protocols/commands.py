@@ -12,7 +12,7 @@ from access.filters import caller_q
 from access.handlers import authorize
 from core.db.asyncdb import db
 from core.errors import SpindleError
-from protocols.runs import run_start as run_start_checked
+from protocols.runs import run_start
 from runs.events import PROTOCOL_CONFIG_KEY
 from runs.models import MultitaskStrategy
 
@@ -96,7 +96,7 @@ async def ahandle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> 
                 await asyncio.sleep(0.05)
             assistant_id, payload = await db(input_respond_payload, thread_id, params)
         # Resumable, as the official server makes protocol runs: a join may replay them.
-        run = await start_run(thread_id, assistant_id, {**payload, "stream_resumable": True})
+        run = await run_start(thread_id, assistant_id, {**payload, "stream_resumable": True})
     except SpindleError as exc:
         if exc.status_code >= 500:
             raise
@@ -146,13 +146,6 @@ def _pending_interrupt_ids(thread_id: uuid.UUID) -> set[str] | None:
         for item in (items if isinstance(items, list) else [])
         if isinstance(item, dict) and isinstance(item.get("id"), str)
     }
-
-
-async def start_run(thread_id: uuid.UUID, assistant_id: str, payload: dict[str, Any]) -> Any:
-    from assistants.selectors import assistant_resolve
-
-    assistant = await db(assistant_resolve, assistant_id)
-    return await run_start_checked(thread_id, assistant, payload)
 
 
 def run_start_payload(thread_id: uuid.UUID, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -177,7 +177,7 @@ async def _call(params: dict[str, Any]) -> dict[str, Any]:
     if isinstance(params.get("context"), dict):
         payload["context"] = params["context"]
     try:
-        run = await run_start(thread_id, assistant, payload)
+        run = await run_start(thread_id, str(assistant.assistant_id), payload)
     except SpindleError as exc:
         if exc.status_code >= 500:
             raise
