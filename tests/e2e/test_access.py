@@ -921,3 +921,35 @@ async def test_protocols_websocket_refuses_an_anonymous_handshake(proto: Protoco
         async with websockets.connect(ws_url):
             pass
     assert refused.value.response.status_code in (401, 403)
+
+
+def _a2a_stream(
+    proto: ProtocolOwned, headers: dict[str, str], assistant_id: str, text: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """(the status, the JSON-RPC messages) of an A2A message/stream, as SSE or as one JSON
+    answer (an error before the stream starts)."""
+    body = {**_rpc("message/stream", _a2a_message(text))}
+    response = httpx.post(
+        f"{proto.url}/a2a/{assistant_id}",
+        headers={**headers, "Accept": "text/event-stream"},
+        json=body,
+        timeout=60,
+    )
+    if response.headers["content-type"].startswith("application/json"):
+        return response.status_code, [response.json()]
+    return response.status_code, [
+        json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")
+    ]
+
+
+def test_protocols_a2a_stream_serves_only_the_callers_assistant(proto: ProtocolOwned) -> None:
+    status, messages = _a2a_stream(proto, A, proto.aid, "stream to me")
+    assert status == 200
+    final = messages[-1]["result"]
+    assert final["kind"] == "status-update" and final["status"]["state"] == "completed"
+    artifacts = [m["result"] for m in messages if m["result"]["kind"] == "artifact-update"]
+    assert "hello user-a" in json.dumps(artifacts)
+    status, messages = _a2a_stream(proto, B, proto.aid, "stream to a")
+    # Officially an SSE stream of the one error; Spindle answers it as JSON before streaming.
+    assert status == 200
+    assert [m["error"]["code"] for m in messages] == [-32602], messages
