@@ -953,3 +953,18 @@ def test_protocols_a2a_stream_serves_only_the_callers_assistant(proto: ProtocolO
     # Officially an SSE stream of the one error; Spindle answers it as JSON before streaming.
     assert status == 200
     assert [m["error"]["code"] for m in messages] == [-32602], messages
+
+
+async def test_api_keys_the_protocol_websocket_needs_a_key(keys_stack: Stack) -> None:
+    ws_url = (
+        keys_stack.url.replace("http://", "ws://", 1) + f"/threads/{uuid.uuid4()}/stream/events"
+    )
+    for headers in ({}, {"x-api-key": "wrong-key"}):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(ws_url, additional_headers=headers):
+                pass
+        assert refused.value.response.status_code == 403
+    async with websockets.connect(ws_url, additional_headers={"x-api-key": API_KEY}) as ws:
+        await ws.send(json.dumps({"id": 1, **SUBSCRIBE}))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert reply["type"] == "success" and reply["id"] == 1
