@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 
 from access.context import Caller, reset_caller, set_caller
 from access.handlers import Denied, auth_object, authenticate
@@ -23,13 +22,6 @@ API_KEY_HEADER = "x-api-key"
 # Django's staff login, and /static/ its CSS.
 OPEN_PATHS = frozenset({"/", "/ok", "/info", "/docs", "/openapi.json", "/metrics"})
 OPEN_PREFIXES = ("/admin/", "/static/")
-
-
-# The agent protocols (MCP, A2A, the thread-stream protocol) do not ask the auth handlers
-# yet: with custom auth they answer 403 rather than serve every user's threads.
-NOT_UNDER_CUSTOM_AUTH = re.compile(
-    r"^/(mcp/?|a2a/.*|\.well-known/.*|threads/[^/]+/(stream/events|commands))$"
-)
 
 
 def is_open(path: str) -> bool:
@@ -124,10 +116,36 @@ class AccessMiddleware(HybridMiddleware):
             caller = await authenticate(request)
         except Denied as exc:
             return JsonResponse({"detail": exc.detail}, status=exc.status_code), None
-        if NOT_UNDER_CUSTOM_AUTH.match(request.path):
-            detail = "The agent protocols are not served with custom auth yet"
-            return JsonResponse({"detail": detail}, status=403), None
         return None, caller
+
+
+def _handshake_request(scope: Mapping[str, Any]) -> HttpRequest:
+    """A websocket handshake as the HttpRequest an authenticate handler reads (its path,
+    headers and query string; no body)."""
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = str(scope.get("path") or "")
+    for name, value in scope.get("headers") or []:
+        key = name.decode("latin-1").upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = f"HTTP_{key}"
+        request.META[key] = value.decode("latin-1")
+    request.GET = QueryDict(bytes(scope.get("query_string") or b"").decode("latin-1"))
+    request._body = b""
+    return request
+
+
+async def websocket_caller(scope: Mapping[str, Any]) -> Caller | None:
+    """The caller of a websocket handshake, which Django's middleware never sees: checked
+    as every API request is (the API key, or the application's authenticate handler).
+    Denied when refused; None when no custom auth applies."""
+    if auth_object() is not None:
+        return await authenticate(_handshake_request(scope))
+    if settings.SPINDLE_API_KEYS:
+        headers = dict(scope.get("headers") or [])
+        if not api_key_valid(headers.get(API_KEY_HEADER.encode(), b"").decode("latin-1")):
+            raise Denied("Missing or invalid API key (x-api-key header)", status_code=401)
+    return None
 
 
 def _secured(response: HttpResponse) -> HttpResponse:

@@ -20,6 +20,8 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 
+from access.filters import caller_q
+from access.handlers import authorize
 from core.db.asyncdb import db
 from core.errors import InvalidInput, NotFound, SpindleError
 from core.http import json_body
@@ -35,6 +37,7 @@ from protocols.openapi import (
 )
 from protocols.runs import run_outcome, run_start
 from runs import sse
+from runs.authorize import run_authorize
 from runs.models import ACTIVE_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -188,23 +191,28 @@ def _parse_message(params: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID, d
 def _pending_interrupts(thread_id: uuid.UUID) -> bool:
     from threads.models import Thread
 
-    return bool(Thread.objects.filter(pk=thread_id).values_list("interrupts", flat=True).first())
+    visible = Thread.objects.filter(caller_q("threads"), pk=thread_id)
+    return bool(visible.values_list("interrupts", flat=True).first())
 
 
 async def _start(
     assistant: Any, params: dict[str, Any], *, stream: bool
 ) -> tuple[Any, dict[str, Any], str]:
+    """The run a message starts on its context: checked as reading the context's thread
+    and then as POST /threads/{id}/runs (a context outside the caller's filter is an
+    unknown one)."""
     message, thread_id, parsed = _parse_message(params)
     payload: dict[str, Any] = {"metadata": {"a2a_message_id": message["messageId"]}}
-    if await db(_pending_interrupts, thread_id):
-        # The context waits on an interrupt: the message answers it.
-        payload["command"] = {"resume": parsed["resume"]}
-    else:
-        payload["input"] = parsed["input"]
-    if stream:
-        payload["stream_mode"] = ["messages-tuple"]
     try:
-        run = await run_start(thread_id, assistant, payload)
+        await authorize("threads", "read", {"thread_id": thread_id})
+        if await db(_pending_interrupts, thread_id):
+            # The context waits on an interrupt: the message answers it.
+            payload["command"] = {"resume": parsed["resume"]}
+        else:
+            payload["input"] = parsed["input"]
+        if stream:
+            payload["stream_mode"] = ["messages-tuple"]
+        run = await run_start(thread_id, str(assistant.assistant_id), payload)
     except SpindleError as exc:
         if exc.status_code >= 500:
             raise
@@ -256,6 +264,15 @@ def _task(
         task["status"] = {"state": "completed", "timestamp": _now()}
         task["artifacts"] = [_artifact(values, assistant_id)]
     return task
+
+
+async def _readable_assistant(assistant_id: str) -> Any:
+    """The assistant, read as GET /assistants/{id} reads it (the auth handlers asked)."""
+    try:
+        await authorize("assistants", "read", {"assistant_id": assistant_id})
+    except SpindleError as exc:
+        raise RpcError(INVALID_PARAMS, str(exc.detail)) from exc
+    return await db(_assistant, assistant_id)
 
 
 # --- methods --------------------------------------------------------------------------
@@ -376,11 +393,24 @@ def _task_row(thread_id: uuid.UUID, run_id: uuid.UUID, assistant: Any) -> Mappin
     from runs.models import Run
 
     row = (
-        Run.objects.filter(pk=run_id, thread_id=thread_id, assistant_id=assistant.assistant_id)
+        Run.objects.filter(
+            caller_q("threads", "thread__metadata"),
+            pk=run_id,
+            thread_id=thread_id,
+            assistant_id=assistant.assistant_id,
+        )
         .values("status", "updated_at", "thread__status", "thread__values")
         .first()
     )
     return row
+
+
+async def _authorize_task(thread_id: uuid.UUID, run_id: uuid.UUID, action: str) -> None:
+    """A task is a run: read and cancel it as GET and POST .../runs/{id}/cancel do."""
+    try:
+        await run_authorize(thread_id, run_id, action)
+    except SpindleError as exc:
+        raise RpcError(INVALID_PARAMS, str(exc.detail)) from exc
 
 
 async def tasks_get(assistant: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -390,6 +420,7 @@ async def tasks_get(assistant: Any, params: dict[str, Any]) -> dict[str, Any]:
         not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 10
     ):
         raise RpcError(INVALID_PARAMS, "historyLength must be an integer from 0 to 10")
+    await _authorize_task(thread_id, run_id, "read")
     row = await db(_task_row, thread_id, run_id, assistant)
     if row is None:
         raise RpcError(TASK_NOT_FOUND, f"Task not found: {task_id} in context '{thread_id}'")
@@ -427,6 +458,7 @@ def _cancel(thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
 
 async def tasks_cancel(assistant: Any, params: dict[str, Any]) -> dict[str, Any]:
     thread_id, run_id, task_id = _parse_task(params)
+    await _authorize_task(thread_id, run_id, "update")
     row = await db(_task_row, thread_id, run_id, assistant)
     if row is None:
         raise RpcError(TASK_NOT_FOUND, f"Task not found: {task_id} in context '{thread_id}'")
@@ -512,7 +544,7 @@ class A2AApi(AsyncApi):
         if not isinstance(params, dict):
             return _rpc_error(rpc_id, INVALID_PARAMS, "params must be an object")
         try:
-            assistant = await db(_assistant, assistant_id)
+            assistant = await _readable_assistant(assistant_id)
             if method == "message/stream":
                 if "text/event-stream" not in request.headers.get("Accept", ""):
                     raise RpcError(
@@ -589,6 +621,7 @@ class AgentCardApi(AsyncApi):
         assistant_id = assistant_id or request.GET.get("assistant_id")
         if not assistant_id:
             return JsonResponse({"detail": "assistant_id is required"}, status=400)
+        await authorize("assistants", "read", {"assistant_id": assistant_id})
         try:
             assistant = await db(_assistant, assistant_id)
         except RpcError as exc:

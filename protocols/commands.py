@@ -8,9 +8,11 @@ import time
 import uuid
 from typing import Any
 
+from access.filters import caller_q
+from access.handlers import authorize
 from core.db.asyncdb import db
 from core.errors import SpindleError
-from protocols.runs import run_create_checked
+from protocols.runs import run_start
 from runs.events import PROTOCOL_CONFIG_KEY
 from runs.models import MultitaskStrategy
 
@@ -72,36 +74,48 @@ def parse_envelope(body: Any) -> tuple[int, str, dict[str, Any]]:
 
 
 async def ahandle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Run one command and return its result; raise CommandError for a protocol error."""
-    if method == "input.respond":
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while await db(_awaiting_interrupts, thread_id) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-    return await db(handle, thread_id, method, params)
+    """Run one HTTP-transport command and return its result; raise CommandError for a
+    protocol error. A command reads the thread as GET /threads/{id} does and starts a run
+    as POST /threads/{id}/runs does: the auth handlers are asked for both, and a thread
+    outside their filters is answered as a missing one."""
+    if method not in KNOWN:
+        raise CommandError("unknown_command", f"Unknown protocol command: {method}")
+    if method == "agent.getTree":
+        raise CommandError("not_supported", "agent.getTree is not supported by this server.")
+    if method not in ("run.start", "input.respond"):
+        raise CommandError(
+            "invalid_argument", f"{method} is only available on the websocket transport."
+        )
+    try:
+        await authorize("threads", "read", {"thread_id": thread_id})
+        if method == "run.start":
+            assistant_id, payload = await db(run_start_payload, thread_id, params)
+        else:
+            deadline = time.monotonic() + SETTLE_SECONDS
+            while await db(_awaiting_interrupts, thread_id) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assistant_id, payload = await db(input_respond_payload, thread_id, params)
+        # Resumable, as the official server makes protocol runs: a join may replay them.
+        run = await run_start(thread_id, assistant_id, {**payload, "stream_resumable": True})
+    except SpindleError as exc:
+        if exc.status_code >= 500:
+            raise
+        raise CommandError("invalid_argument", str(exc.detail)) from exc
+    return {"run_id": str(run.run_id)} if method == "run.start" else {}
+
+
+def _visible_threads() -> Any:
+    from threads.models import Thread
+
+    return Thread.objects.filter(caller_q("threads"))
 
 
 def _awaiting_interrupts(thread_id: uuid.UUID) -> bool:
     """Whether the thread is busy with no interrupt recorded yet."""
-    from threads.models import Thread, ThreadStatus
+    from threads.models import ThreadStatus
 
-    row = Thread.objects.filter(pk=thread_id).values_list("status", "interrupts").first()
+    row = _visible_threads().filter(pk=thread_id).values_list("status", "interrupts").first()
     return row is not None and row[0] == ThreadStatus.BUSY and not row[1]
-
-
-def handle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Run one HTTP-transport command (blocking: call through core.db.asyncdb.db) and
-    return its result; raise CommandError for a protocol error."""
-    if method not in KNOWN:
-        raise CommandError("unknown_command", f"Unknown protocol command: {method}")
-    if method == "run.start":
-        return run_start(thread_id, params)
-    if method == "input.respond":
-        return input_respond(thread_id, params)
-    if method == "agent.getTree":
-        raise CommandError("not_supported", "agent.getTree is not supported by this server.")
-    raise CommandError(
-        "invalid_argument", f"{method} is only available on the websocket transport."
-    )
 
 
 def _optional_object(params: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -121,11 +135,10 @@ def _protocol_config(config: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _pending_interrupt_ids(thread_id: uuid.UUID) -> set[str] | None:
-    """Ids of the interrupts the thread waits on; None if the thread does not exist."""
-    from threads.models import Thread
-
-    row = Thread.objects.filter(pk=thread_id).values_list("interrupts", flat=True).first()
-    if row is None and not Thread.objects.filter(pk=thread_id).exists():
+    """Ids of the interrupts the thread waits on; None if the thread does not exist (or the
+    caller may not see it)."""
+    row = _visible_threads().filter(pk=thread_id).values_list("interrupts", flat=True).first()
+    if row is None and not _visible_threads().filter(pk=thread_id).exists():
         return None
     return {
         item["id"]
@@ -135,22 +148,9 @@ def _pending_interrupt_ids(thread_id: uuid.UUID) -> set[str] | None:
     }
 
 
-def _create_run(thread_id: uuid.UUID, assistant_id: str, payload: dict[str, Any]) -> Any:
-    from assistants.selectors import assistant_resolve
-
-    try:
-        assistant = assistant_resolve(assistant_id)
-        # Resumable, as the official server makes protocol runs: a join may replay them.
-        return run_create_checked(thread_id, assistant, {**payload, "stream_resumable": True})
-    except SpindleError as exc:
-        if exc.status_code >= 500:
-            raise
-        raise CommandError("invalid_argument", str(exc.detail)) from exc
-
-
-def run_start(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
-    """Start a run; with input on a thread waiting on interrupts, resume it with that
-    input (as the official server does)."""
+def run_start_payload(thread_id: uuid.UUID, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(the assistant, the run body) of run.start; with input on a thread waiting on
+    interrupts, the run resumes it with that input (as the official server does)."""
     assistant_id = params.get("assistant_id")
     if not isinstance(assistant_id, str) or not assistant_id:
         raise CommandError("invalid_argument", "run.start requires an assistant_id.")
@@ -178,8 +178,7 @@ def run_start(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
                 "invalid_argument", f"Invalid config.configurable.checkpoint_id: {checkpoint_id!r}."
             ) from exc
         payload["checkpoint_id"] = str(checkpoint_id)
-    run = _create_run(thread_id, assistant_id, payload)
-    return {"run_id": str(run.run_id)}
+    return assistant_id, payload
 
 
 def _respond_entries(params: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -201,11 +200,11 @@ def _respond_entries(params: dict[str, Any]) -> list[tuple[str, Any]]:
     return entries
 
 
-def input_respond(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any]:
-    """Resume the thread's interrupted run with the responses, as a new run of the
-    assistant that ran last on the thread."""
-    from threads.models import Thread
-
+def input_respond_payload(
+    thread_id: uuid.UUID, params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """(the assistant, the run body) resuming the thread's interrupted run with the
+    responses: a new run of the assistant that ran last on the thread."""
     entries = _respond_entries(params)
     pending = _pending_interrupt_ids(thread_id)
     if pending is None:
@@ -215,7 +214,9 @@ def input_respond(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any
             raise CommandError(
                 "no_such_interrupt", f"Unknown or already-consumed interrupt: {interrupt_id}"
             )
-    metadata = Thread.objects.filter(pk=thread_id).values_list("metadata", flat=True).first() or {}
+    metadata = (
+        _visible_threads().filter(pk=thread_id).values_list("metadata", flat=True).first() or {}
+    )
     assistant_id = metadata.get("assistant_id")
     if not isinstance(assistant_id, str):
         raise CommandError("no_such_run", "No interrupted run is bound to this thread.")
@@ -230,5 +231,4 @@ def input_respond(thread_id: uuid.UUID, params: dict[str, Any]) -> dict[str, Any
         "config": _protocol_config(_optional_object(params, "config")),
         "metadata": _optional_object(params, "metadata"),
     }
-    _create_run(thread_id, assistant_id, payload)
-    return {}
+    return assistant_id, payload

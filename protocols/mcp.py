@@ -18,6 +18,8 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 
+from access.filters import caller_q
+from access.handlers import authorize
 from core.db.asyncdb import db
 from core.errors import InvalidInput, SpindleError
 from core.http import json_body
@@ -133,10 +135,19 @@ def _tools(offset: int) -> dict[str, Any]:
 def _assistant_named(name: str) -> Any | None:
     from assistants.models import Assistant
 
-    matches = [
-        a for a in Assistant.objects.order_by("created_at") if tool_name(a.name or "") == name
-    ]
+    visible = Assistant.objects.filter(caller_q("assistants")).order_by("created_at")
+    matches = [a for a in visible if tool_name(a.name or "") == name]
     return matches[0] if matches else None
+
+
+async def _authorize_search(offset: int, limit: int) -> None:
+    """The tools are the assistants the caller finds with POST /assistants/search: the auth
+    handlers are asked as that endpoint asks them, and their filter narrows the tools."""
+    value: dict[str, Any] = {"graph_id": None, "metadata": {}, "limit": limit, "offset": offset}
+    try:
+        await authorize("assistants", "search", value)
+    except SpindleError as exc:
+        raise RpcError(INVALID_PARAMS, str(exc.detail)) from exc
 
 
 class RpcError(Exception):
@@ -148,6 +159,7 @@ class RpcError(Exception):
 
 async def _call(params: dict[str, Any]) -> dict[str, Any]:
     name = params.get("name")
+    await _authorize_search(0, PAGE_SIZE)
     assistant = await db(_assistant_named, name) if isinstance(name, str) and name else None
     if assistant is None:
         raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}")
@@ -165,7 +177,7 @@ async def _call(params: dict[str, Any]) -> dict[str, Any]:
     if isinstance(params.get("context"), dict):
         payload["context"] = params["context"]
     try:
-        run = await run_start(thread_id, assistant, payload)
+        run = await run_start(thread_id, str(assistant.assistant_id), payload)
     except SpindleError as exc:
         if exc.status_code >= 500:
             raise
@@ -201,6 +213,7 @@ async def _answer(method: str, params: dict[str, Any]) -> dict[str, Any]:
             offset = max(0, int(params.get("cursor") or 0))
         except (TypeError, ValueError):
             offset = 0
+        await _authorize_search(offset, PAGE_SIZE)
         return await db(_tools, offset)
     if method == "tools/call":
         return await _call(params)

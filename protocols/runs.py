@@ -8,32 +8,38 @@ from typing import Any
 
 from django.conf import settings
 
+from assistants.selectors import assistant_resolve
 from core.db.asyncdb import db
 from core.errors import ServiceUnavailable
 from core.http import validated
 from runs.api.serializers import RunCreateInputSerializer
+from runs.authorize import run_create_authorize
 from runs.waits import run_join_body
 
 
-def run_create_checked(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
-    """Create a run (thread_id None: on a temporary thread; a new thread id creates it) from
-    a protocol's request, checked as the runs API checks a body (InvalidInput if bad)."""
+def _run_create(thread_id: uuid.UUID | None, body: dict[str, Any]) -> Any:
     from runs.services import run_create
 
-    if not settings.REDIS_URL:
-        raise ServiceUnavailable(
-            "Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)"
-        )
-    body = validated(
-        RunCreateInputSerializer, {**payload, "assistant_id": str(assistant.assistant_id)}
-    )
+    # Resolved once the handlers answered, as the runs API does: their filter may hide it.
+    assistant = assistant_resolve(body["assistant_id"])
     return run_create(
         thread_id=thread_id, assistant=assistant, payload=body, if_not_exists="create"
     )
 
 
-async def run_start(thread_id: uuid.UUID | None, assistant: Any, payload: dict[str, Any]) -> Any:
-    return await db(run_create_checked, thread_id, assistant, payload)
+async def run_start(thread_id: uuid.UUID | None, assistant_id: str, payload: dict[str, Any]) -> Any:
+    """Create a run of the assistant (an id, or a graph id) from a protocol's request
+    (thread_id None: on a temporary thread; a new thread id creates it), checked as the runs
+    API checks a body (InvalidInput if bad) and authorized as POST /threads/{id}/runs is
+    (the handlers' create_run and assistant read: Denied, or NotFound for a thread or an
+    assistant outside their filters)."""
+    if not settings.REDIS_URL:
+        raise ServiceUnavailable(
+            "Runs need Redis: set REDIS_URL (for example redis://127.0.0.1:6379/0)"
+        )
+    body = validated(RunCreateInputSerializer, {**payload, "assistant_id": assistant_id})
+    await run_create_authorize(thread_id, body)
+    return await db(_run_create, thread_id, body)
 
 
 async def run_output(run: Any) -> dict[str, Any]:

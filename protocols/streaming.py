@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+from access.context import FilterType
 from core.db.asyncdb import db
 from protocols.events import Event, Filter, RunEvents, seq_entry_time_ms, wanted
 from runs import sse
@@ -21,14 +22,23 @@ def _graph_name(run_id: str) -> str:
 
 
 async def thread_events(
-    thread_id: uuid.UUID, subscription: Filter, *, since: int | None
+    thread_id: uuid.UUID,
+    subscription: Filter,
+    *,
+    since: int | None,
+    thread_filter: FilterType | None = None,
 ) -> AsyncIterator[list[Event] | None]:
     """Batches of the thread's protocol events that match `subscription` and come after
-    `since`; None each time the thread stayed quiet for a while (time for a heartbeat)."""
+    `since`; None each time the thread stayed quiet for a while (time for a heartbeat).
+    A thread outside `thread_filter` (the reader's auth filter) shows nothing, as a thread
+    that does not exist yet."""
     # Entry ids carry the Redis clock; the resume point is the entry `since` was made from.
     after = sse.REPLAY_ALL if since is None else f"{seq_entry_time_ms(since)}-0"
     async for item in sse.thread_runs(
-        thread_id, ended_since=sse.thread_resume_since(after), wait_for_thread=True
+        thread_id,
+        ended_since=sse.thread_resume_since(after),
+        wait_for_thread=True,
+        thread_filter=thread_filter,
     ):
         if item is None:
             yield None

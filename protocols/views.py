@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
+from access.handlers import authorize
 from core.errors import InvalidInput
 from core.http import json_body
 from core.ids import parse_path_id
@@ -83,8 +84,11 @@ class ThreadEventStreamApi(AsyncApi):
         except FilterError as exc:
             # The official server answers 400 to a bad body here.
             return JsonResponse({"detail": str(exc)}, status=400)
+        # Reading the events is reading the thread. The stream outlives the request (and
+        # its caller), so it takes the handler's filter along.
+        thread_filter = await authorize("threads", "read", {"thread_id": tid})
         return StreamingHttpResponse(
-            _frames(thread_events(tid, subscription, since=since)),
+            _frames(thread_events(tid, subscription, since=since, thread_filter=thread_filter)),
             content_type="text/event-stream",
             headers={"Cache-Control": "no-store"},
         )

@@ -13,10 +13,11 @@ from typing import Any
 
 import orjson
 import redis
-from django.conf import settings
 
-from access.handlers import auth_object
-from access.middleware import API_KEY_HEADER, api_key_valid
+from access.context import FilterType, reset_caller, set_caller
+from access.handlers import Denied, authorize
+from access.middleware import websocket_caller
+from core.errors import SpindleError
 from protocols import commands
 from protocols.events import Event, Filter, FilterError, parse_filter, parse_since
 from protocols.streaming import thread_events
@@ -46,9 +47,13 @@ class Connection:
         async with self._lock:
             await self._send({"type": "websocket.send", "text": orjson.dumps(message).decode()})
 
-    async def _follow(self, subscription: Filter, since: int | None) -> None:
+    async def _follow(
+        self, subscription: Filter, since: int | None, thread_filter: FilterType | None
+    ) -> None:
         try:
-            async for batch in thread_events(self.thread_id, subscription, since=since):
+            async for batch in thread_events(
+                self.thread_id, subscription, since=since, thread_filter=thread_filter
+            ):
                 for event in batch or ():
                     await self._send_event(event)
         except asyncio.CancelledError:
@@ -86,7 +91,7 @@ class Connection:
             )
         try:
             if method == "subscription.subscribe":
-                return commands.success(command_id, self.subscribe(params))
+                return commands.success(command_id, await self.subscribe(params))
             if method == "subscription.unsubscribe":
                 return commands.success(command_id, self.unsubscribe(params))
             if method == "subscription.reconnect":
@@ -99,14 +104,21 @@ class Connection:
         except commands.CommandError as exc:
             return commands.error(command_id, exc.code, exc.message)
 
-    def subscribe(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def subscribe(self, params: dict[str, Any]) -> dict[str, Any]:
         try:
             subscription = parse_filter(params)
             since = parse_since(params.get("since"))
         except FilterError as exc:
             raise commands.CommandError("invalid_argument", str(exc)) from exc
+        try:
+            # As POST /threads/{id}/stream/events: reading the events is reading the thread.
+            thread_filter = await authorize("threads", "read", {"thread_id": self.thread_id})
+        except SpindleError as exc:
+            raise commands.CommandError("invalid_argument", str(exc.detail)) from exc
         subscription_id = str(uuid.uuid4())
-        self.subscriptions[subscription_id] = asyncio.create_task(self._follow(subscription, since))
+        self.subscriptions[subscription_id] = asyncio.create_task(
+            self._follow(subscription, since, thread_filter)
+        )
         # Replayed events arrive as ordinary events right after this response.
         return {"subscription_id": subscription_id}
 
@@ -128,17 +140,6 @@ class Connection:
                 await task
 
 
-def websocket_admitted(scope: dict[str, Any]) -> bool:
-    """Django's middleware never sees a websocket: the API key is checked here. Custom auth
-    does not reach websockets yet, so with it they are refused rather than left open."""
-    if auth_object() is not None:
-        return False
-    if not settings.SPINDLE_API_KEYS:
-        return True
-    headers = dict(scope.get("headers") or [])
-    return api_key_valid(headers.get(API_KEY_HEADER.encode(), b"").decode("latin-1"))
-
-
 async def application(
     scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Send
 ) -> None:
@@ -154,9 +155,13 @@ async def application(
     if thread_id is None:
         await send({"type": "websocket.close", "code": 4404})  # before accept: HTTP 403
         return
-    if not websocket_admitted(scope):
+    try:
+        caller = await websocket_caller(scope)
+    except Denied:
         await send({"type": "websocket.close", "code": 4401})  # before accept: HTTP 403
         return
+    # The connection's commands and subscriptions run as its caller, as a request does.
+    token = set_caller(caller)
     await send({"type": "websocket.accept"})
     connection = Connection(thread_id, send)
     try:
@@ -169,3 +174,4 @@ async def application(
                 await connection.send_json(response)
     finally:
         await connection.stop()
+        reset_caller(token)

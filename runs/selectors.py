@@ -12,7 +12,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from access.filters import caller_q
+from access.context import FilterType
+from access.filters import caller_q, filter_q
 from core.db.sql import db_uuid, from_db_uuid
 from core.errors import NotFound
 from runs.models import ACTIVE_STATUSES, Run, RunStatus
@@ -60,13 +61,22 @@ def run_status(*, run_id: uuid.UUID) -> str | None:
     return Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
 
 
+def thread_in_filter(*, thread_id: uuid.UUID, thread_filter: FilterType | None) -> bool:
+    """Whether the thread exists and matches `thread_filter` (an auth handler's filter)."""
+    return Thread.objects.filter(filter_q(thread_filter), pk=thread_id).exists()
+
+
 def thread_runs_to_stream(
-    *, thread_id: uuid.UUID, ended_since: datetime | None = None
+    *,
+    thread_id: uuid.UUID,
+    ended_since: datetime | None = None,
+    thread_filter: FilterType | None = None,
 ) -> list[tuple[uuid.UUID, bool]] | None:
     """(run_id, active) of the thread's pending and running runs, and of its runs that ended
     at or after `ended_since` (None: no ended runs), in creation order. None if the thread
-    is gone."""
-    if not Thread.objects.filter(pk=thread_id).exists():
+    is gone, or outside `thread_filter` (the auth handlers' filter of the request that
+    opened the stream: the stream outlives the request)."""
+    if not thread_in_filter(thread_id=thread_id, thread_filter=thread_filter):
         return None
     wanted = Q(status__in=ACTIVE_STATUSES)
     if ended_since is not None:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.utils import timezone
 
+from access.context import FilterType
 from core.db.asyncdb import db
 from runs import selectors, streams
 from runs.events import event_wanted
@@ -243,16 +244,26 @@ def thread_resume_since(after: str | None) -> datetime | None:
 
 
 async def thread_runs(
-    thread_id: uuid.UUID, *, ended_since: datetime | None, wait_for_thread: bool = False
+    thread_id: uuid.UUID,
+    *,
+    ended_since: datetime | None,
+    wait_for_thread: bool = False,
+    thread_filter: FilterType | None = None,
 ) -> AsyncIterator[tuple[str, bool] | None]:
     """(run id, active) of the runs to follow on a thread, one after another, until the
     thread is deleted: its pending and running runs, those that ended since `ended_since`,
     and every run announced later; None each time none came for a while. The caller
-    follows each run to its end before asking for the next."""
+    follows each run to its end before asking for the next. A thread outside
+    `thread_filter` (the caller's auth filter) is taken for a missing one."""
     tid = str(thread_id)
     followed: set[str] = set()
     announced = await streams.alast_announcement(tid)
-    runs = await db(selectors.thread_runs_to_stream, thread_id=thread_id, ended_since=ended_since)
+    runs = await db(
+        selectors.thread_runs_to_stream,
+        thread_id=thread_id,
+        ended_since=ended_since,
+        thread_filter=thread_filter,
+    )
     # A thread that does not exist yet (the protocol's client names it before its first
     # run creates it) is waited for; one that existed ends the stream once it is gone.
     seen = runs is not None or not wait_for_thread
@@ -265,14 +276,20 @@ async def thread_runs(
         fresh = await streams.aread_announcements(tid, announced, block_seconds=RECHECK_SECONDS)
         if fresh:
             announced = fresh[-1][0]
-            runs = [(uuid.UUID(run_id), True) for _id, run_id in fresh if run_id]
-            continue
+            # An announcement names runs, not who may see them: under a filter the thread
+            # is looked at again (it may have appeared, or changed hands).
+            if thread_filter is None or await db(
+                selectors.thread_in_filter, thread_id=thread_id, thread_filter=thread_filter
+            ):
+                runs = [(uuid.UUID(run_id), True) for _id, run_id in fresh if run_id]
+                continue
         yield None
         # Also catches a run whose announcement was lost, and a deleted thread.
         runs = await db(
             selectors.thread_runs_to_stream,
             thread_id=thread_id,
             ended_since=ended_since if not seen else None,
+            thread_filter=thread_filter,
         )
         seen = seen or runs is not None
 

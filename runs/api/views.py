@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
-from access.context import config_with_caller, current_filter
+from access.context import current_filter
 from access.handlers import authorize
 from assistants.selectors import assistant_resolve
 from core.db.asyncdb import db
@@ -42,6 +42,7 @@ from runs.api.serializers import (
     RunSerializer,
     run_to_json,
 )
+from runs.authorize import run_authorize, run_create_authorize
 from runs.models import CancelAction
 from runs.waits import run_join_body, run_wait
 from threads.selectors import thread_get
@@ -54,38 +55,6 @@ parse_uuid = parse_path_id
 
 def _resolve_assistant(assistant_id: str) -> Any:
     return assistant_resolve(assistant_id)
-
-
-async def _authorize_create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> None:
-    """The auth handlers' say on a new run (threads create_run, then reading its assistant),
-    before any database work: the metadata they add goes into the run, and the caller into
-    its config for the graph."""
-    value = {
-        "thread_id": thread_id,
-        "assistant_id": payload["assistant_id"],
-        "run_id": None,
-        "status": "pending",
-        "metadata": dict(payload.get("metadata") or {}),
-        "prevent_insert_if_inflight": payload.get("multitask_strategy") == "reject",
-        "multitask_strategy": payload.get("multitask_strategy") or "enqueue",
-        "if_not_exists": payload.get("if_not_exists") or "reject",
-        "after_seconds": payload.get("after_seconds"),
-        "kwargs": {
-            key: payload.get(key)
-            for key in ("input", "command", "config", "context", "stream_mode")
-        },
-    }
-    await authorize("threads", "create_run", value)
-    payload["metadata"] = value["metadata"]
-    await authorize("assistants", "read", {"assistant_id": payload["assistant_id"]})
-    config = config_with_caller(payload.get("config"))
-    if config is not None:
-        payload["config"] = config
-
-
-async def _authorize_run(thread_id: uuid.UUID, run_id: uuid.UUID | None, action: str) -> None:
-    """The auth handler's say on an existing run: its filter then applies to the run's thread."""
-    await authorize("threads", action, {"thread_id": thread_id, "run_id": run_id})
 
 
 def _create(thread_id: uuid.UUID | None, payload: dict[str, Any]) -> Any:
@@ -146,7 +115,7 @@ def _run_headers(run: Any, *, join: bool = False) -> dict[str, str]:
 async def _check_run_access(thread_id: uuid.UUID | None, run_id: uuid.UUID) -> None:
     """For join and stream, which read Redis and the run's row directly: NotFound unless the
     caller may read the run's thread (only asked when custom auth filters threads)."""
-    await _authorize_run(thread_id, run_id, "read")  # type: ignore[arg-type]
+    await run_authorize(thread_id, run_id, "read")
     if current_filter("threads") is None:
         return
     if thread_id is None:
@@ -164,14 +133,14 @@ def _list_runs(thread_id: uuid.UUID, params: dict[str, Any]) -> list[dict[str, A
 
 async def _create_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
     payload = validated(RunCreateInputSerializer, json_body(request))
-    await _authorize_create(thread_id, payload)
+    await run_create_authorize(thread_id, payload)
     run = await db(_create, thread_id, payload)
     return json_response(run_to_json(run), headers=_run_headers(run))
 
 
 async def _wait_response(request: HttpRequest, thread_id: uuid.UUID | None) -> HttpResponse:
     payload = validated(RunCreateInputSerializer, json_body(request))
-    await _authorize_create(thread_id, payload)
+    await run_create_authorize(thread_id, payload)
     run = await db(_create, thread_id, payload)
     try:
         body = await run_join_body(run.thread_id, run.run_id)
@@ -222,7 +191,7 @@ class ThreadRunsApi(AsyncApi):
     async def get(self, request: HttpRequest, thread_id: str) -> HttpResponse:
         tid = parse_uuid(thread_id, "thread")
         params = validated(RunListInputSerializer, request.GET)
-        await _authorize_run(tid, None, "read")
+        await run_authorize(tid, None, "read")
         return json_response(await db(_list_runs, tid, params))
 
 
@@ -252,7 +221,7 @@ class ThreadRunDetailApi(AsyncApi):
     )
     async def get(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-        await _authorize_run(tid, rid, "read")
+        await run_authorize(tid, rid, "read")
         return json_response(run_to_json(await db(selectors.run_get, thread_id=tid, run_id=rid)))
 
     @extend_schema(
@@ -264,7 +233,7 @@ class ThreadRunDetailApi(AsyncApi):
     )
     async def delete(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
-        await _authorize_run(tid, rid, "delete")
+        await run_authorize(tid, rid, "delete")
         await db(services.run_delete, thread_id=tid, run_id=rid)
         return no_content()
 
@@ -313,7 +282,7 @@ class ThreadRunCancelApi(AsyncApi):
     async def post(self, request: HttpRequest, thread_id: str, run_id: str) -> HttpResponse:
         tid, rid = parse_uuid(thread_id, "thread"), parse_uuid(run_id, "run")
         params = validated(RunCancelInputSerializer, request.GET)
-        await _authorize_run(tid, rid, "update")
+        await run_authorize(tid, rid, "update")
         await db(services.run_cancel, thread_id=tid, run_id=rid, action=params["action"])
         if not params["wait"]:
             return HttpResponse(status=202)
@@ -361,7 +330,7 @@ class RunBatchCreateApi(AsyncApi):
         batch.is_valid(raise_exception=True)
         payloads = [dict(p) for p in batch.validated_data]
         for payload in payloads:
-            await _authorize_create(None, payload)
+            await run_create_authorize(None, payload)
         runs = await db(_create_batch, payloads)
         return json_response([run_to_json(r) for r in runs])
 
@@ -539,7 +508,7 @@ async def _stream_create_response(
     request: HttpRequest, thread_id: uuid.UUID | None
 ) -> HttpResponseBase:
     payload = validated(RunCreateInputSerializer, json_body(request))
-    await _authorize_create(thread_id, payload)
+    await run_create_authorize(thread_id, payload)
     run = await db(_create, thread_id, payload)
     # From the very start of the run's stream: a run created here misses nothing.
     frames = sse.follow_run(
@@ -650,7 +619,7 @@ class ThreadStreamApi(AsyncApi):
         tid = parse_uuid(thread_id, "thread")
         # Every mode is served as run_modes (all events of the thread's runs).
         _query_modes(request, ("stream_mode", "stream_modes"), THREAD_STREAM_MODES)
-        await _authorize_run(tid, None, "read")
+        await run_authorize(tid, None, "read")
         await db(thread_get, tid)
         after = sse.parse_last_event_id(request.headers.get("Last-Event-ID"))
         return _sse_response(sse.follow_thread(tid, after=after))

@@ -9,6 +9,8 @@ user A's resources with the status both servers must give."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import signal
@@ -21,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.e2e.stack import (
     ROOT,
@@ -568,27 +571,400 @@ def test_custom_auth_runs_a_cron_starts_keep_its_creators_identity(auth_stack: S
         httpx.delete(f"{url}/runs/crons/{cron['cron_id']}", headers=A, timeout=30)
 
 
+# --- custom auth: the agent protocols ----------------------------------------------------
+#
+# A2A, MCP and the thread-stream protocol ask the handlers what the REST endpoints doing the
+# same thing ask: reading an assistant, reading a thread, creating a run. These tests come
+# last in the module: their assistants would show in the lists the tests above count.
+
+JSON = {"Accept": "application/json"}
+MCP = {"Accept": "application/json, text/event-stream"}
+
+
+def _rpc(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+
+def _a2a_message(text: str, context_id: str | None = None) -> dict[str, Any]:
+    message = {
+        "role": "user",
+        "parts": [{"kind": "text", "text": text}],
+        "messageId": str(uuid.uuid4()),
+    }
+    if context_id:
+        message["contextId"] = context_id
+    return {"message": message}
+
+
+def _human(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "human", "content": text}]}
+
+
+class ProtocolOwned:
+    """User A's chat assistant and a context (thread) A talked to it in over A2A; user B's
+    own chat assistant."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.assistant_a = _ok("POST", url, "/assistants", A, {"graph_id": "chat", "name": "achat"})
+        self.assistant_b = _ok("POST", url, "/assistants", B, {"graph_id": "chat", "name": "bchat"})
+        self.aid = self.assistant_a["assistant_id"]
+        self.bid = self.assistant_b["assistant_id"]
+        sent = self.a2a(A, self.aid, "message/send", _a2a_message("hi"))
+        self.task = sent["result"]
+        self.context_id = self.task["contextId"]
+        self.task_id = self.task["id"]
+
+    def a2a(
+        self, headers: dict[str, str], assistant_id: str, method: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/a2a/{assistant_id}",
+            headers={**headers, **JSON},
+            json=_rpc(method, params),
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def mcp(self, headers: dict[str, str], method: str, params: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/mcp", headers={**headers, **MCP}, json=_rpc(method, params), timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def command(
+        self, headers: dict[str, str], thread_id: str, method: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.url}/threads/{thread_id}/commands",
+            headers=headers,
+            json={"id": 1, "method": method, "params": params},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def runs_of_a(self) -> list[str]:
+        return [r["run_id"] for r in _ok("GET", self.url, f"/threads/{self.context_id}/runs", A)]
+
+    def wait_idle(self) -> None:
+        deadline = time.monotonic() + 60
+        while _ok("GET", self.url, f"/threads/{self.context_id}", A)["status"] == "busy":
+            assert time.monotonic() < deadline, "user A's thread stayed busy"
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def proto(server: str) -> ProtocolOwned:
+    return ProtocolOwned(server)
+
+
+def _is_official(request: pytest.FixtureRequest) -> bool:
+    return bool(request.node.callspec.params["server"] == "official")
+
+
+def _answer(result: dict[str, Any]) -> str:
+    return "".join(p.get("text", "") for p in result["artifacts"][0]["parts"])
+
+
+def test_protocols_a2a_a_user_talks_to_its_own_assistant_as_itself(proto: ProtocolOwned) -> None:
+    assert proto.task["status"]["state"] == "completed"
+    assert _answer(proto.task) == "hello user-a"
+    thread = _ok("GET", proto.url, f"/threads/{proto.context_id}", A)
+    assert thread["metadata"]["owner"] == "user-a"
+    got = proto.a2a(A, proto.aid, "tasks/get", {"id": proto.task_id, "contextId": proto.context_id})
+    assert got["result"]["id"] == proto.task_id
+    assert got["result"]["status"]["state"] == "completed"
+
+
+def test_protocols_a2a_user_b_cannot_use_user_a_assistant_or_context(
+    request: pytest.FixtureRequest, proto: ProtocolOwned
+) -> None:
+    runs_before = proto.runs_of_a()
+    # A's assistant: unknown to B, as GET /assistants/{id} is (-32602, invalid params).
+    refused = proto.a2a(B, proto.aid, "message/send", _a2a_message("hi"))
+    assert refused["error"]["code"] == -32602, refused
+    assert "not found" in refused["error"]["message"]
+    # B's own assistant in A's context: A's thread is unknown to B.
+    refused = proto.a2a(B, proto.bid, "message/send", _a2a_message("hi", proto.context_id))
+    assert refused["error"]["code"] == -32602, refused
+    assert "not found" in refused["error"]["message"]
+    # A's task is not B's, whichever assistant B asks through.
+    for assistant_id in (proto.bid, proto.aid):
+        for method in ("tasks/get", "tasks/cancel"):
+            got = proto.a2a(
+                B, assistant_id, method, {"id": proto.task_id, "contextId": proto.context_id}
+            )
+            # Through A's assistant Spindle answers as message/send does (the assistant is
+            # unknown to B: -32602); the official server looks the task up (-32001).
+            expected = -32602 if assistant_id == proto.aid and not _is_official(request) else -32001
+            assert got["error"]["code"] == expected, (method, got)
+            assert "result" not in got
+    assert proto.runs_of_a() == runs_before
+    assert _ok("GET", proto.url, f"/threads/{proto.context_id}", A)["metadata"]["owner"] == "user-a"
+
+
+def test_protocols_a2a_agent_card_of_another_users_assistant_is_not_served(
+    request: pytest.FixtureRequest, proto: ProtocolOwned
+) -> None:
+    mine = httpx.get(f"{proto.url}/a2a/{proto.aid}/.well-known/agent-card.json", headers=A)
+    assert mine.status_code == 200 and mine.json()["name"] == "achat"
+    for path in (
+        f"/a2a/{proto.aid}/.well-known/agent-card.json",
+        f"/.well-known/agent-card.json?assistant_id={proto.aid}",
+    ):
+        theirs = httpx.get(proto.url + path, headers=B, timeout=30)
+        # Spindle answers an unknown assistant's card 404; the official server 400.
+        assert theirs.status_code == (400 if _is_official(request) else 404), theirs.text
+        assert "achat" not in theirs.text
+        assert httpx.get(proto.url + path, timeout=30).status_code == 401
+
+
+def test_protocols_mcp_lists_and_calls_only_the_callers_assistants(proto: ProtocolOwned) -> None:
+    names = {
+        user: [t["name"] for t in proto.mcp(headers, "tools/list", {})["result"]["tools"]]
+        for user, headers in (("a", A), ("b", B), ("c", C))
+    }
+    # A's whoami assistant ("mine") is a tool on Spindle only: the official server leaves it
+    # out of its list (not a question of access).
+    assert "achat" in names["a"] and set(names["a"]) <= {"achat", "mine"}
+    assert names["b"] == ["bchat"]
+    assert names["c"] == []
+    mine = proto.mcp(A, "tools/call", {"name": "achat", "arguments": {"messages": "yo"}})
+    assert not mine["result"].get("isError")
+    assert "hello user-a" in mine["result"]["content"][0]["text"]
+    theirs = proto.mcp(B, "tools/call", {"name": "achat", "arguments": {"messages": "yo"}})
+    assert theirs["error"] == {"code": -32602, "message": "Unknown tool: achat"}
+
+
+def test_protocols_mcp_a_call_on_another_users_thread_does_not_touch_it(
+    request: pytest.FixtureRequest, proto: ProtocolOwned
+) -> None:
+    runs_before = proto.runs_of_a()
+    values_before = _ok("GET", proto.url, f"/threads/{proto.context_id}/state", A)["values"]
+    called = proto.mcp(
+        B,
+        "tools/call",
+        {
+            "name": "bchat",
+            "arguments": {"messages": "yo"},
+            "_meta": {"thread_id": proto.context_id},
+        },
+    )
+    if _is_official(request):
+        # The official server ignores _meta.thread_id: the call runs on a temporary thread.
+        assert "hello user-b" in called["result"]["content"][0]["text"]
+    else:
+        assert called["error"]["code"] == -32602, called
+        assert "not found" in called["error"]["message"]
+    assert proto.runs_of_a() == runs_before
+    after = _ok("GET", proto.url, f"/threads/{proto.context_id}/state", A)["values"]
+    assert after == values_before
+
+
+async def _sse_events(
+    url: str, thread_id: str, headers: dict[str, str], seconds: float
+) -> tuple[int, list[Any]]:
+    """(the status, the events) of a thread's protocol event stream read for `seconds` at
+    most (Spindle keeps a stream open; the official server may end it)."""
+    events: list[Any] = []
+    status = 0
+
+    async def read() -> None:
+        nonlocal status
+        async with httpx.AsyncClient(timeout=60) as http:
+            async with http.stream(
+                "POST",
+                f"{url}/threads/{thread_id}/stream/events",
+                headers={**headers, "accept": "text/event-stream"},
+                json={"channels": ["values", "lifecycle", "messages"]},
+            ) as response:
+                status = response.status_code
+                async for line in response.aiter_lines():
+                    if line.startswith("data:"):
+                        events.append(json.loads(line[5:]))
+
+    try:
+        await asyncio.wait_for(read(), seconds)
+    except TimeoutError:
+        pass
+    return status, events
+
+
+async def test_protocols_thread_stream_of_another_users_thread_shows_nothing(
+    proto: ProtocolOwned,
+) -> None:
+    watching = asyncio.create_task(_sse_events(proto.url, proto.context_id, B, 6))
+    await asyncio.sleep(1)
+    started = await asyncio.to_thread(
+        proto.command,
+        A,
+        proto.context_id,
+        "run.start",
+        {"assistant_id": proto.aid, "input": _human("again")},
+    )
+    assert started["type"] == "success", started
+    status, events = await watching
+    assert status == 200
+    assert events == []
+    await asyncio.to_thread(proto.wait_idle)
+    # A saw that run: B's stream was not merely too early.
+    status, events = await _sse_events(proto.url, proto.context_id, A, seconds=3)
+    assert sum(e["method"] == "lifecycle" for e in events) >= 2, events
+
+
+def test_protocols_commands_on_another_users_thread_change_nothing(proto: ProtocolOwned) -> None:
+    proto.wait_idle()
+    runs_before = proto.runs_of_a()
+    started = proto.command(
+        B, proto.context_id, "run.start", {"assistant_id": proto.bid, "input": _human("x")}
+    )
+    assert started["type"] == "error", started
+    assert "not found" in started["message"]
+    responded = proto.command(
+        B, proto.context_id, "input.respond", {"interrupt_id": "x", "response": 1}
+    )
+    assert responded["type"] == "error" and responded["error"] == "no_such_run", responded
+    assert proto.runs_of_a() == runs_before
+    # B's own new thread works, and is B's.
+    thread_id = str(uuid.uuid4())
+    mine = proto.command(
+        B, thread_id, "run.start", {"assistant_id": proto.bid, "input": _human("x")}
+    )
+    assert mine["type"] == "success", mine
+    assert _ok("GET", proto.url, f"/threads/{thread_id}", B)["metadata"]["owner"] == "user-b"
+    assert httpx.get(f"{proto.url}/threads/{thread_id}", headers=A, timeout=30).status_code == 404
+    # The read-only user may not start a run.
+    refused = proto.command(
+        C, str(uuid.uuid4()), "run.start", {"assistant_id": proto.bid, "input": _human("x")}
+    )
+    assert refused["type"] == "error" and "Forbidden" in refused["message"], refused
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
         ("POST", "/mcp"),
-        ("GET", "/a2a/whoami"),
-        ("GET", "/.well-known/agent-card.json"),
-        ("GET", "/threads/{thread}/stream/events"),
+        ("GET", "/a2a/{assistant}/.well-known/agent-card.json"),
+        ("POST", "/a2a/{assistant}"),
+        ("POST", "/threads/{thread}/stream/events"),
         ("POST", "/threads/{thread}/commands"),
     ],
 )
-def test_custom_auth_refuses_the_agent_protocols_it_does_not_filter_yet(
-    auth_stack: Stack, method: str, path: str
+def test_protocols_anonymous_requests_are_401(proto: ProtocolOwned, method: str, path: str) -> None:
+    path = path.replace("{thread}", proto.context_id).replace("{assistant}", proto.aid)
+    response = httpx.request(method, proto.url + path, json={}, timeout=30)
+    assert response.status_code == 401, response.text
+    assert response.json() == {"detail": "Invalid or missing token"}
+
+
+async def _ws_frames(
+    url: str,
+    thread_id: str,
+    headers: dict[str, str],
+    commands: list[dict[str, Any]],
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """The frames of a thread's protocol websocket that sends `commands` (a subscription
+    first) and listens for `seconds` at most (or until the server closes it)."""
+    ws_url = url.replace("http://", "ws://", 1) + f"/threads/{thread_id}/stream/events"
+    frames: list[dict[str, Any]] = []
+
+    async def talk() -> None:
+        async with websockets.connect(ws_url, additional_headers=headers) as ws:
+            for number, command in enumerate(commands, start=1):
+                await ws.send(json.dumps({"id": number, **command}))
+                await asyncio.sleep(0.5)
+            async for raw in ws:
+                frames.append(json.loads(raw))
+
+    try:
+        await asyncio.wait_for(talk(), seconds)
+    except (TimeoutError, websockets.ConnectionClosed):
+        pass
+    return frames
+
+
+SUBSCRIBE = {"method": "subscription.subscribe", "params": {"channels": ["lifecycle", "values"]}}
+
+
+async def test_protocols_websocket_serves_each_user_only_its_own_thread(
+    proto: ProtocolOwned,
 ) -> None:
-    """Spindle only: the official server serves them under custom auth."""
-    thread_id = _ok("POST", auth_stack.url, "/threads", A, {})["thread_id"]
-    response = httpx.request(
-        method, auth_stack.url + path.replace("{thread}", thread_id), headers=A, json={}, timeout=30
+    await asyncio.to_thread(proto.wait_idle)
+    runs_before = await asyncio.to_thread(proto.runs_of_a)
+    run_b = {
+        "method": "run.start",
+        "params": {"assistant_id": proto.bid, "input": _human("x")},
+    }
+    frames_b = await _ws_frames(proto.url, proto.context_id, B, [SUBSCRIBE, run_b], 4)
+    assert not [f for f in frames_b if f.get("type") == "event"], frames_b
+    assert not [f for f in frames_b if f.get("type") == "success" and "run_id" in f["result"]]
+    assert await asyncio.to_thread(proto.runs_of_a) == runs_before
+    run_a = {
+        "method": "run.start",
+        "params": {"assistant_id": proto.aid, "input": _human("over the websocket")},
+    }
+    frames_a = await _ws_frames(proto.url, proto.context_id, A, [SUBSCRIBE, run_a], 6)
+    assert any(
+        f.get("method") == "lifecycle" and f["params"]["data"]["event"] == "completed"
+        for f in frames_a
+    ), frames_a
+    await asyncio.to_thread(proto.wait_idle)
+
+
+async def test_protocols_websocket_refuses_an_anonymous_handshake(proto: ProtocolOwned) -> None:
+    ws_url = proto.url.replace("http://", "ws://", 1) + f"/threads/{proto.context_id}/stream/events"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(ws_url):
+            pass
+    assert refused.value.response.status_code in (401, 403)
+
+
+def _a2a_stream(
+    proto: ProtocolOwned, headers: dict[str, str], assistant_id: str, text: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """(the status, the JSON-RPC messages) of an A2A message/stream, as SSE or as one JSON
+    answer (an error before the stream starts)."""
+    body = {**_rpc("message/stream", _a2a_message(text))}
+    response = httpx.post(
+        f"{proto.url}/a2a/{assistant_id}",
+        headers={**headers, "Accept": "text/event-stream"},
+        json=body,
+        timeout=60,
     )
-    assert response.status_code == 403
-    assert response.json() == {"detail": "The agent protocols are not served with custom auth yet"}
-    anonymous = httpx.request(
-        method, auth_stack.url + path.replace("{thread}", thread_id), json={}, timeout=30
+    if response.headers["content-type"].startswith("application/json"):
+        return response.status_code, [response.json()]
+    return response.status_code, [
+        json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:")
+    ]
+
+
+def test_protocols_a2a_stream_serves_only_the_callers_assistant(proto: ProtocolOwned) -> None:
+    status, messages = _a2a_stream(proto, A, proto.aid, "stream to me")
+    assert status == 200
+    final = messages[-1]["result"]
+    assert final["kind"] == "status-update" and final["status"]["state"] == "completed"
+    artifacts = [m["result"] for m in messages if m["result"]["kind"] == "artifact-update"]
+    assert "hello user-a" in json.dumps(artifacts)
+    status, messages = _a2a_stream(proto, B, proto.aid, "stream to a")
+    # Officially an SSE stream of the one error; Spindle answers it as JSON before streaming.
+    assert status == 200
+    assert [m["error"]["code"] for m in messages] == [-32602], messages
+
+
+async def test_api_keys_the_protocol_websocket_needs_a_key(keys_stack: Stack) -> None:
+    ws_url = (
+        keys_stack.url.replace("http://", "ws://", 1) + f"/threads/{uuid.uuid4()}/stream/events"
     )
-    assert anonymous.status_code == 401
+    for headers in ({}, {"x-api-key": "wrong-key"}):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(ws_url, additional_headers=headers):
+                pass
+        assert refused.value.response.status_code == 403
+    async with websockets.connect(ws_url, additional_headers={"x-api-key": API_KEY}) as ws:
+        await ws.send(json.dumps({"id": 1, **SUBSCRIBE}))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert reply["type"] == "success" and reply["id"] == 1

@@ -42,3 +42,16 @@ def test_a_handler_filter_selects_exactly_the_matching_metadata(
     Thread.objects.create(thread_id=uuid.uuid4(), metadata={"owner": "b"})
     found = list(Thread.objects.filter(filter_q(filters), pk=thread.pk))
     assert found == ([thread] if matches else [])
+
+
+@pytest.mark.django_db
+def test_a_protocol_stream_takes_a_thread_outside_its_filter_for_a_missing_one() -> None:
+    from runs.selectors import thread_in_filter, thread_runs_to_stream
+
+    thread = Thread.objects.create(thread_id=uuid.uuid4(), metadata={"owner": "a"})
+    assert thread_runs_to_stream(thread_id=thread.pk, thread_filter={"owner": "a"}) == []
+    assert thread_runs_to_stream(thread_id=thread.pk, thread_filter={"owner": "b"}) is None
+    assert thread_runs_to_stream(thread_id=thread.pk) == []
+    assert thread_in_filter(thread_id=thread.pk, thread_filter={"owner": "a"})
+    assert not thread_in_filter(thread_id=thread.pk, thread_filter={"owner": "b"})
+    assert not thread_in_filter(thread_id=uuid.uuid4(), thread_filter=None)
