@@ -338,7 +338,12 @@ def parse() -> argparse.Namespace:
         "--jobs", type=int, default=10, help="the official server's jobs per worker"
     )
     parser.add_argument("--n", type=int, default=50, help="sequential create+join samples")
-    parser.add_argument("--runs", type=int, default=320, help="runs per throughput round")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1280,
+        help="runs per throughput round (at most 40 per client): 20 per client with 64",
+    )
     parser.add_argument("--bursts", type=int, nargs="*", default=[20, 100, 500])
     parser.add_argument("--rollbacks", type=int, default=10)
     parser.add_argument("--streams", type=int, default=20)
