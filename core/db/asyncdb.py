@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable
@@ -34,7 +35,9 @@ async def db(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     they would serve a synchronous view."""
     if getattr(AsyncToSync.executors, "current", None) is not None:
         return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
-    return await _threads().call(fn, *args, **kwargs)
+    # In the view's context: selectors read the request's caller (access.context) from it.
+    context = contextvars.copy_context()
+    return await _threads().call(context.run, _on_kept_connection, fn, *args, **kwargs)
 
 
 class DbThreads:
@@ -52,7 +55,7 @@ class DbThreads:
             index = min(range(len(self._pending)), key=self._pending.__getitem__)
             self._pending[index] += 1
         try:
-            return await self._threads[index].call(_on_kept_connection, fn, *args, **kwargs)
+            return await self._threads[index].call(fn, *args, **kwargs)
         finally:
             with self._lock:
                 self._pending[index] -= 1

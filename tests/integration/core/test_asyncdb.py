@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError, connection
 
+from access.context import Caller, current_caller, reset_caller, set_caller
 from core.db.asyncdb import DbThreads, db
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,3 +65,15 @@ async def test_a_call_waiting_on_one_thread_holds_up_no_call_handed_to_another()
         release.set()
     assert await waiting == "slow"
     threads.shutdown()
+
+
+async def test_a_call_runs_in_the_context_of_the_view_that_made_it() -> None:
+    # Selectors read the request's caller, and the filters its auth handlers returned,
+    # from the context: a database thread must not lose them.
+    caller = Caller(user=object(), permissions=[], filters={"threads": {"owner": "a"}})
+    token = set_caller(caller)
+    try:
+        assert await db(current_caller) is caller
+    finally:
+        reset_caller(token)
+    assert await db(current_caller) is None
