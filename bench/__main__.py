@@ -17,7 +17,7 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,6 +25,38 @@ import redis
 from langgraph_sdk import get_client
 
 from tests.e2e.stack import Stack, drop_database, free_port, fresh_database, stack_env
+
+
+class Process(NamedTuple):
+    cmdline: str
+    ppid: int
+    session: int
+    cpu_seconds: float
+
+
+def processes() -> dict[int, Process]:
+    """Every process of this machine (Linux /proc): pid -> its command line, parent,
+    session and the CPU seconds it has used; empty where /proc is missing."""
+    proc = Path("/proc")
+    tick = os.sysconf("SC_CLK_TCK") if (proc / "self" / "stat").exists() else 1
+    found: dict[int, Process] = {}
+    for entry in proc.iterdir() if proc.exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = Process(
+            cmdline, int(fields[1]), int(fields[3]), (int(fields[11]) + int(fields[12])) / tick
+        )
+    return found
+
+
+def serves(process: Process, database: str) -> bool:
+    """Whether `process` is a PostgreSQL backend serving `database`."""
+    return process.cmdline.startswith("postgres") and f" {database} " in f"{process.cmdline} "
 
 
 def cpu_seconds(roots: dict[str, int] | None = None, database: str = "") -> dict[str, float] | None:
@@ -35,34 +67,19 @@ def cpu_seconds(roots: dict[str, int] | None = None, database: str = "") -> dict
     with `database` PostgreSQL counts only the backends serving it: other stacks on the
     machine (other checkouts' tests and benches) are not this one's cost. Redis is
     counted whole (one shared server)."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
+    if not Path("/proc/self/stat").exists():
         return None
-    tick = os.sysconf("SC_CLK_TCK")
     totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
-    found: dict[int, tuple[str, int, float]] = {}  # pid -> (cmdline, ppid, seconds)
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[int(entry.name)] = (
-            cmdline,
-            int(fields[1]),
-            (int(fields[11]) + int(fields[12])) / tick,
-        )
+    found = processes()
 
     def under(pid: int, root: int) -> bool:
         while pid > 1:
             if pid == root:
                 return True
-            pid = found[pid][1] if pid in found else 0
+            pid = found[pid].ppid if pid in found else 0
         return False
 
-    for pid, (cmdline, _ppid, seconds) in found.items():
+    for pid, process in found.items():
         part = next(
             (
                 name
@@ -72,16 +89,16 @@ def cpu_seconds(roots: dict[str, int] | None = None, database: str = "") -> dict
                     ("postgres", "postgres"),
                     ("redis", "redis-server"),
                 )
-                if needle in cmdline
+                if needle in process.cmdline
             ),
             None,
         )
         if part in ("web", "worker") and roots and not under(pid, roots[part]):
             continue
-        if part == "postgres" and database and f" {database} " not in f"{cmdline} ":
+        if part == "postgres" and database and not serves(process, database):
             continue
         if part is not None:
-            totals[part] += seconds
+            totals[part] += process.cpu_seconds
     usage = os.times()
     totals["bench client"] = usage.user + usage.system
     return totals

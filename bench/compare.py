@@ -3,9 +3,10 @@ against both, one after the other, on this machine; prints each figure with its 
 
 Rounds: `echo` create + join latency (sequential); `echo` throughput with 1, 16 and 64
 clients, and with 64 the CPU per run of the whole server (Spindle: web, worker,
-PostgreSQL's backends of its database, its Redis) and of the bench's client; bursts of 20, 100 and 500 `agent` runs at 1 s per step started at once (wall
-time, and the peak memory of the processes that execute runs); `agent` rollback request
-until the new run is running; `echo` first stream event. Usage: `make bench-compare`
+PostgreSQL's backends of its database, its Redis) and of the bench's client; bursts of
+20, 100 and 500 `agent` runs at 1 s per step started at once (wall time, and the peak
+memory of the processes that execute runs); `agent` rollback request until the new run
+is running; `echo` first stream event. Usage: `make bench-compare`
 (which installs the pinned official server in `.venv-official`), or
 `python -m bench.compare --official PATH/TO/langgraph`.
 """
@@ -33,7 +34,9 @@ from bench.__main__ import (
     echo_latency,
     echo_throughput,
     pct,
+    processes,
     rollback_to_running,
+    serves,
     stream_latency,
 )
 from tests.e2e.stack import (
@@ -73,24 +76,11 @@ def cpu_seconds_of(sessions: list[int], pids: tuple[int, ...] = (), database: st
     """CPU seconds used so far by the processes of these sessions (a server and its
     children) and these processes, plus, with `database`, the PostgreSQL backends serving
     that database."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            mine = int(fields[3]) in sessions or int(entry.name) in pids
-            if not mine and database:
-                cmdline = (
-                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                )
-                mine = cmdline.startswith("postgres") and f" {database} " in f"{cmdline} "
-            if mine:
-                total += int(fields[11]) + int(fields[12])
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / tick
+    return sum(
+        process.cpu_seconds
+        for pid, process in processes().items()
+        if process.session in sessions or pid in pids or (database and serves(process, database))
+    )
 
 
 class PeakMemory:

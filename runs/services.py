@@ -636,32 +636,7 @@ def run_finish(
     crash cannot end the run and lose its webhook. Without it, a run found to have one is
     announced right after the commit.
     """
-    with transaction.atomic() if webhook else nullcontext():
-        return _finish(
-            rid=db_uuid(run_id),
-            run_id=run_id,
-            status=status,
-            error=error,
-            values=values,
-            interrupts=interrupts,
-            paused=paused,
-            update_values=update_values,
-            traceback=traceback,
-        )
-
-
-def _finish(
-    *,
-    rid: Any,
-    run_id: uuid.UUID,
-    status: str,
-    error: dict[str, Any] | None,
-    values: Any,
-    interrupts: dict[str, Any] | None,
-    paused: bool,
-    update_values: bool,
-    traceback: str | None,
-) -> bool:
+    rid = db_uuid(run_id)
     now = db_datetime(timezone.now())
     run_error = {**error, "traceback": traceback} if error and traceback else error
     sets = (
@@ -676,32 +651,35 @@ def _finish(
     if update_values:
         sets += ', "values" = %s, interrupts = %s, state_updated_at = %s'
         params += [db_json(values), db_json(interrupts or {}), now]
-    _lock, ended, _thread, head = run_statements(
-        [
-            (LOCK_THREAD_OF_RUN, [rid]),
-            (
-                f"UPDATE {RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
-                " WHERE run_id = %s AND status = %s RETURNING thread_id, kwargs",
-                [status, now, now, db_json(run_error), rid, RunStatus.RUNNING],
-            ),
-            (
-                f"UPDATE {THREADS} SET {sets} WHERE thread_id = (SELECT e.thread_id {ENDED_RUN})",
-                [*params, rid, status, now],
-            ),
-            (f"SELECT ({head_of('e')}) {ENDED_RUN} AND NOT {running_on('e')}", [rid, status, now]),
-        ]
-    )
+    with transaction.atomic() if webhook else nullcontext():
+        _lock, ended, _thread, head = run_statements(
+            [
+                (LOCK_THREAD_OF_RUN, [rid]),
+                (
+                    f"UPDATE {RUNS} SET status = %s, ended_at = %s, updated_at = %s, error = %s"
+                    " WHERE run_id = %s AND status = %s RETURNING thread_id, kwargs",
+                    [status, now, now, db_json(run_error), rid, RunStatus.RUNNING],
+                ),
+                (
+                    f"UPDATE {THREADS} SET {sets} WHERE thread_id = (SELECT e.thread_id {ENDED_RUN})",
+                    [*params, rid, status, now],
+                ),
+                (
+                    f"SELECT ({head_of('e')}) {ENDED_RUN} AND NOT {running_on('e')}",
+                    [rid, status, now],
+                ),
+            ]
+        )
+        kwargs = (from_db_json(ended[0][1]) or {}) if ended else {}
+        if kwargs.get("webhook"):
+            # Before a temporary thread's deletion below: receivers read the run's row.
+            _announce(run_id, status, error, values if update_values else None)
     if not ended:
         return False
     if head and head[0][0] is not None:
         _after_commit(dispatch.enqueue, from_db_uuid(head[0][0]))
-    thread_id, kwargs = ended[0]
-    kwargs = from_db_json(kwargs) or {}
-    if kwargs.get("webhook"):
-        # Before a temporary thread's deletion below: receivers read the run's row.
-        _announce(run_id, status, error, values if update_values else None)
     if kwargs.get("temporary") and kwargs.get("on_completion") == "delete":
-        _after_commit(_delete_temporary_thread, from_db_uuid(thread_id))
+        _after_commit(_delete_temporary_thread, from_db_uuid(ended[0][0]))
     return True
 
 

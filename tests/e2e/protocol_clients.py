@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -104,3 +105,15 @@ async def command(
             f"/threads/{thread_id}/commands",
             json={"id": command_id, "method": method, "params": params},
         )
+
+
+def a2a_message(text: str, context_id: str | None = None) -> dict[str, Any]:
+    """The params of an A2A message/send or message/stream: one user text part."""
+    message = {
+        "role": "user",
+        "parts": [{"kind": "text", "text": text}],
+        "messageId": str(uuid.uuid4()),
+    }
+    if context_id:
+        message["contextId"] = context_id
+    return {"message": message}

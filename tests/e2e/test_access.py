@@ -25,6 +25,7 @@ import httpx
 import pytest
 import websockets
 
+from tests.e2e.protocol_clients import a2a_message
 from tests.e2e.stack import (
     ROOT,
     RedisServer,
@@ -585,17 +586,6 @@ def _rpc(method: str, params: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
 
 
-def _a2a_message(text: str, context_id: str | None = None) -> dict[str, Any]:
-    message = {
-        "role": "user",
-        "parts": [{"kind": "text", "text": text}],
-        "messageId": str(uuid.uuid4()),
-    }
-    if context_id:
-        message["contextId"] = context_id
-    return {"message": message}
-
-
 def _human(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "human", "content": text}]}
 
@@ -610,7 +600,7 @@ class ProtocolOwned:
         self.assistant_b = _ok("POST", url, "/assistants", B, {"graph_id": "chat", "name": "bchat"})
         self.aid = self.assistant_a["assistant_id"]
         self.bid = self.assistant_b["assistant_id"]
-        sent = self.a2a(A, self.aid, "message/send", _a2a_message("hi"))
+        sent = self.a2a(A, self.aid, "message/send", a2a_message("hi"))
         self.task = sent["result"]
         self.context_id = self.task["contextId"]
         self.task_id = self.task["id"]
@@ -684,11 +674,11 @@ def test_protocols_a2a_user_b_cannot_use_user_a_assistant_or_context(
 ) -> None:
     runs_before = proto.runs_of_a()
     # A's assistant: unknown to B, as GET /assistants/{id} is (-32602, invalid params).
-    refused = proto.a2a(B, proto.aid, "message/send", _a2a_message("hi"))
+    refused = proto.a2a(B, proto.aid, "message/send", a2a_message("hi"))
     assert refused["error"]["code"] == -32602, refused
     assert "not found" in refused["error"]["message"]
     # B's own assistant in A's context: A's thread is unknown to B.
-    refused = proto.a2a(B, proto.bid, "message/send", _a2a_message("hi", proto.context_id))
+    refused = proto.a2a(B, proto.bid, "message/send", a2a_message("hi", proto.context_id))
     assert refused["error"]["code"] == -32602, refused
     assert "not found" in refused["error"]["message"]
     # A's task is not B's, whichever assistant B asks through.
@@ -928,7 +918,7 @@ def _a2a_stream(
 ) -> tuple[int, list[dict[str, Any]]]:
     """(the status, the JSON-RPC messages) of an A2A message/stream, as SSE or as one JSON
     answer (an error before the stream starts)."""
-    body = {**_rpc("message/stream", _a2a_message(text))}
+    body = {**_rpc("message/stream", a2a_message(text))}
     response = httpx.post(
         f"{proto.url}/a2a/{assistant_id}",
         headers={**headers, "Accept": "text/event-stream"},

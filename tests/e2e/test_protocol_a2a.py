@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.protocol_clients import server_url
+from tests.e2e.protocol_clients import a2a_message, server_url
 
 pytestmark = pytest.mark.e2e
 
@@ -32,17 +32,6 @@ class A2AClient:
     def __init__(self, http: httpx.AsyncClient, assistant_id: str) -> None:
         self.http = http
         self.path = f"/a2a/{assistant_id}"
-
-    @staticmethod
-    def message(text: str, context_id: str | None = None) -> dict[str, Any]:
-        message = {
-            "role": "user",
-            "parts": [{"kind": "text", "text": text}],
-            "messageId": str(uuid.uuid4()),
-        }
-        if context_id:
-            message["contextId"] = context_id
-        return {"message": message}
 
     async def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post(
@@ -85,13 +74,13 @@ async def test_an_a2a_client_sends_a_message_streams_another_and_reads_the_task(
         assert card["name"] == "agent" and card["url"].endswith(a2a.path)
         assert card["capabilities"]["streaming"] is True
 
-        sent = await a2a.call("message/send", a2a.message("weather in sf?"))
+        sent = await a2a.call("message/send", a2a_message("weather in sf?"))
         task = sent["result"]
         assert task["kind"] == "task" and task["status"]["state"] == "completed"
         assert texts(task["artifacts"][0]["parts"]) == ANSWER
         context_id = task["contextId"]
 
-        updates = [u async for u in a2a.stream(a2a.message("weather in sf?", context_id))]
+        updates = [u async for u in a2a.stream(a2a_message("weather in sf?", context_id))]
         first, *working, artifact, final = updates
         assert first["kind"] == "task" and first["status"]["state"] == "submitted"
         assert first["contextId"] == context_id
@@ -120,7 +109,7 @@ async def test_an_a2a_client_sends_a_message_streams_another_and_reads_the_task(
 async def test_a_running_task_is_cancelled_and_an_ended_one_is_not(stack: Any) -> None:
     async with httpx.AsyncClient(base_url=stack.url, timeout=60) as http:
         a2a = await _client(http, "agent")
-        updates = a2a.stream(a2a.message("weather in sf?"))
+        updates = a2a.stream(a2a_message("weather in sf?"))
         submitted = await anext(updates)
         cancelled = await a2a.call(
             "tasks/cancel", {"id": submitted["id"], "contextId": submitted["contextId"]}
@@ -146,7 +135,5 @@ async def test_bad_a2a_requests_are_json_rpc_errors(url: str) -> None:
         )
         assert missing["error"]["code"] == -32001
         stranger = A2AClient(http, str(uuid.uuid4()))
-        assert (await stranger.call("message/send", stranger.message("hi")))["error"][
-            "code"
-        ] == -32602
+        assert (await stranger.call("message/send", a2a_message("hi")))["error"]["code"] == -32602
         await asyncio.sleep(0)

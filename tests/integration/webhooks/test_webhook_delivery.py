@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from runs import services
+from runs.dispatch import EXECUTE_RUN
 from runs.models import Run, RunStatus
-from tests.conftest import Dispatched
 from tests.factories import default_assistant
 from threads.models import Thread
 from webhooks import services as webhooks
@@ -29,8 +29,9 @@ HOOK = "https://hooks.example.com/spindle"
 
 
 @pytest.fixture
-def running(dispatched: Dispatched) -> Run:
-    """A claimed run whose kwargs name a webhook, made through the services as the API does."""
+def running() -> Run:
+    """A claimed run whose kwargs name a webhook, made through the services as the API does
+    (its message goes to the broker; no worker takes it here)."""
     run = services.run_create(
         thread_id=Thread.objects.create().pk,
         assistant=default_assistant("echo"),
@@ -41,19 +42,19 @@ def running(dispatched: Dispatched) -> Run:
     return claimed
 
 
-def webhook_messages() -> list[tuple[bytes, str]]:
-    """(raw message, delivery id) of the webhook messages waiting in the broker's default queue."""
+def queued(task: str) -> list[tuple[bytes, str]]:
+    """(raw message, first argument) of `task`'s messages waiting in the broker's default queue."""
     found = []
     for raw in redis.Redis.from_url(settings.REDIS_URL).lrange("celery", 0, -1):
         message = json.loads(raw)
-        if message["headers"].get("task") == webhooks.DELIVER_TASK:
+        if message["headers"].get("task") == task:
             args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
             found.append((raw, args[0]))
     return found
 
 
 def queued_delivery_ids() -> list[str]:
-    return [delivery_id for _raw, delivery_id in webhook_messages()]
+    return [delivery_id for _raw, delivery_id in queued(webhooks.DELIVER_TASK)]
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +63,9 @@ def _broker_left_clean() -> Iterator[None]:
         pytest.skip("needs the Redis broker (set REDIS_URL)")
     yield
     broker = redis.Redis.from_url(settings.REDIS_URL)
-    for raw, _delivery_id in webhook_messages():
-        broker.lrem("celery", 0, raw)
+    for task in (webhooks.DELIVER_TASK, EXECUTE_RUN):
+        for raw, _argument in queued(task):
+            broker.lrem("celery", 0, raw)
 
 
 def test_the_delivery_is_written_in_the_transaction_that_ends_the_run(running: Run) -> None:
