@@ -9,6 +9,7 @@ in order, and a reader resuming with Last-Event-ID misses none and sees none twi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -45,7 +46,10 @@ class _Item:
 
 class Outbox:
     """A process's buffer of Redis work that failed, flushed in order by a thread of its
-    own. While anything waits in it, new work queues behind it (order is kept)."""
+    own. While anything waits in it, new work queues behind it (order is kept).
+
+    Coroutines hand their commands over with `send_soon`: what the loop's callbacks hand
+    over before it turns again (the events of many runs) goes in one round trip."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -54,17 +58,49 @@ class Outbox:
         self.dropped = 0
         self.lock = threading.Condition()
         self.flusher: threading.Thread | None = None
+        # Handed over by send_soon and not sent yet: (commands, essential), in order.
+        self.soon: list[tuple[list[Command], bool]] = []
+        self.soon_loop: asyncio.AbstractEventLoop | None = None
 
     def send(self, commands: list[Command], *, essential: bool = False) -> list[Any] | None:
         """Run `commands` in one pipeline now and return the replies; None when they were
         queued instead (Redis down, or earlier work waiting). When the buffer is full,
-        non-`essential` commands are dropped (and counted)."""
+        non-`essential` commands are dropped (and counted). What `send_soon` was handed
+        and has not sent yet goes first, in the same round trip."""
         with self.lock:
-            if not self.items:
-                try:
-                    return _execute(commands)
-                except UNREACHABLE as exc:
-                    logger.warning("Redis unreachable (%s): buffering until it answers", exc)
+            replies = self._send([*self._take_soon(), (commands, essential)])
+        return None if replies is None else replies[len(replies) - len(commands) :]
+
+    def send_soon(self, commands: list[Command], *, essential: bool = False) -> None:
+        """From a coroutine: send `commands` once the loop has run its ready callbacks, with
+        everything else handed over meanwhile (or earlier, with what `send` sends)."""
+        loop = asyncio.get_running_loop()
+        with self.lock:
+            self.soon.append((commands, essential))
+            # Another loop's flush may never come (a test's loop that ended).
+            scheduled, self.soon_loop = len(self.soon) > 1 and self.soon_loop is loop, loop
+        if not scheduled:
+            loop.call_soon(self.flush_soon)
+
+    def flush_soon(self) -> None:
+        with self.lock:
+            parts = self._take_soon()
+            if parts:
+                self._send(parts)
+
+    def _take_soon(self) -> list[tuple[list[Command], bool]]:
+        parts, self.soon = self.soon, []
+        return parts
+
+    def _send(self, parts: list[tuple[list[Command], bool]]) -> list[Any] | None:
+        """Under the lock: `parts` in one round trip and all their replies, or queued behind
+        the waiting work (None)."""
+        if not self.items:
+            try:
+                return _execute([command for commands, _ in parts for command in commands])
+            except UNREACHABLE as exc:
+                logger.warning("Redis unreachable (%s): buffering until it answers", exc)
+        for commands, essential in parts:
             self._queue(_Item(commands=commands), len(commands), essential=essential)
         return None
 
@@ -197,8 +233,17 @@ class RunPublisher:
         )
 
     def _send(self, build: Callable[[], list[Command]], *, essential: bool = True) -> None:
+        """On the run's event loop, with what else its runs publish before the loop turns
+        again; from any other thread (the run's end, on the database thread) at once,
+        after what the loop handed over."""
         try:
-            outbox().send(build(), essential=essential)
+            box = outbox()
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                box.send(build(), essential=essential)
+            else:
+                box.send_soon(build(), essential=essential)
         except Exception as exc:  # publishing must never fail the run itself
             logger.warning("Run %s: publishing failed: %s", self.run_id, exc)
 

@@ -3,10 +3,12 @@ start: buffered while Redis is down, sent in order once it answers, each event o
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -109,3 +111,62 @@ def test_a_command_redis_refuses_is_dropped_not_retried(private_redis) -> None:
     replies = box.send([("rpush", (key, 1), {})])
     assert replies is not None and isinstance(replies[0], redis.ResponseError)
     assert box.pending() == 0
+
+
+def test_what_coroutines_publish_before_the_loop_turns_goes_in_one_round_trip(
+    private_redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    round_trips: list[int] = []
+    execute = outbox._execute
+
+    def counted(commands: list[streams.Command]) -> list[Any]:
+        round_trips.append(len(commands))
+        return execute(commands)
+
+    monkeypatch.setattr(outbox, "_execute", counted)
+    runs = [str(uuid.uuid4()) for _ in range(2)]
+    publishers = [outbox.RunPublisher(run_id, str(uuid.uuid4())) for run_id in runs]
+
+    async def publish() -> None:
+        for n in range(3):
+            for publisher in publishers:
+                publisher.event("custom", {"n": n})
+        assert round_trips == []  # handed over, not sent yet
+        await asyncio.sleep(0)  # the loop turns
+        assert round_trips == [6]
+        publishers[0].event("custom", {"n": 3})
+        # Sent at once from code that is not waiting for the loop (a run's end on the
+        # database thread): what the loop was handed goes first, in the same round trip.
+        outbox.outbox().send(streams.end_commands(runs[0], {"status": "success"}))
+        assert round_trips == [6, 1 + len(streams.end_commands(runs[0], {}))]
+        await asyncio.sleep(0)
+        assert len(round_trips) == 2  # nothing left to send
+
+    asyncio.run(publish())
+
+    first = events(runs[0])
+    assert [data for _id, data in first] == [f'{{"n":{n}}}' for n in range(4)] + [
+        '{"status":"success"}'
+    ]
+    assert [data for _id, data in events(runs[1])] == [f'{{"n":{n}}}' for n in range(3)]
+
+
+def test_what_a_coroutine_publishes_while_redis_is_down_is_kept_in_order(private_redis) -> None:
+    run_id = str(uuid.uuid4())
+    publisher = outbox.RunPublisher(run_id, str(uuid.uuid4()))
+
+    async def publish() -> None:
+        private_redis.stop()
+        for n in range(3):
+            publisher.event("custom", {"n": n})
+        await asyncio.sleep(0)
+        assert outbox.outbox().pending() == 3
+        private_redis.start()
+        publisher.end({"status": "success"})
+        await asyncio.sleep(0)
+
+    asyncio.run(publish())
+    wait_flushed(outbox.outbox())
+    assert [data for _id, data in events(run_id)] == [f'{{"n":{n}}}' for n in range(3)] + [
+        '{"status":"success"}'
+    ]
