@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from django.db import connection, models
@@ -208,3 +210,56 @@ def _select_by_pk(
             )
         )
     return sql, [field.attname for field in fields], converters
+
+
+Statements = list[tuple[str, list[Any]]]
+
+
+class WriteGroup:
+    """The writes of several calls, each a transaction of its own when run alone, made one
+    transaction in one round trip (a group commit): `write` collects them while the
+    group is open (`grouped`), `commit` runs them."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[Statements, Callable[[list[tuple[Any, ...]]], Any] | None]] = []
+
+    def commit(self) -> None:
+        """Run every collected write in one transaction, then each one's `on_commit` with
+        the rows its first statement returned. Raises, having committed nothing, if any
+        statement fails: the caller then runs the calls one by one."""
+        if not self.writes:
+            return
+        rows = run_statements([statement for batch, _ in self.writes for statement in batch])
+        first = 0
+        for batch, on_commit in self.writes:
+            if on_commit is not None:
+                on_commit(rows[first])
+            first += len(batch)
+
+
+_group = threading.local()
+
+
+@contextmanager
+def grouped() -> Iterator[WriteGroup]:
+    """While open, `write` on this thread adds to the yielded group instead of running."""
+    group = WriteGroup()
+    _group.current = group
+    try:
+        yield group
+    finally:
+        _group.current = None
+
+
+def write(
+    statements: Statements, on_commit: Callable[[list[tuple[Any, ...]]], Any] | None = None
+) -> None:
+    """Run `statements` as one transaction (run_statements), then call `on_commit` with the
+    rows the first one returned; inside `grouped()`, add them to the group instead."""
+    group: WriteGroup | None = getattr(_group, "current", None)
+    if group is not None:
+        group.writes.append((statements, on_commit))
+        return
+    rows = run_statements(statements)[0]
+    if on_commit is not None:
+        on_commit(rows)

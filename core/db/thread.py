@@ -7,6 +7,11 @@ loop, the calls of all of them), so `DbThread.call` queues the calls a loop make
 the thread is busy and runs them in order as one batch, then wakes the loop once with all
 their results.
 
+Consecutive calls of a batch handed over with `call_write` (the checkpointer's writes, each
+a transaction of its own when run alone) are made one transaction, sent in one round trip
+(core.db.sql.WriteGroup); should it fail, each call runs again alone, so one run's refused
+write fails only that run's call.
+
 The thread waits on a queue of its own rather than being a ThreadPoolExecutor's worker:
 handing a batch to a pool's thread (a future, a work item, the pool's locks and its idle
 semaphore) cost the loop more CPU than the queue's put (measured: about 40 µs a hand-over,
@@ -23,12 +28,18 @@ from functools import partial
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar, cast
 
+from core.db import sql
+
 T = TypeVar("T")
 
-# A coroutine's call: (its loop, its future, the call); or a `submit`: (None, the
-# concurrent future, the call). None stops the thread.
+# A coroutine's call: (its loop, its future, the call, whether it is a write that may
+# share a transaction); or a `submit`: (None, the concurrent future, the call, False).
+# None stops the thread.
 _Work = tuple[
-    asyncio.AbstractEventLoop | None, "asyncio.Future[Any] | Future[Any]", Callable[[], Any]
+    asyncio.AbstractEventLoop | None,
+    "asyncio.Future[Any] | Future[Any]",
+    Callable[[], Any],
+    bool,
 ]
 
 
@@ -52,17 +63,25 @@ class DbThread(Executor):
         with self._shutdown_lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-            self._queue.put((None, future, partial(fn, *args, **kwargs)))
+            self._queue.put((None, future, partial(fn, *args, **kwargs), False))
         return future
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """`fn(*args, **kwargs)` on the thread, after the work handed over before it."""
+        return await self._call(partial(fn, *args, **kwargs), write=False)
+
+    async def call_write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """As `call`, for a call whose writes go through core.db.sql.write: it may share
+        one transaction with the writes handed over next to it."""
+        return await self._call(partial(fn, *args, **kwargs), write=True)
+
+    async def _call(self, fn: Callable[[], T], *, write: bool) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._shutdown_lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-            self._queue.put((loop, future, partial(fn, *args, **kwargs)))
+            self._queue.put((loop, future, fn, write))
         return await future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -95,25 +114,58 @@ class DbThread(Executor):
         """Run a batch in order; False once the stop marker was reached."""
         settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any, Any]]] = {}
         try:
-            for work in batch:
+            index = 0
+            while index < len(batch):
+                work = batch[index]
                 if work is None:
                     return False
-                loop, future, fn = work
+                loop, future, fn, write = work
                 if loop is None:
                     # A submitted job: what the loops asked before it is answered first.
                     _settle_all(settled)
                     _run_submitted(cast(Future, future), fn)
+                    index += 1
                     continue
-                future = cast(asyncio.Future, future)
-                if future.cancelled():  # its caller stopped waiting before it began
+                writes = [work]
+                while write and index + len(writes) < len(batch):
+                    following = batch[index + len(writes)]
+                    if following is None or following[0] is None or not following[3]:
+                        break
+                    writes.append(following)
+                index += len(writes)
+                calls = [
+                    (loop, cast(asyncio.Future, future), fn)
+                    for loop, future, fn, _ in writes
+                    # A cancelled future: its caller stopped waiting before it began.
+                    if loop is not None and not future.cancelled()
+                ]
+                if len(calls) > 1 and self._run_grouped(calls, settled):
                     continue
-                try:
-                    settled.setdefault(loop, []).append((future, self.run_call(fn), None))
-                except BaseException as exc:  # handed to the caller, as an executor does
-                    settled.setdefault(loop, []).append((future, None, exc))
+                for loop, future, fn in calls:
+                    try:
+                        settled.setdefault(loop, []).append((future, self.run_call(fn), None))
+                    except BaseException as exc:  # handed to the caller, as an executor does
+                        settled.setdefault(loop, []).append((future, None, exc))
             return True
         finally:
             _settle_all(settled)
+
+    def _run_grouped(
+        self,
+        calls: list[tuple[asyncio.AbstractEventLoop, asyncio.Future, Callable[[], Any]]],
+        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any, Any]]],
+    ) -> bool:
+        """The calls' writes as one transaction; False, with nothing committed or
+        answered, if that failed (each call then runs alone)."""
+        try:
+            with sql.grouped() as group:
+                results = [fn() for _loop, _future, fn in calls]
+            self.run_call(group.commit)
+        except Exception:
+            return False
+        for (loop, future, _fn), result in zip(calls, results, strict=True):
+            settled.setdefault(loop, []).append((future, result, None))
+        return True
 
 
 def _run_submitted(future: Future[Any], fn: Callable[[], Any]) -> None:

@@ -19,7 +19,7 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 
-from core.db.thread import off_loop
+from core.db.thread import DbThread, off_loop
 from threads.checkpointer.maintenance import SaverMaintenance
 
 T = TypeVar("T")
@@ -56,6 +56,13 @@ class DjangoSaver(SaverMaintenance):
         if self.executor is None:
             return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
         return await off_loop(self.executor, fn, *args, **kwargs)
+
+    async def _write_off_loop(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """A put or put_writes: on a DbThread, in one transaction with the writes handed
+        over next to it (core/db/thread.py)."""
+        if isinstance(self.executor, DbThread):
+            return await self.executor.call_write(fn, *args)
+        return await self._off_loop(fn, *args)
 
     # --- versions ---------------------------------------------------------------
 
@@ -108,7 +115,7 @@ class DjangoSaver(SaverMaintenance):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        return await self._off_loop(self.put, config, checkpoint, metadata, new_versions)
+        return await self._write_off_loop(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self,
@@ -117,7 +124,7 @@ class DjangoSaver(SaverMaintenance):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        await self._off_loop(self.put_writes, config, writes, task_id, task_path)
+        await self._write_off_loop(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self._off_loop(self.delete_thread, thread_id)

@@ -21,7 +21,8 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 
-from core.db.sql import db_datetime, db_uuid, run_statements
+from core.db import sql
+from core.db.sql import db_datetime, db_uuid
 from threads.blob_cache import BlobKey
 from threads.checkpointer import statements
 from threads.checkpointer.cache import EMPTY, cache_blob, own_version
@@ -308,14 +309,13 @@ class SaverWrites(SaverReads):
         its own with its deferred foreign keys checked at its end: one round trip.
         """
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            returned = run_statements(batch)[0]
-            if on_commit is not None:
-                on_commit(returned)
+            # Or, on a database thread grouping its calls' writes, one transaction with them.
+            sql.write(batch, on_commit)
             return
         with self._write_transaction(), connection.cursor() as cursor:
             first_rows: list[Any] = []
-            for position, (sql, params) in enumerate(batch):
-                cursor.execute(sql, params)
+            for position, (statement, params) in enumerate(batch):
+                cursor.execute(statement, params)
                 if position == 0 and on_commit is not None:
                     first_rows = cursor.fetchall()
             if on_commit is not None:
