@@ -301,6 +301,9 @@ SPINDLE_TTL_SWEEP_SECONDS = env_float("SPINDLE_TTL_SWEEP_SECONDS", 60.0, minimum
 # No REDIS_URL: `manage.py serve` starts an embedded Redis and sets it for its processes;
 # elsewhere (tests, management commands) Celery falls back to an in-memory broker.
 CELERY_BROKER_URL = broker_url(REDIS_URL) if REDIS_URL else "memory://"
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport, with one Redis client per channel (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
