@@ -27,7 +27,8 @@ class Channel(kombu_redis.Channel):
             return
         pool = self.pool  # a new one after the channel lost its connection
         if self._kept_client is None or self._kept_client.connection_pool is not pool:
-            self._kept_client = self._create_client()
+            # The stubs leave out the channel's private helpers.
+            self._kept_client = self._create_client()  # type: ignore[attr-defined]
         yield self._kept_client
 
 

@@ -35,7 +35,7 @@ def test_messages_reach_the_queue_through_one_client_per_channel() -> None:
                 assert after is first
 
             # A channel whose connection was lost gets a new pool, and a client on it.
-            channel._disconnect_pools()
+            channel._disconnect_pools()  # type: ignore[attr-defined]
             with channel.conn_or_acquire() as renewed:
                 assert renewed is not first
                 assert renewed.connection_pool is channel.pool
