@@ -161,7 +161,7 @@ class DbThread(Executor):
             with sql.grouped() as group:
                 results = [fn() for _loop, _future, fn in calls]
             self.run_call(group.commit)
-        except Exception:
+        except BaseException:  # each call, run alone, hands its own error to its caller
             return False
         for (loop, future, _fn), result in zip(calls, results, strict=True):
             settled.setdefault(loop, []).append((future, result, None))
