@@ -99,9 +99,14 @@ def cpu_seconds(roots: dict[str, int] | None = None, database: str = "") -> dict
             continue
         if part is not None:
             totals[part] += process.cpu_seconds
-    usage = os.times()
-    totals["bench client"] = usage.user + usage.system
+    totals["bench client"] = own_cpu_seconds()
     return totals
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds this process (the bench's client) has used so far."""
+    usage = os.times()
+    return usage.user + usage.system
 
 
 def pct(samples: list[float], q: float) -> float:

@@ -33,6 +33,7 @@ from bench.__main__ import (
     again,
     echo_latency,
     echo_throughput,
+    own_cpu_seconds,
     pct,
     processes,
     rollback_to_running,
@@ -162,7 +163,7 @@ async def rounds(
         per_client = max(1, min(args.runs // clients, 40))
         # Measured around the timed part only (the clients and threads are made before it).
         rate, before, after = await echo_throughput(
-            url, clients, per_client, measure=lambda: (server_cpu(), _own_cpu())
+            url, clients, per_client, measure=lambda: (server_cpu(), own_cpu_seconds())
         )
         figures.add(f"echo runs/s, {clients} clients", rate, lower_is_better=False)
         if clients == 64:
@@ -193,11 +194,6 @@ async def rounds(
         "echo first stream event p50 (ms)", pct(marks["first event"], 0.5), lower_is_better=True
     )
     return figures
-
-
-def _own_cpu() -> float:
-    usage = os.times()
-    return usage.user + usage.system
 
 
 async def spindle(args: argparse.Namespace) -> Figures:

@@ -189,9 +189,9 @@ def _parse_message(params: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID, d
 
 
 def _pending_interrupts(thread_id: uuid.UUID) -> bool:
-    from threads.models import Thread
+    from threads.selectors import visible_threads
 
-    visible = Thread.objects.filter(caller_q("threads"), pk=thread_id)
+    visible = visible_threads().filter(pk=thread_id)
     return bool(visible.values_list("interrupts", flat=True).first())
 
 

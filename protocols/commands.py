@@ -8,7 +8,6 @@ import time
 import uuid
 from typing import Any
 
-from access.filters import caller_q
 from access.handlers import authorize
 from core.db.asyncdb import db
 from core.errors import SpindleError
@@ -104,17 +103,12 @@ async def ahandle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> 
     return {"run_id": str(run.run_id)} if method == "run.start" else {}
 
 
-def _visible_threads() -> Any:
-    from threads.models import Thread
-
-    return Thread.objects.filter(caller_q("threads"))
-
-
 def _awaiting_interrupts(thread_id: uuid.UUID) -> bool:
     """Whether the thread is busy with no interrupt recorded yet."""
     from threads.models import ThreadStatus
+    from threads.selectors import visible_threads
 
-    row = _visible_threads().filter(pk=thread_id).values_list("status", "interrupts").first()
+    row = visible_threads().filter(pk=thread_id).values_list("status", "interrupts").first()
     return row is not None and row[0] == ThreadStatus.BUSY and not row[1]
 
 
@@ -137,12 +131,14 @@ def _protocol_config(config: dict[str, Any] | None) -> dict[str, Any]:
 def _pending_interrupt_ids(thread_id: uuid.UUID) -> set[str] | None:
     """Ids of the interrupts the thread waits on; None if the thread does not exist (or the
     caller may not see it)."""
-    row = _visible_threads().filter(pk=thread_id).values_list("interrupts", flat=True).first()
-    if row is None and not _visible_threads().filter(pk=thread_id).exists():
+    from threads.selectors import visible_threads
+
+    row = visible_threads().filter(pk=thread_id).values_list("pk", "interrupts").first()
+    if row is None:
         return None
     return {
         item["id"]
-        for items in (row or {}).values()
+        for items in (row[1] or {}).values()
         for item in (items if isinstance(items, list) else [])
         if isinstance(item, dict) and isinstance(item.get("id"), str)
     }
@@ -214,8 +210,10 @@ def input_respond_payload(
             raise CommandError(
                 "no_such_interrupt", f"Unknown or already-consumed interrupt: {interrupt_id}"
             )
+    from threads.selectors import visible_threads
+
     metadata = (
-        _visible_threads().filter(pk=thread_id).values_list("metadata", flat=True).first() or {}
+        visible_threads().filter(pk=thread_id).values_list("metadata", flat=True).first() or {}
     )
     assistant_id = metadata.get("assistant_id")
     if not isinstance(assistant_id, str):

@@ -28,13 +28,19 @@ M = TypeVar("M", bound=Model)
 SORT_FIELDS = ("thread_id", "status", "created_at", "updated_at", "state_updated_at")
 
 
+def visible_threads() -> QuerySet[Thread]:
+    """The threads the request's caller may see: every thread unless an auth handler's
+    filter narrows them."""
+    return Thread.objects.filter(caller_q("threads"))
+
+
 def thread_get(thread_id: uuid.UUID | str) -> Thread:
     """The thread with this id; NotFound (404) otherwise."""
     try:
         pk = thread_id if isinstance(thread_id, uuid.UUID) else uuid.UUID(str(thread_id))
     except ValueError:
         raise NotFound(f"Thread with ID {thread_id} not found") from None
-    thread = Thread.objects.filter(caller_q("threads"), pk=pk).first()
+    thread = visible_threads().filter(pk=pk).first()
     if thread is None:
         raise NotFound(f"Thread with ID {thread_id} not found")
     return thread
@@ -47,7 +53,7 @@ def thread_check_access(thread_id: uuid.UUID, *, detail: str) -> None:
         return
     if (
         Thread.objects.filter(pk=thread_id).exists()
-        and not Thread.objects.filter(caller_q("threads"), pk=thread_id).exists()
+        and not visible_threads().filter(pk=thread_id).exists()
     ):
         raise NotFound(detail)
 
@@ -121,7 +127,7 @@ def _filtered(
     status: str | None = None,
     ids: list[uuid.UUID] | None = None,
 ) -> QuerySet[Thread]:
-    threads = Thread.objects.filter(caller_q("threads"))
+    threads = visible_threads()
     if ids is not None:
         threads = threads.filter(pk__in=ids)
     if status:

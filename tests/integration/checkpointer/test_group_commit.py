@@ -4,16 +4,24 @@ group commit, core/db/thread.py), and a write the database refuses fails only it
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import IntegrityError, connection
+from langgraph.checkpoint.base import empty_checkpoint
 
 from core.db.thread import DbThread
-from runs.models import Run
-from tests.factories import amake_run
+from runs import services
+from runs.dispatch import EXECUTE_RUN
+from runs.models import CancelAction, Run
+from tests.factories import default_assistant, human
 from threads.checkpointer import DjangoSaver
 from threads.models import CheckpointWrite, Thread
 
@@ -26,22 +34,40 @@ def _postgres_only() -> None:
         pytest.skip("the group commit is PostgreSQL's (SQLite runs each write alone)")
 
 
-async def first_checkpoints(saver: DjangoSaver, count: int) -> list[dict[str, Any]]:
-    """`count` threads, each with a running run and the checkpoint LangGraph puts first."""
-    configs = []
+def claimed_runs(count: int) -> list[Run]:
+    """`count` runs on threads of their own, created as the API creates them (their messages
+    go to the broker; no worker takes them here) and claimed as a worker claims them."""
+    runs = []
     for _ in range(count):
-        thread = await Thread.objects.acreate()
-        run = await amake_run(thread, status="running")
-        config = {"configurable": {"thread_id": str(thread.pk), "run_id": str(run.pk)}}
-        checkpoint = {
-            "v": 1,
-            "id": f"1ef{thread.pk.hex[:29]}",
-            "ts": "2026-12-01T00:00:00+00:00",
-            "channel_values": {},
-            "channel_versions": {},
-            "versions_seen": {},
-        }
-        put = await saver.aput(config, checkpoint, {"source": "input", "step": -1}, {})
+        run = services.run_create(
+            thread_id=Thread.objects.create().pk,
+            assistant=default_assistant("echo"),
+            payload={"input": human("hi")},
+        )
+        claimed = services.run_claim(run_id=run.pk, worker="w@h:1")
+        assert claimed is not None
+        runs.append(claimed)
+    return runs
+
+
+@pytest.fixture(autouse=True)
+def _broker_left_clean() -> Iterator[None]:
+    if not settings.REDIS_URL:
+        pytest.skip("needs the Redis broker (set REDIS_URL)")
+    yield
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    for raw in broker.lrange("celery", 0, -1):
+        if json.loads(raw)["headers"].get("task") == EXECUTE_RUN:
+            broker.lrem("celery", 0, raw)
+
+
+async def first_checkpoints(saver: DjangoSaver, count: int) -> list[dict[str, Any]]:
+    """`count` claimed runs, each with the checkpoint LangGraph puts first; the config a
+    task of each run writes with."""
+    configs = []
+    for run in await sync_to_async(claimed_runs)(count):
+        config = {"configurable": {"thread_id": str(run.thread_id), "run_id": str(run.pk)}}
+        put = await saver.aput(config, empty_checkpoint(), {"source": "input", "step": -1}, {})
         configs.append({"configurable": {**put["configurable"], "run_id": str(run.pk)}})
     return configs
 
@@ -94,9 +120,14 @@ async def test_a_refused_write_fails_only_its_own_call() -> None:
     try:
         saver = DjangoSaver(bind_runs=True, executor=pool)
         configs = await first_checkpoints(saver, 3)
-        # The middle run is gone (rolled back): its write breaks the owner foreign key.
+        # The middle run is rolled back: its late write breaks the owner foreign key.
         gone = configs[1]["configurable"]["run_id"]
-        await Run.objects.filter(pk=gone).adelete()
+        await sync_to_async(services.run_cancel)(
+            thread_id=uuid.UUID(configs[1]["configurable"]["thread_id"]),
+            run_id=uuid.UUID(gone),
+            action=CancelAction.ROLLBACK,
+        )
+        assert not await Run.objects.filter(pk=gone).aexists()
 
         outcomes = await write_together(saver, pool, configs)
 
