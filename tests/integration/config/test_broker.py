@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 import redis
 from django.conf import settings
+from kombu import Producer
 
 from config.broker import Channel
 from config.celery import app
+from runs import dispatch
 
 
 def test_messages_reach_the_queue_through_one_client_per_channel() -> None:
@@ -45,4 +48,28 @@ def test_messages_reach_the_queue_through_one_client_per_channel() -> None:
         assert sorted(sent) == sorted(run_ids)
     finally:
         direct.delete(queue)
+        direct.close()
+
+
+def test_a_runs_message_goes_into_the_queue_without_declaring_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared: list[object] = []
+    monkeypatch.setattr(
+        Producer, "maybe_declare", lambda self, entity, **kw: declared.append(entity)
+    )
+    direct = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    run_id = uuid.uuid4()
+    queue = app.conf.task_default_queue
+    # No binding of the queue to its exchange either: the message is put by queue name.
+    direct.delete(f"_kombu.binding.{queue}")
+    try:
+        dispatch.enqueue(run_id)
+        sent = [json.loads(message)["headers"]["id"] for message in direct.lrange(queue, 0, -1)]
+        assert str(run_id) in sent
+        assert declared == []
+    finally:
+        for message in direct.lrange(queue, 0, -1):
+            if json.loads(message)["headers"]["id"] == str(run_id):
+                direct.lrem(queue, 0, message)
         direct.close()
