@@ -160,7 +160,8 @@ FAMILIES = [
     ("POST", "/threads", {}),
     ("POST", "/threads/search", {}),
     ("POST", "/runs/wait", {"assistant_id": "whoami", "input": {}}),
-    ("GET", f"/threads/{uuid.uuid4()}/runs", None),
+    # A thread that does not exist: the key is refused before the thread is looked up.
+    ("GET", "/threads/00000000-0000-4000-8000-000000000000/runs", None),
     ("PUT", "/store/items", {"namespace": ["n"], "key": "k", "value": {"v": 1}}),
     ("POST", "/store/items/search", {}),
     ("POST", "/runs/crons/search", {}),
