@@ -9,6 +9,9 @@ HOST ?= 127.0.0.1
 # Tests use their own database and Redis db, never the ones `make dev` uses.
 TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/spindle
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist worker processes, each taking whole test files, each with a Redis db of its
+# own counting down from TEST_REDIS_URL's (tests/xdist_redis.py); 0 runs the suite in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install lock dev test lint services browser bench bench-inprocess bench-compare fuzz schemathesis soak clean js-deps
 
@@ -63,7 +66,8 @@ $(JS_DIR)/node_modules/.installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock
 js-deps: $(JS_DIR)/node_modules/.installed
 
 test: $(VENV)/.installed services browser lint js-deps
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest \
+		-p tests.xdist_redis -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # A long, random round of the fuzz test (tests/e2e/test_fuzz.py); FUZZ_EXAMPLES per test.
 FUZZ_EXAMPLES ?= 3000
