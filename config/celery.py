@@ -6,6 +6,7 @@ import gc
 import logging.config
 import os
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 from typing import Any
 
 from celery import Celery
@@ -24,29 +25,22 @@ class CelerySettings(Mapping[str, Any]):
     AttributeError, and a task sent reads several keys: about a fifth of the CPU of
     sending a run's message went there. Nothing changes CELERY_* settings at run time."""
 
-    def __init__(self) -> None:
-        self._values: dict[str, Any] | None = None
+    @cached_property
+    def _values(self) -> dict[str, Any]:
+        from django.conf import settings
 
-    @property
-    def values_read(self) -> dict[str, Any]:
-        if self._values is None:
-            from django.conf import settings
-
-            self._values = {
-                name: getattr(settings, name)
-                for name in dir(settings)
-                if name.startswith("CELERY_")
-            }
-        return self._values
+        return {
+            name: getattr(settings, name) for name in dir(settings) if name.startswith("CELERY_")
+        }
 
     def __getitem__(self, key: str) -> Any:
-        return self.values_read[key]
+        return self._values[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values_read)
+        return iter(self._values)
 
     def __len__(self) -> int:
-        return len(self.values_read)
+        return len(self._values)
 
 
 app = Celery("spindle")

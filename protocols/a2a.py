@@ -39,6 +39,7 @@ from protocols.runs import run_outcome, run_start
 from runs import sse
 from runs.authorize import run_authorize
 from runs.models import ACTIVE_STATUSES
+from threads.selectors import visible_threads
 
 logger = logging.getLogger(__name__)
 
@@ -189,8 +190,6 @@ def _parse_message(params: dict[str, Any]) -> tuple[dict[str, Any], uuid.UUID, d
 
 
 def _pending_interrupts(thread_id: uuid.UUID) -> bool:
-    from threads.selectors import visible_threads
-
     visible = visible_threads().filter(pk=thread_id)
     return bool(visible.values_list("interrupts", flat=True).first())
 

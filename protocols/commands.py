@@ -14,6 +14,8 @@ from core.errors import SpindleError
 from protocols.runs import run_start
 from runs.events import PROTOCOL_CONFIG_KEY
 from runs.models import MultitaskStrategy
+from threads.models import ThreadStatus
+from threads.selectors import visible_threads
 
 KNOWN = frozenset(
     {
@@ -105,9 +107,6 @@ async def ahandle(thread_id: uuid.UUID, method: str, params: dict[str, Any]) -> 
 
 def _awaiting_interrupts(thread_id: uuid.UUID) -> bool:
     """Whether the thread is busy with no interrupt recorded yet."""
-    from threads.models import ThreadStatus
-    from threads.selectors import visible_threads
-
     row = visible_threads().filter(pk=thread_id).values_list("status", "interrupts").first()
     return row is not None and row[0] == ThreadStatus.BUSY and not row[1]
 
@@ -131,8 +130,6 @@ def _protocol_config(config: dict[str, Any] | None) -> dict[str, Any]:
 def _pending_interrupt_ids(thread_id: uuid.UUID) -> set[str] | None:
     """Ids of the interrupts the thread waits on; None if the thread does not exist (or the
     caller may not see it)."""
-    from threads.selectors import visible_threads
-
     row = visible_threads().filter(pk=thread_id).values_list("pk", "interrupts").first()
     if row is None:
         return None
@@ -210,7 +207,6 @@ def input_respond_payload(
             raise CommandError(
                 "no_such_interrupt", f"Unknown or already-consumed interrupt: {interrupt_id}"
             )
-    from threads.selectors import visible_threads
 
     metadata = (
         visible_threads().filter(pk=thread_id).values_list("metadata", flat=True).first() or {}

@@ -4,14 +4,12 @@ group commit, core/db/thread.py), and a write the database refuses fails only it
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, connection
@@ -21,6 +19,7 @@ from core.db.thread import DbThread
 from runs import services
 from runs.dispatch import EXECUTE_RUN
 from runs.models import CancelAction, Run
+from tests.broker import remove_queued
 from tests.factories import default_assistant, human
 from threads.checkpointer import DjangoSaver
 from threads.models import CheckpointWrite, Thread
@@ -55,10 +54,7 @@ def _broker_left_clean() -> Iterator[None]:
     if not settings.REDIS_URL:
         pytest.skip("needs the Redis broker (set REDIS_URL)")
     yield
-    broker = redis.Redis.from_url(settings.REDIS_URL)
-    for raw in broker.lrange("celery", 0, -1):
-        if json.loads(raw)["headers"].get("task") == EXECUTE_RUN:
-            broker.lrem("celery", 0, raw)
+    remove_queued(EXECUTE_RUN)
 
 
 async def first_checkpoints(saver: DjangoSaver, count: int) -> list[dict[str, Any]]:

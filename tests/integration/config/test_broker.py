@@ -14,6 +14,7 @@ from kombu import Producer
 from config.broker import Channel
 from config.celery import app
 from runs import dispatch
+from tests.broker import QUEUE, queued, remove_queued
 
 
 def test_messages_reach_the_queue_through_one_client_per_channel() -> None:
@@ -58,18 +59,13 @@ def test_a_runs_message_goes_into_the_queue_without_declaring_it(
     monkeypatch.setattr(
         Producer, "maybe_declare", lambda self, entity, **kw: declared.append(entity)
     )
-    direct = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     run_id = uuid.uuid4()
-    queue = app.conf.task_default_queue
     # No binding of the queue to its exchange either: the message is put by queue name.
-    direct.delete(f"_kombu.binding.{queue}")
+    redis.Redis.from_url(settings.REDIS_URL).delete(f"_kombu.binding.{QUEUE}")
     try:
         dispatch.enqueue(run_id)
-        sent = [json.loads(message)["headers"]["id"] for message in direct.lrange(queue, 0, -1)]
+        sent = [argument for _raw, argument in queued(dispatch.EXECUTE_RUN)]
         assert str(run_id) in sent
         assert declared == []
     finally:
-        for message in direct.lrange(queue, 0, -1):
-            if json.loads(message)["headers"]["id"] == str(run_id):
-                direct.lrem(queue, 0, message)
-        direct.close()
+        remove_queued(dispatch.EXECUTE_RUN)

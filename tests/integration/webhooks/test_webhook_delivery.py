@@ -3,14 +3,11 @@ lost is queued again: real database, real broker (the Redis of REDIS_URL)."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,6 +15,7 @@ from django.utils import timezone
 from runs import services
 from runs.dispatch import EXECUTE_RUN
 from runs.models import Run, RunStatus
+from tests.broker import queued, remove_queued
 from tests.factories import default_assistant
 from threads.models import Thread
 from webhooks import services as webhooks
@@ -42,17 +40,6 @@ def running() -> Run:
     return claimed
 
 
-def queued(task: str) -> list[tuple[bytes, str]]:
-    """(raw message, first argument) of `task`'s messages waiting in the broker's default queue."""
-    found = []
-    for raw in redis.Redis.from_url(settings.REDIS_URL).lrange("celery", 0, -1):
-        message = json.loads(raw)
-        if message["headers"].get("task") == task:
-            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-            found.append((raw, args[0]))
-    return found
-
-
 def queued_delivery_ids() -> list[str]:
     return [delivery_id for _raw, delivery_id in queued(webhooks.DELIVER_TASK)]
 
@@ -62,10 +49,7 @@ def _broker_left_clean() -> Iterator[None]:
     if not settings.REDIS_URL:
         pytest.skip("needs the Redis broker (set REDIS_URL)")
     yield
-    broker = redis.Redis.from_url(settings.REDIS_URL)
-    for task in (webhooks.DELIVER_TASK, EXECUTE_RUN):
-        for raw, _argument in queued(task):
-            broker.lrem("celery", 0, raw)
+    remove_queued(webhooks.DELIVER_TASK, EXECUTE_RUN)
 
 
 def test_the_delivery_is_written_in_the_transaction_that_ends_the_run(running: Run) -> None:
