@@ -8,6 +8,8 @@ from asgiref.sync import iscoroutinefunction
 from django.core.handlers.asgi import ASGIHandler
 from django.urls import Resolver404, get_resolver
 
+from config.collector import settle
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SPINDLE_DB_POOL", "1")
 
@@ -35,6 +37,14 @@ class SpindleASGIHandler(ASGIHandler):
             await self.handle(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    async def listen_for_disconnect(self, receive):
+        # Returns where Django's raises RequestAborted (which `handle` then ignores): the
+        # exception's traceback tied the request's tasks, request and response into a
+        # reference cycle, left for the garbage collector after every request.
+        message = await receive()
+        if message["type"] != "http.disconnect":
+            raise AssertionError(f"Invalid ASGI message after request body: {message['type']}")
 
     def resolve_request(self, request):
         # The match `_serves_async_view` found for this path: resolving walks every URL
@@ -156,3 +166,7 @@ try:
 except Exception as exc:
     _exit_on_startup_error(exc)
     raise
+
+
+# Everything the start made is made: out of the garbage collector's reach with it.
+settle()

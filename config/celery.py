@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging.config
 import os
 from collections.abc import Iterator, Mapping
@@ -11,6 +10,8 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import beat_init, setup_logging, worker_init
+
+from config.collector import settle
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -74,7 +75,7 @@ def _ensure_default_assistants(*args: object, **kwargs: object) -> None:
 def _freeze_imports_before_fork(*args: object, **kwargs: object) -> None:
     # Objects the master has made so far move to a generation the collector never scans,
     # so pool processes forked from it do not write to (and copy) those shared pages.
-    gc.freeze()
+    settle()
 
 
 @setup_logging.connect

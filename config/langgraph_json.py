@@ -11,7 +11,13 @@ from django.conf import settings
 
 
 def langgraph_json_path() -> Path:
-    return Path(settings.LANGGRAPH_CONFIG).expanduser().resolve()
+    # Read for every run (the store's settings): resolving walks the file system.
+    return _resolved(str(settings.LANGGRAPH_CONFIG))
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(path: str) -> Path:
+    return Path(path).expanduser().resolve()
 
 
 def langgraph_json_section(name: str) -> Any:
@@ -21,6 +27,7 @@ def langgraph_json_section(name: str) -> Any:
 
 
 def reset_langgraph_json() -> None:
+    _resolved.cache_clear()
     _document.cache_clear()
 
 

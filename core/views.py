@@ -44,6 +44,11 @@ class AsyncApi(View):
             return await super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         except Exception as exc:
             return error_response(exc)
+        finally:
+            # Django's setup() serves HEAD by keeping `self.get` on the instance: a
+            # reference cycle (view -> bound method -> view) that left the view, its
+            # request and everything they hold for the garbage collector to find.
+            self.__dict__.pop("head", None)
 
     async def http_method_not_allowed(  # type: ignore[override]
         self, request: HttpRequest, *args: Any, **kwargs: Any

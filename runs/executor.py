@@ -158,6 +158,9 @@ class RunExecution:
             outcome = await self._execute()
         finally:
             self.returned.set()
+            # The task's context holds this execution (CURRENT_RUN): without the task
+            # the two are freed by reference counting, not the garbage collector.
+            self.task = None
         if self.cancel_action and not await self._drain_node_threads():
             # A synchronous node is still running in a thread: only ending the process
             # stops it. (Off the loop: Django refuses database calls on a loop's thread.)

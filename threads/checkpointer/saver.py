@@ -6,6 +6,7 @@ maintenance.py; this module adds versions and the async methods."""
 
 from __future__ import annotations
 
+import inspect
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
@@ -137,3 +138,13 @@ class DjangoSaver(SaverMaintenance):
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         await self._off_loop(self.prune, thread_ids, strategy=strategy)
+
+
+def _keep_signatures() -> None:
+    # LangGraph asks every run whether put_writes takes `task_path` (inspect.signature,
+    # about 0.1 ms); a signature the function carries is answered without inspecting it.
+    for method in (DjangoSaver.put_writes, DjangoSaver.aput_writes):
+        method.__signature__ = inspect.signature(method)  # type: ignore[union-attr]
+
+
+_keep_signatures()
