@@ -1,12 +1,15 @@
 """ASGI entry point served by uvicorn."""
 
+import asyncio
 import os
 import sys
 
 import django
 from asgiref.sync import iscoroutinefunction
-from django.core.handlers.asgi import ASGIHandler
-from django.urls import Resolver404, get_resolver
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.urls import Resolver404, get_resolver, set_script_prefix
 
 from config.collector import settle
 
@@ -23,8 +26,9 @@ class SpindleASGIHandler(ASGIHandler):
     a plain request's CPU. The run endpoints are async views that reach the database
     through core.db.asyncdb, which hands connections back itself, so their requests skip
     that context and close on asgiref's one shared thread, where request_finished still
-    closes whatever was opened there. Requests to synchronous views keep a thread each,
-    as before: one slow view must not hold up the others.
+    closes whatever was opened there; the run endpoints, which open nothing there, close
+    on the event loop. Requests to synchronous views keep a thread each, as before: one
+    slow view must not hold up the others.
     """
 
     async def __call__(self, scope, receive, send):
@@ -34,9 +38,68 @@ class SpindleASGIHandler(ASGIHandler):
 
             await websocket.application(scope, receive, send)
         elif scope["type"] == "http" and _serves_async_view(scope):
-            await self.handle(scope, receive, send)
+            view_class = getattr(scope[RESOLVED][1].func, "view_class", None)
+            if getattr(view_class, "closes_on_loop", False):
+                await self._handle_closing_on_loop(scope, receive, send)
+            else:
+                await self.handle(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    async def _handle_closing_on_loop(self, scope, receive, send):
+        """Django's `handle` (5.2), but the response is closed on the event loop: `handle`
+        closes it through sync_to_async, a hop to asgiref's shared thread (about 140 us of
+        CPU) so that request_finished can close what was opened there. Views marked
+        `closes_on_loop` (core.views.AsyncApi) open nothing there: they reach the database
+        through core.db.asyncdb's threads, which keep their connections."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        await signals.request_started.asend(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None  # create_request gives one or the other
+            body_file.close()
+            await self.send_response(error_response, send)
+            error_response.close()
+            return
+
+        async def process_request(request, send):
+            response = await self.run_get_response(request)
+            try:
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                pass  # the client disconnected during send_response
+            return response
+
+        # Watch for a disconnect while the response is made (a join may wait for hours).
+        tasks = [
+            asyncio.create_task(self.listen_for_disconnect(receive)),
+            asyncio.create_task(process_request(request, send)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        try:
+            response = tasks[1].result()
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            response.close()
+        body_file.close()
 
     async def listen_for_disconnect(self, receive):
         # Returns where Django's raises RequestAborted (which `handle` then ignores): the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
@@ -27,6 +27,10 @@ class AsyncApi(View):
     # No OPTIONS (405, as the run endpoints always answered): CORS preflights are answered by
     # the middleware before they reach a view. HEAD is served by GET, as Django does.
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
+    # True where every handler reaches the database only through core.db.asyncdb.db (threads
+    # that keep their connections): the response is then closed on the event loop, without
+    # request_finished's hop to asgiref's shared thread (config/asgi.py).
+    closes_on_loop: ClassVar[bool] = False
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:

@@ -159,6 +159,8 @@ def _cancel_quietly(thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
 
 
 class ThreadRunsApi(AsyncApi):
+    closes_on_loop = True
+
     @extend_schema(
         operation_id="create_run_threads__thread_id__runs_post",
         summary="Create Background Run",
@@ -196,6 +198,8 @@ class ThreadRunsApi(AsyncApi):
 
 
 class ThreadRunWaitApi(AsyncApi):
+    closes_on_loop = True
+
     @extend_schema(
         operation_id="wait_run_threads__thread_id__runs_wait_post",
         summary="Create Run, Wait for Output",
@@ -212,6 +216,8 @@ class ThreadRunWaitApi(AsyncApi):
 
 
 class ThreadRunDetailApi(AsyncApi):
+    closes_on_loop = True
+
     @extend_schema(
         operation_id="get_run_http_threads__thread_id__runs__run_id__get",
         summary="Get Run",
@@ -239,6 +245,8 @@ class ThreadRunDetailApi(AsyncApi):
 
 
 class ThreadRunJoinApi(AsyncApi):
+    closes_on_loop = True
+
     @extend_schema(
         operation_id="join_run_http_threads__thread_id__runs__run_id__join_get",
         summary="Join Run",
@@ -291,6 +299,8 @@ class ThreadRunCancelApi(AsyncApi):
 
 
 class RunCreateApi(AsyncApi):
+    closes_on_loop = True
+
     @extend_schema(
         operation_id="run_stateless_runs_post",
         summary="Create Background Run",
@@ -303,6 +313,8 @@ class RunCreateApi(AsyncApi):
 
 
 class RunWaitApi(AsyncApi):
+    closes_on_loop = True
+
     @extend_schema(
         operation_id="wait_run_stateless_runs_wait_post",
         summary="Create Run, Wait for Output",

@@ -9,18 +9,22 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from tests.e2e.stack import ROOT, drop_database, fresh_database
 
 pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the web process pools PostgreSQL connections"
+    connection.vendor != "postgresql" or not settings.REDIS_URL,
+    reason="the web process pools PostgreSQL connections; runs need Redis",
 )
 
 SCRIPT = """
 import asyncio, concurrent.futures, json, threading
 import config.asgi
 from django.core import signals
+from runs import dispatch
+dispatch.enqueue = lambda *args, **kwargs: None  # no worker here: no message left behind
 from django.db import close_old_connections, reset_queries
 
 receivers = [r[1]() for r in signals.request_started.receivers]
@@ -82,6 +86,24 @@ async def main():
     assert (await call("GET", "/admin/login/"))[0] == 200
     type(root).resolve = original_resolve
     assert resolved == [f"/threads/{thread_id}/runs", "/admin/login/"], resolved
+    # The run endpoints (closes_on_loop) close their responses on the event loop: no hop to
+    # asgiref's shared thread, and request_finished is still sent. Other async views close
+    # there, where what they opened is closed.
+    from assistants.services import assistant_ensure_defaults
+    await asyncio.get_running_loop().run_in_executor(None, assistant_ensure_defaults)
+    finished = []
+    def on_finished(**kwargs):
+        finished.append(threading.current_thread() is threading.main_thread())
+    signals.request_finished.connect(on_finished)
+    status, body = await call("POST", f"/threads/{thread_id}/runs",
+                              b'{"assistant_id": "echo", "input": {"messages": []}}')
+    assert status == 200, body
+    run_id = json.loads(body)["run_id"]
+    assert (await call("GET", f"/threads/{thread_id}/runs/{run_id}"))[0] == 200
+    assert finished == [True, True], finished
+    assert (await call("GET", f"/threads/{thread_id}"))[0] == 200
+    assert finished == [True, True, False], finished
+    signals.request_finished.disconnect(on_finished)
     print("served")
 
 asyncio.run(main())
@@ -95,6 +117,7 @@ def test_requests_hand_their_connections_back_without_request_started_receivers(
             **os.environ,
             "DATABASE_URL": url,
             "SPINDLE_DB_POOL_SIZE": "20",
+            "REDIS_URL": str(settings.REDIS_URL),
             "LOG_LEVEL": "WARNING",
             "SPINDLE_DEV": "1",
         }
