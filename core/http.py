@@ -79,7 +79,9 @@ def json_response(
     data: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> HttpResponse:
     """A JSON response for plain (async) views, encoded with orjson: a join answers a
-    thread's whole message history."""
-    return HttpResponse(
-        dumps(data), status=status, headers=headers, content_type="application/json"
-    )
+    thread's whole message history. With its Content-Length: without one the server
+    sends the body chunked, which every client then has to decode."""
+    body = dumps(data)
+    response = HttpResponse(body, status=status, headers=headers, content_type="application/json")
+    response["Content-Length"] = str(len(body))
+    return response
