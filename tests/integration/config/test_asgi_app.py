@@ -4,15 +4,11 @@ and synchronous views (the API's and the admin's) still hand every connection ba
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.e2e.stack import ROOT, drop_database, fresh_database
+from tests.web_process import run_script
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql" or not settings.REDIS_URL,
@@ -20,30 +16,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCRIPT = """
-import asyncio, concurrent.futures, json, threading
-import config.asgi
+import concurrent.futures, threading
 from django.core import signals
-from runs import dispatch
-dispatch.enqueue = lambda *args, **kwargs: None  # no worker here: no message left behind
 from django.db import close_old_connections, reset_queries
 
 receivers = [r[1]() for r in signals.request_started.receivers]
 assert close_old_connections not in receivers and reset_queries not in receivers, receivers
-
-async def call(method, path, body=b""):
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-    sent, messages = [], [{"type": "http.request", "body": body, "more_body": False}]
-    async def receive():
-        if messages:
-            return messages.pop(0)
-        await asyncio.sleep(3600)
-    async def send(message):
-        sent.append(message)
-    await config.asgi.application(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 async def main():
     # Async views run their database calls on the loop's default executor. Bounded to one
@@ -111,25 +89,5 @@ asyncio.run(main())
 
 
 def test_requests_hand_their_connections_back_without_request_started_receivers() -> None:
-    url = fresh_database(f"spindle_asgi_{os.getpid()}")
-    try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "SPINDLE_DB_POOL_SIZE": "20",
-            "REDIS_URL": str(settings.REDIS_URL),
-            "LOG_LEVEL": "WARNING",
-            "SPINDLE_DEV": "1",
-        }
-        result = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert result.stdout.strip().endswith("served")
-    finally:
-        drop_database(url)
+    output = run_script(SCRIPT, name="asgi", SPINDLE_DB_POOL_SIZE="20")
+    assert output.strip().endswith("served")

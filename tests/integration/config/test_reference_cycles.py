@@ -10,15 +10,12 @@ whose context holds its execution."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.e2e.stack import ROOT, drop_database, fresh_database
+from tests.web_process import run_script
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql" or not settings.REDIS_URL,
@@ -26,34 +23,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCRIPT = """
-import asyncio, collections, gc, json
-import config.asgi
+import collections, gc
 from config.collector import YOUNG_THRESHOLD
-from runs import dispatch, runner
+from runs import runner
 
-# The script executes each run itself: no Celery message is left in the broker.
-dispatch.enqueue = lambda *args, **kwargs: None
-
-async def call(method, path, body=b""):
-    # As uvicorn does: once the response is complete, receive() answers http.disconnect.
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
-    sent, complete = [], asyncio.Event()
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    async def receive():
-        if messages:
-            return messages.pop(0)
-        await complete.wait()
-        return {"type": "http.disconnect"}
-    async def send(message):
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            complete.set()
-    await config.asgi.application(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-
+# The script executes each run itself (CALL sends no Celery message).
 async def garbage(operation):
     # The objects only the collector would have freed: those in reference cycles.
     gc.collect()
@@ -107,27 +81,7 @@ asyncio.run(main())
 
 
 def test_a_run_leaves_no_reference_cycles_and_the_web_process_collects_rarely() -> None:
-    url = fresh_database(f"spindle_cycles_{os.getpid()}")
-    try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "REDIS_URL": str(settings.REDIS_URL),
-            "LOG_LEVEL": "WARNING",
-            "SPINDLE_DEV": "1",
-        }
-        result = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        report = json.loads(result.stdout.strip().splitlines()[-1])
-    finally:
-        drop_database(url)
+    report = json.loads(run_script(SCRIPT, name="cycles").strip().splitlines()[-1])
     # The web process settled once it had started: what it made is out of the collector's
     # reach, and it collects after 10,000 net allocations instead of 700.
     assert report["frozen"] > 10_000
