@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -24,9 +23,6 @@ logger = logging.getLogger(__name__)
 
 EXECUTE_RUN = "runs.execute_run"
 REDIS_TRANSPORT = "config.broker:Transport"
-# Celery's default queue, which workers consume; kombu's Redis transport keeps it as a list
-# of that name (priority 0, no key prefix).
-QUEUE = "celery"
 
 
 def enqueue(run_id: uuid.UUID, countdown: float | None = None) -> None:
@@ -78,10 +74,13 @@ def _push(run_id: str) -> None:
     send_task cost five times as much CPU, most of it in kombu's producer pool, its
     retry wrappers and the repr of the arguments (tests/integration/config/test_broker.py
     checks the two messages are the same)."""
-    streams.sync_client().lpush(QUEUE, _message(run_id))
+    # Celery's default queue, which workers consume: kombu's Redis transport keeps it as a
+    # list of that name (priority 0, no key prefix).
+    queue = app.conf.task_default_queue
+    streams.sync_client().lpush(queue, _message(run_id, queue))
 
 
-def _message(run_id: str) -> bytes:
+def _message(run_id: str, queue: str) -> bytes:
     body = dumps(
         [[run_id], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
     )
@@ -102,7 +101,7 @@ def _message(run_id: str) -> bytes:
         "parent_id": None,
         "argsrepr": repr([run_id]),
         "kwargsrepr": "{}",
-        "origin": _origin(),
+        "origin": anon_nodename(),  # Celery's name for a sender that is not a worker
         "ignore_result": None,
         "replaced_task_nesting": 0,
         "stamped_headers": None,
@@ -112,7 +111,7 @@ def _message(run_id: str) -> bytes:
         "correlation_id": run_id,
         "reply_to": app.thread_oid,
         "delivery_mode": 2,
-        "delivery_info": {"exchange": "", "routing_key": QUEUE},
+        "delivery_info": {"exchange": "", "routing_key": queue},
         "priority": 0,
         "body_encoding": "base64",
         "delivery_tag": str(uuid.uuid4()),
@@ -126,14 +125,3 @@ def _message(run_id: str) -> bytes:
             "properties": properties,
         }
     )
-
-
-_origins: dict[int, str] = {}
-
-
-def _origin() -> str:
-    # Celery's name for a sender that is not a worker node, per process (workers fork).
-    pid = os.getpid()
-    if pid not in _origins:
-        _origins[pid] = anon_nodename()
-    return _origins[pid]
