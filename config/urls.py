@@ -107,20 +107,24 @@ async def root(request: HttpRequest) -> JsonResponse:
     return await ok(request)
 
 
+# Django tries the patterns in order: after the health check (polled by load balancers),
+# the run routes, requested on every run (resolving a join had walked some 35 patterns).
+# The cron routes precede them: "runs/crons/<id>" and "threads/<id>/runs/crons" also
+# match run patterns.
 urlpatterns = [
     path("", root),
     path("ok", ok),
+    path("", include("crons.api.urls")),
+    path("", include("runs.api.urls")),
+    path("", include("threads.api.urls")),
+    path("", include("assistants.api.urls")),
+    path("", include("store.api.urls")),
+    path("", include("protocols.urls")),
     path("info", info),
     path("metrics", runs_views.MetricsApi.as_view()),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", DocsView.as_view(url_name="openapi"), name="docs"),
     path("admin/", admin.site.urls),
-    path("", include("assistants.api.urls")),
-    path("", include("threads.api.urls")),
-    path("", include("crons.api.urls")),
-    path("", include("runs.api.urls")),
-    path("", include("store.api.urls")),
-    path("", include("protocols.urls")),
 ]
 
 handler400 = "core.errors.handler400"
