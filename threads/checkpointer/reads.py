@@ -74,6 +74,10 @@ class SaverReads(BaseCheckpointSaver[str]):
         # (thread, namespace) scopes this saver read the latest checkpoint of and found
         # none: a list written there has no earlier version worth looking up as a base.
         self._empty_scopes: set[tuple[str, str]] = set()
+        # Blobs no run owns but the one named (None: no run), as (run, thread, namespace,
+        # channel, version): those this saver's committed puts inserted for that run, or
+        # released. An owner is only ever set by the insert that made the row.
+        self._unshared: set[tuple[Any, str, str, str, str]] = set()
 
     # --- reads ------------------------------------------------------------------
 

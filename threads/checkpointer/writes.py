@@ -131,8 +131,20 @@ class SaverWrites(SaverReads):
                 db_datetime(timezone.now()),
             ],
         )
+        # A blob this saver released, or inserted for this run, is owned by no other run:
+        # the release would find nothing to do for it (a run's later puts reuse its own
+        # versions, and the first put released what it took from earlier runs).
+        run = owner[2]
+        releasing = {
+            pair
+            for pair in reused
+            if (None, thread_id, ns, *pair) not in self._unshared
+            and (run is None or (run, thread_id, ns, *pair) not in self._unshared)
+        }
         release = (
-            statements.release_shared_blobs(thread_id, ns, reused, owner[2]) if reused else None
+            statements.release_shared_blobs(thread_id, ns, releasing, owner[2])
+            if releasing
+            else None
         )
         put = statements.put_statements(insert_blobs, insert_checkpoint, release)
 
@@ -145,8 +157,10 @@ class SaverWrites(SaverReads):
                 [(key, value) for key, value in cached if key[2] in inserted],
                 [(key, value) for key, value in recent if key[2] in inserted],
             )
+            self._unshared.update((run, *key) for key, _value in cached if key[2] in inserted)
+            self._unshared.update((None, thread_id, ns, *pair) for pair in releasing)
 
-        self._write(put, remember if blobs else None)
+        self._write(put, remember if blobs or releasing else None)
         return self._config(thread_id, ns, checkpoint["id"])
 
     def _remember(

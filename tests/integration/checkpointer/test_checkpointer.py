@@ -6,6 +6,8 @@ import uuid
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
 from langgraph.checkpoint.serde.types import ERROR
@@ -208,6 +210,55 @@ def test_delete_for_runs_releases_the_blobs_it_keeps_from_their_run() -> None:
 
     assert values_of(saver, second) == {"topic": "weather", "notes": "b"}
     assert not CheckpointBlob.objects.filter(owner_run=run_a).exists()
+
+
+def test_a_run_releases_what_it_reuses_from_earlier_runs_once() -> None:
+    thread = Thread.objects.create()
+    run_a = make_run(thread, status=RunStatus.SUCCESS)
+    run_b = make_run(thread, status=RunStatus.SUCCESS)
+    thread_id = str(thread.pk)
+    first = put(
+        DjangoSaver(bind_runs=True),
+        thread_id,
+        {"topic": "weather", "notes": "a", "messages": messages("m1")},
+        run_id=str(run_a.pk),
+    )
+    saver = DjangoSaver(bind_runs=True)  # run B's, as each run has its own
+    with CaptureQueriesContext(connection) as first_put:
+        second = put(saver, thread_id, {"notes": "b"}, parent=first, run_id=str(run_b.pk))
+    with CaptureQueriesContext(connection) as later_puts:
+        third = put(saver, thread_id, {"notes": "c"}, parent=second, run_id=str(run_b.pk))
+        fourth = put(
+            saver,
+            thread_id,
+            {"notes": "d", "messages": messages("m1", "m2")},
+            parent=third,
+            run_id=str(run_b.pk),
+        )
+
+    def releases(captured: CaptureQueriesContext) -> int:
+        return sum("owner_run_id = NULL" in query["sql"] for query in captured.captured_queries)
+
+    # Run B's first put released run A's blobs it reuses; its later puts reuse only those
+    # and run B's own blobs, which no other run owns: nothing is left to release.
+    assert releases(first_put) == 1
+    assert releases(later_puts) == 0
+    owners = dict(
+        CheckpointBlob.objects.filter(thread_id=thread_id)
+        .values_list("channel", "owner_run_id")
+        .filter(channel__in=["topic", "messages"], run_id=str(run_a.pk))
+    )
+    assert owners == {"topic": None, "messages": None}
+    assert blob(thread_id, "notes", third, saver).owner_run_id == run_b.pk
+    # Rolling run B back leaves run A's checkpoint whole.
+    saver.delete_for_runs([str(run_b.pk)])
+    Run.objects.filter(pk=run_b.pk).delete()
+    assert values_of(saver, first) == {
+        "topic": "weather",
+        "notes": "a",
+        "messages": messages("m1"),
+    }
+    assert saver.get_tuple(fourth) is None
 
 
 def test_list_filters_nested_metadata_values_by_containment() -> None:
