@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import enum
 import json
+import operator
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -52,7 +53,46 @@ def to_jsonable(value: Any) -> Any:
 
 
 def _default(value: Any) -> Any:
-    """What orjson cannot serialize itself, as the Python walk would render it."""
+    """What orjson cannot serialize itself, as the Python walk would render it.
+
+    The conversion a type takes is found once (`_converter`): a message history calls
+    this for every message, and the checks before `model_dump` (an abstract class's
+    isinstance among them) had cost as much as the dumps."""
+    convert = _converters.get(type(value))
+    if convert is None:
+        convert = _converter(value)
+    return convert(value)
+
+
+_converters: dict[type, Callable[[Any], Any]] = {}
+# Types are few, but a program can make classes at run time: the cache is bounded.
+_MAX_CONVERTERS = 1000
+
+
+def _converter(value: Any) -> Callable[[Any], Any]:
+    """The conversion `_convert` gives values of `value`'s type, where the type alone decides
+    it (else `_convert` itself), kept for the type."""
+    cls = type(value)
+    convert: Callable[[Any], Any] = _convert
+    if isinstance(value, Mapping):
+        convert = dict
+    elif isinstance(value, tuple | set | frozenset):
+        convert = list
+    elif not isinstance(
+        value, datetime.datetime | datetime.date | datetime.time | Decimal | bytes | bytearray
+    ) and callable(getattr(cls, "model_dump", None)):
+        convert = _MODEL_DUMP
+    if len(_converters) >= _MAX_CONVERTERS:
+        _converters.clear()
+    _converters[cls] = convert
+    return convert
+
+
+_MODEL_DUMP = operator.methodcaller("model_dump")
+
+
+def _convert(value: Any) -> Any:
+    """`_default`'s conversion, found by checking each kind in turn."""
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, tuple | set | frozenset):  # named tuples included: lists, as in _walk

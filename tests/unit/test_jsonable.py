@@ -124,3 +124,43 @@ def test_db_json_writes_what_the_orm_would_read_back() -> None:
     assert db_json(None) is None
     assert json.loads(db_json(value)) == json.loads(json.dumps(value))
     assert json.loads(db_json({"a": [1, 2]})) == {"a": [1, 2]}
+
+
+class DumpingMapping(dict):
+    def model_dump(self) -> str:
+        return "not used: a mapping is a dict"
+
+
+class InstanceDump:
+    """model_dump set on one instance only: not a trait of the type."""
+
+
+class BrokenDict:
+    def dict(self, required: object) -> dict:
+        return {}
+
+    def __str__(self) -> str:
+        return "broken"
+
+
+def test_the_conversion_kept_per_type_is_the_one_each_check_finds() -> None:
+    from core.json import _convert, _default
+
+    with_dump = InstanceDump()
+    with_dump.model_dump = lambda: {"one": 1}  # type: ignore[attr-defined]
+    values = [
+        DumpingMapping(a=1),
+        with_dump,
+        InstanceDump(),
+        BrokenDict(),
+        Pair(1, 2),
+        WHEN,
+        Decimal("1.5"),
+        b"x",
+        Point(1, WHEN.date()),
+        Profile(name="a", tags={"t"}, seen=WHEN),
+        HumanMessage("hi", id="1"),
+        MappingProxyType({"k": 1}),
+    ]
+    for value in values * 2:  # the second time, from the kept conversion
+        assert _default(value) == _convert(value), value
