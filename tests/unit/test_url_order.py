@@ -3,14 +3,12 @@ the run routes are found without walking the rest of the API first."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.urls import get_resolver
 from django.urls.resolvers import URLPattern, URLResolver
 
-THREAD = str(uuid.uuid4())
-RUN = str(uuid.uuid4())
+THREAD = "3f0b6c1e-4b8e-4d6f-9d1e-0a1b2c3d4e5f"
+RUN = "0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f"
 
 
 @pytest.mark.parametrize(
