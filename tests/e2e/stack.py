@@ -111,8 +111,9 @@ class Stack:
         log = self.log_dir / f"{name}.log"
         cmd = [
             sys.executable,
+            # Celery's command line without its REPL library (config/worker.py).
             "-m",
-            "celery",
+            "config.worker",
             "-A",
             "config",
             "worker",

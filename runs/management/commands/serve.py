@@ -214,9 +214,10 @@ def _web_command(host: str, port: int) -> list[str]:
 def _worker_command(concurrency: int) -> list[str]:
     return [
         # --quiet: no Celery banner under serve's own summary (its log lines stay).
+        # config.worker: Celery's command line without its REPL library.
         sys.executable,
         "-m",
-        "celery",
+        "config.worker",
         "-A",
         "config",
         "--quiet",
