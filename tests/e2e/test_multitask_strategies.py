@@ -85,7 +85,12 @@ async def test_enqueue_runs_after_the_active_run_on_its_state(client) -> None:
 async def test_interrupt_stops_the_active_run_and_keeps_its_checkpoints(client) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    first = await client.runs.create(tid, "agent", input=human("weather in sf?"), config=FAST)
+    # The interrupt must land inside the first run's first node (its input checkpoint
+    # written, its model step not): a node of 1.5 s leaves room for a busy machine, where
+    # FAST's 0.4 s had let the node finish before the second create's interrupt arrived.
+    first = await client.runs.create(
+        tid, "agent", input=human("weather in sf?"), config={"configurable": {"delay": 1.5}}
+    )
     await until_running(client, tid, first["run_id"])
     second = await client.runs.create(
         tid, "agent", input=human("weather in nyc?"), config=FAST, multitask_strategy="interrupt"
