@@ -330,7 +330,9 @@ class SaverWrites(SaverReads):
             first_rows: list[Any] = []
             for position, (statement, params) in enumerate(batch):
                 cursor.execute(statement, params)
-                if position == 0 and on_commit is not None:
+                if position == 0 and cursor.description is not None:
+                    # The blob insert's rows (the channels inserted); a put without new
+                    # blobs starts with the checkpoint's insert, which returns none.
                     first_rows = cursor.fetchall()
             if on_commit is not None:
                 transaction.on_commit(partial(on_commit, first_rows))

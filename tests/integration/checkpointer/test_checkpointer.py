@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage
 from langgraph.checkpoint.base import CheckpointTuple, empty_checkpoint
@@ -259,6 +259,25 @@ def test_a_run_releases_what_it_reuses_from_earlier_runs_once() -> None:
         "messages": messages("m1"),
     }
     assert saver.get_tuple(fourth) is None
+
+
+def test_a_put_without_new_blobs_releases_in_the_callers_transaction() -> None:
+    # update_state with no values: a checkpoint that only reuses another run's blobs,
+    # written inside the caller's transaction (its first statement returns no rows).
+    thread = Thread.objects.create()
+    run_a = make_run(thread, status=RunStatus.SUCCESS)
+    run_b = make_run(thread, status=RunStatus.SUCCESS)
+    thread_id = str(thread.pk)
+    first = put(DjangoSaver(bind_runs=True), thread_id, {"topic": "weather"}, run_id=str(run_a.pk))
+    saver = DjangoSaver(bind_runs=True)
+    with transaction.atomic():
+        second = put(saver, thread_id, {}, parent=first, run_id=str(run_b.pk))
+    assert values_of(saver, second) == {"topic": "weather"}
+    assert blob(thread_id, "topic", second, saver).owner_run_id is None
+    # Released once: the next put of the run sends no release.
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        put(saver, thread_id, {}, parent=second, run_id=str(run_b.pk))
+    assert not any("owner_run_id = NULL" in q["sql"] for q in captured.captured_queries)
 
 
 def test_list_filters_nested_metadata_values_by_containment() -> None:
