@@ -72,6 +72,20 @@ def _ensure_default_assistants(*args: object, **kwargs: object) -> None:
 
 
 @worker_init.connect
+def _parse_prctl_once(*args: object, **kwargs: object) -> None:
+    # Each pool process, as it starts, has billiard declare prctl through cffi (its parent
+    # death signal), and cffi's first declaration builds a C parser in every pool process.
+    # Declared here once, before the fork, the parser is the master's, shared by the pool
+    # processes: an idle pool process's private memory went from 11 to 7 MB.
+    from billiard.util import get_pdeathsig  # type: ignore[attr-defined]  # not in celery-types
+
+    try:
+        get_pdeathsig()
+    except OSError:
+        pass  # not Linux: billiard sets no death signal there either
+
+
+@worker_init.connect
 def _freeze_imports_before_fork(*args: object, **kwargs: object) -> None:
     # Objects the master has made so far move to a generation the collector never scans,
     # so pool processes forked from it do not write to (and copy) those shared pages.

@@ -40,3 +40,17 @@ def test_the_worker_subcommand_answers() -> None:
     )
     assert found.returncode == 0, found.stderr
     assert "--concurrency" in found.stdout and "--without-mingle" in found.stdout
+
+
+def test_the_worker_parses_prctls_declaration_before_forking() -> None:
+    # In a process of its own: cffi's parser, once built, stays for the process.
+    probe = (
+        "import sys; from config.celery import _parse_prctl_once; from cffi import cparser;"
+        "assert cparser._parser_cache is None; _parse_prctl_once();"
+        "print(sys.platform.startswith('linux') == (cparser._parser_cache is not None))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "True"
