@@ -139,7 +139,7 @@ class SaverWrites(SaverReads):
             pair
             for pair in reused
             if (None, thread_id, ns, *pair) not in self._unshared
-            and (run is None or (run, thread_id, ns, *pair) not in self._unshared)
+            and (run, thread_id, ns, *pair) not in self._unshared
         }
         release = (
             statements.release_shared_blobs(thread_id, ns, releasing, owner[2])
@@ -330,7 +330,7 @@ class SaverWrites(SaverReads):
             first_rows: list[Any] = []
             for position, (statement, params) in enumerate(batch):
                 cursor.execute(statement, params)
-                if position == 0 and cursor.description is not None:
+                if position == 0 and on_commit is not None and cursor.description is not None:
                     # The blob insert's rows (the channels inserted); a put without new
                     # blobs starts with the checkpoint's insert, which returns none.
                     first_rows = cursor.fetchall()

@@ -212,6 +212,11 @@ def test_delete_for_runs_releases_the_blobs_it_keeps_from_their_run() -> None:
     assert not CheckpointBlob.objects.filter(owner_run=run_a).exists()
 
 
+def releases(captured: CaptureQueriesContext) -> int:
+    """How many statements released blobs from their run (`owner_run_id = NULL`)."""
+    return sum("owner_run_id = NULL" in query["sql"] for query in captured.captured_queries)
+
+
 def test_a_run_releases_what_it_reuses_from_earlier_runs_once() -> None:
     thread = Thread.objects.create()
     run_a = make_run(thread, status=RunStatus.SUCCESS)
@@ -235,9 +240,6 @@ def test_a_run_releases_what_it_reuses_from_earlier_runs_once() -> None:
             parent=third,
             run_id=str(run_b.pk),
         )
-
-    def releases(captured: CaptureQueriesContext) -> int:
-        return sum("owner_run_id = NULL" in query["sql"] for query in captured.captured_queries)
 
     # Run B's first put released run A's blobs it reuses; its later puts reuse only those
     # and run B's own blobs, which no other run owns: nothing is left to release.
@@ -277,7 +279,7 @@ def test_a_put_without_new_blobs_releases_in_the_callers_transaction() -> None:
     # Released once: the next put of the run sends no release.
     with CaptureQueriesContext(connection) as captured, transaction.atomic():
         put(saver, thread_id, {}, parent=second, run_id=str(run_b.pk))
-    assert not any("owner_run_id = NULL" in q["sql"] for q in captured.captured_queries)
+    assert releases(captured) == 0
 
 
 def test_list_filters_nested_metadata_values_by_containment() -> None:
